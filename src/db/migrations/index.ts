@@ -1,0 +1,14 @@
+/**
+ * Versioned migrations, applied in order and exactly once (db/migrate.ts). A migration is never
+ * edited after it ships: its checksum is stored, and a changed one stops startup. Each concern
+ * appends its own file here.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+import { m001 } from './001_app_meta';
+
+export const MIGRATIONS: readonly Migration[] = [m001];

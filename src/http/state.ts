@@ -1,0 +1,28 @@
+import type { Span } from '@opentelemetry/api';
+import type { ParameterizedContext } from 'koa';
+import type { AppError } from '../errors/app-error';
+
+/** What earlier middleware leaves on `ctx.state` for later middleware and handlers. */
+export interface AppState {
+  /** The trace id of this request's server span; also sent back as `x-request-id`. */
+  requestId: string;
+  span: Span;
+  /** Monotonic start, from performance.now(). */
+  startedAt: number;
+  /** Set by the error envelope when the response is an error. */
+  error?: { appError: AppError; original: unknown };
+  /** Filled in by authentication once it exists; logged when present. */
+  tenantId?: string;
+  userId?: string;
+}
+
+export type AppContext = ParameterizedContext<AppState> & {
+  /** Set by @koa/router on match: the route template, never the raw path. */
+  _matchedRoute?: string | RegExp;
+};
+
+/** The matched route template, or undefined for unmatched requests (which must carry no route). */
+export function routeOf(ctx: AppContext): string | undefined {
+  const r = ctx._matchedRoute;
+  return typeof r === 'string' ? r : undefined;
+}

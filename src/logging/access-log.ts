@@ -1,0 +1,71 @@
+import { performance } from 'node:perf_hooks';
+import type { Next } from 'koa';
+import type { AppContext } from '../http/state';
+import { routeOf } from '../http/state';
+import type { Logger } from './logger';
+import { redactQueryString } from './redact';
+
+export interface AccessLogOptions {
+  logger: Logger;
+  slowRequestMs: number;
+  /** false: skip the line for fast successful requests (errors, slow requests, warnings still log). */
+  logFastSuccess: boolean;
+  isSensitiveKey(key: string): boolean;
+}
+
+/**
+ * One line per request, written after the response status is final. trace_id and span_id are
+ * added by the winston instrumentation from the active span (this runs inside it).
+ */
+export function accessLog({ logger, slowRequestMs, logFastSuccess, isSensitiveKey }: AccessLogOptions) {
+  return async function accessLogMiddleware(ctx: AppContext, next: Next): Promise<void> {
+    const startedAt = performance.now();
+    try {
+      await next();
+    } finally {
+      const durationMs = performance.now() - startedAt;
+      const status = ctx.status;
+      const slow = durationMs > slowRequestMs;
+      const level = status >= 500 ? 'error' : slow || status >= 400 ? 'warn' : 'info';
+      if (level !== 'info' || logFastSuccess) {
+        const state = ctx.state;
+        const line: Record<string, unknown> = {
+          method: ctx.method,
+          route: routeOf(ctx),
+          path: ctx.path,
+          status,
+          duration_ms: Math.round(durationMs * 1000) / 1000,
+          request_id: state.requestId,
+          client_ip: ctx.ip,
+          user_agent: ctx.get('user-agent') || undefined,
+        };
+        const qs = ctx.querystring;
+        if (qs) line.query = redactQueryString(qs, isSensitiveKey);
+        if (state.tenantId) line.tenant_id = state.tenantId;
+        if (state.userId) line.user_id = state.userId;
+        if (slow) {
+          line.slow = true;
+          line.threshold_ms = slowRequestMs;
+        }
+        const error = state.error;
+        if (error) {
+          line.error_code = error.appError.code;
+          line.error_message = error.appError.message;
+          if (status >= 500) {
+            const o = error.original;
+            line.error = o instanceof Error ? { name: o.name, message: o.message, stack: o.stack, cause: describeCause(o.cause) } : String(o);
+            // The body may explain a 500; it is redacted by the logger's format like every field.
+            if (ctx.request.body !== undefined) line.request_body = ctx.request.body;
+            line.request_headers = ctx.headers;
+          }
+        }
+        logger.log(level, slow ? 'slow request' : 'request', line);
+      }
+    }
+  };
+}
+
+function describeCause(cause: unknown): unknown {
+  if (cause === undefined) return undefined;
+  return cause instanceof Error ? { name: cause.name, message: cause.message } : String(cause);
+}

@@ -1,0 +1,160 @@
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { WinstonInstrumentation } from '@opentelemetry/instrumentation-winston';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { Config } from '../config';
+import { createInstruments, type Instruments } from './instruments';
+import { HttpDurationProducer } from './http-duration';
+
+export interface Telemetry {
+  instruments: Instruments;
+  /** Serves the Prometheus text exposition; mounted on the internal metrics port. */
+  prometheus: PrometheusExporter | undefined;
+  tracerProvider: NodeTracerProvider;
+  meterProvider: MeterProvider;
+  /** Flushes spans and metrics, bounded: an unreachable collector must not hold shutdown hostage. */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  /** Tests pass an InMemorySpanExporter here; it is wired with a SimpleSpanProcessor. */
+  spanExporter?: SpanExporter;
+  /** Tests may read metrics through their own reader. */
+  metricReader?: MetricReader;
+}
+
+function sampler(config: Config): Sampler {
+  const ratio = config.OTEL_TRACES_SAMPLER_ARG ?? 1;
+  switch (config.OTEL_TRACES_SAMPLER) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+function spanProcessors(config: Config, opts: TelemetryOptions): SpanProcessor[] {
+  const processors: SpanProcessor[] = [];
+  if (opts.spanExporter) processors.push(new SimpleSpanProcessor(opts.spanExporter));
+  const endpoint = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const wanted = config.OTEL_TRACES_EXPORTER ?? (endpoint ? 'otlp' : 'none');
+  if (wanted === 'otlp' && endpoint) {
+    // Loaded only when used: the OTLP exporter pulls protobuf/transformer code we otherwise never need.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+    const url = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/$/, '')}/v1/traces`;
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1000 }));
+  } else if (wanted === 'console') {
+    processors.push(new BatchSpanProcessor(new ConsoleSpanExporter()));
+  }
+  return processors;
+}
+
+function resourceAttributes(config: Config): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  for (const pair of (config.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+    const i = pair.indexOf('=');
+    if (i > 0) attrs[decodeURIComponent(pair.slice(0, i).trim())] = decodeURIComponent(pair.slice(i + 1).trim());
+  }
+  attrs[ATTR_SERVICE_NAME] = config.OTEL_SERVICE_NAME;
+  attrs[ATTR_SERVICE_VERSION] = config.APP_VERSION;
+  attrs['deployment.environment.name'] = config.NODE_ENV;
+  return attrs;
+}
+
+/**
+ * Starts tracing and metrics and patches pg and winston. Must run before `pg` and `winston` are
+ * first required (main.ts loads the rest of the service only after this returns), otherwise
+ * require-in-the-middle never sees them and query spans silently disappear.
+ */
+export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Telemetry {
+  const resource = resourceFromAttributes(resourceAttributes(config));
+
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+  const tracerProvider = new NodeTracerProvider({
+    resource,
+    sampler: sampler(config),
+    spanProcessors: spanProcessors(config, opts),
+  });
+  trace.setGlobalTracerProvider(tracerProvider);
+
+  const httpDuration = new HttpDurationProducer();
+  const readers: MetricReader[] = [];
+  let prometheus: PrometheusExporter | undefined;
+  if (config.OTEL_METRICS_EXPORTER === 'prometheus') {
+    prometheus = new PrometheusExporter({
+      preventServerStart: true,
+      // Scope labels churn with every upgrade and split series; rules aggregate without them.
+      withoutScopeInfo: true,
+      metricProducers: [httpDuration],
+    });
+    readers.push(prometheus);
+  }
+  if (opts.metricReader) readers.push(opts.metricReader);
+  const meterProvider = new MeterProvider({ resource, readers });
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  registerInstrumentations({
+    tracerProvider,
+    meterProvider,
+    instrumentations: [
+      new PgInstrumentation({
+        // Queries outside a request (migrations, pool warm-up, health probes) are not worth a trace.
+        requireParentSpan: true,
+        ignoreConnectSpans: true,
+        enhancedDatabaseReporting: false,
+      }),
+      new WinstonInstrumentation({ disableLogSending: true }),
+      new RuntimeNodeInstrumentation({ monitoringPrecision: 10 }),
+    ],
+  });
+
+  const instruments = createInstruments(meterProvider.getMeter('caly-api'), httpDuration);
+
+  return {
+    instruments,
+    prometheus,
+    tracerProvider,
+    meterProvider,
+    async shutdown(timeoutMs: number) {
+      const work = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      });
+      await Promise.race([work.then(() => undefined), timeout]);
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
