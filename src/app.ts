@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { AuditSink } from './audit/catalogue';
 import type { Keyring } from './crypto/encryption';
 import type { Database } from './db/pool';
 import { errorEnvelope } from './errors/envelope';
@@ -22,6 +23,7 @@ export interface AppDeps {
   db: Database;
   keyring: Keyring;
   eventLoop: EventLoopMonitor;
+  audit: AuditSink;
   isShuttingDown(): boolean;
   /** Concerns that add their own routes (Fastify-style plugins), registered after the core ones. */
   plugins?: ReadonlyArray<(router: Router<AppState>) => void>;
@@ -58,9 +60,11 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     }),
   ); // one line per request
   app.use(errorEnvelope({ instruments, production: config.NODE_ENV === 'production' })); // one error shape
+  // [slot: security edge — headers, HTTPS redirect, CORS, request-line anomaly scan]
   app.use(requestTimeout(config.REQUEST_TIMEOUT_MS)); // 504 past the deadline
   app.use(parseBody(config.BODY_LIMIT_BYTES)); // bounded JSON and form bodies
-  app.use(router.routes()); // the routes
+  // [slot: security edge — body anomaly scan]
+  app.use(router.routes()); // the routes (route-level: validation, rate limits, guards)
   app.use(router.allowedMethods()); // 405 + Allow for known paths
 
   return app;

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { noopAuditSink } from './audit/catalogue';
 import type { Config } from './config';
 import { createKeyring } from './crypto/encryption';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
@@ -83,7 +84,9 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     drainDelayMs: config.SHUTDOWN_DRAIN_MS,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
-  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, isShuttingDown: lifecycle.isShuttingDown });
+  // [slot: audit trail — create the real sink here and register its flush as a shutdown hook]
+  const audit = noopAuditSink;
+  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, audit, isShuttingDown: lifecycle.isShuttingDown });
   server.on('request', app.callback());
 
   let metricsServer: Server | undefined;
