@@ -1,0 +1,48 @@
+'use strict';
+/**
+ * The reference every ratio is taken against: bare Koa 3 + @koa/router with the service's two
+ * benchmark routes and nothing else (no telemetry, no logging, no headers). `/api/info` runs the
+ * same query through a pg Pool of the same size as the service's (DB_POOL_MAX), so that target 3
+ * compares the service's request path, not its database driver settings.
+ *
+ * Env: PORT (0 = any), DATABASE_URL (optional: without it /api/info answers 503), DB_POOL_MAX.
+ * Prints one JSON line {"msg":"listening","port":N} on stdout when ready.
+ */
+const Koa = require('koa');
+const { Router } = require('@koa/router');
+const pg = require('pg');
+
+const app = new Koa();
+const router = new Router();
+const pool = process.env.DATABASE_URL
+  ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX || 20) })
+  : undefined;
+
+router.get('/api/ping', (ctx) => {
+  ctx.body = { ok: true, ts: Date.now() };
+});
+
+router.get('/api/info', async (ctx) => {
+  if (!pool) {
+    ctx.status = 503;
+    return;
+  }
+  const { rows } = await pool.query('SELECT value FROM app_meta WHERE key = $1', ['installation_id']);
+  ctx.body = { version: '0.1.0', installationId: rows[0] ? rows[0].value : null };
+});
+
+app.use(router.routes());
+app.use(router.allowedMethods());
+
+const server = app.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: server.address().port })}\n`);
+});
+server.keepAliveTimeout = 65_000;
+
+function stop() {
+  server.close();
+  if (pool) pool.end().finally(() => process.exit(0));
+  else process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

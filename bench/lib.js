@@ -1,0 +1,228 @@
+'use strict';
+/**
+ * Shared pieces of the benchmark scripts: a throw-away PostgreSQL database, starting the real
+ * service or the bare-Koa baseline pinned to a CPU, running autocannon pinned to another CPU, and
+ * reading the service's /metrics and log file afterwards.
+ */
+const { spawn, spawnSync } = require('node:child_process');
+const { randomBytes } = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const pg = require('pg');
+
+const ROOT = path.resolve(__dirname, '..');
+const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const HAS_TASKSET = spawnSync('taskset', ['-V']).status === 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh database with the service's own app_meta migration applied, dropped by `drop()`. */
+async function createBenchDatabase() {
+  const name = `caly_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  // The baseline reads app_meta too and may start first: apply the service's own migration SQL
+  // (idempotent, so the service's migrator running it again later is harmless).
+  const { m001 } = require(path.join(ROOT, 'dist/db/migrations/001_app_meta.js'));
+  const c = new pg.Client({ connectionString: url.toString() });
+  await c.connect();
+  try {
+    await c.query(m001.sql);
+  } finally {
+    await c.end();
+  }
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const a = new pg.Client({ connectionString: ADMIN_URL });
+      await a.connect();
+      try {
+        await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await a.end();
+      }
+    },
+  };
+}
+
+function pinned(cpu, args) {
+  return HAS_TASKSET && cpu !== undefined ? ['taskset', ['-c', String(cpu), ...args]] : [args[0], args.slice(1)];
+}
+
+/** Waits until `file` holds a JSON line matching `pred`; returns that line. */
+async function waitForLine(file, pred, child, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (Date.now() < until) {
+    let text = '';
+    try {
+      // The start-up lines are at the head of the file; 64 KB is plenty.
+      const fd = fs.openSync(file, 'r');
+      const buf = Buffer.alloc(65536);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      fs.closeSync(fd);
+      text = buf.subarray(0, n).toString('utf8');
+    } catch {
+      /* not created yet */
+    }
+    for (const raw of text.split('\n')) {
+      if (!raw.startsWith('{')) continue;
+      try {
+        const line = JSON.parse(raw);
+        if (pred(line)) return line;
+      } catch {
+        /* partial line */
+      }
+    }
+    if (exited) break;
+    await sleep(50);
+  }
+  throw new Error(`${path.basename(file)}: ready line not seen (exited: ${exited})`);
+}
+
+/**
+ * Starts a server process pinned to `cpu` with its stdout written to a real file (so that
+ * logging costs what it costs in production: a real write(2) per batch, never /dev/null).
+ *   kind 'service'  → node dist/main.js with `env`
+ *   kind 'baseline' → node bench/baseline/koa-bare.js
+ */
+async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [] }) {
+  const logFile = path.join(workDir, `${label}-${Date.now()}-${randomBytes(2).toString('hex')}.log`);
+  const out = fs.openSync(logFile, 'w');
+  const script = kind === 'service' ? path.join(ROOT, 'dist/main.js') : path.join(__dirname, 'baseline/koa-bare.js');
+  const [cmd, args] = pinned(cpu, [process.execPath, ...nodeArgs, script]);
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', out, 'pipe'],
+  });
+  fs.closeSync(out);
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
+  let ready;
+  try {
+    ready = await waitForLine(
+      logFile,
+      (l) => (kind === 'service' ? String(l.msg).startsWith('Caly API listening') : l.msg === 'listening'),
+      child,
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${label} did not start: ${err.message}\n${stderr}`);
+  }
+  return {
+    label,
+    kind,
+    logFile,
+    url: `http://127.0.0.1:${ready.port}`,
+    metricsUrl: ready.metrics_url,
+    pid: child.pid,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** One autocannon run as its own process pinned to `cpu`; resolves with its JSON result. */
+function autocannon({ url, connections, durationS, cpu }) {
+  const bin = require.resolve('autocannon/autocannon.js');
+  const [cmd, args] = pinned(cpu, [process.execPath, bin, '-c', String(connections), '-d', String(durationS), '-j', url]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (c) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c) => (err += c));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
+      try {
+        resolve(JSON.parse(out));
+      } catch (e) {
+        reject(new Error(`autocannon output unreadable: ${e.message}: ${out.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+/** Prometheus text → [{name, labels, value}]. */
+async function scrape(metricsUrl) {
+  const text = await (await fetch(metricsUrl)).text();
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)/.exec(line);
+    if (!m) continue;
+    const labels = {};
+    for (const lm of (m[3] || '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[lm[1]] = lm[2];
+    out.push({ name: m[1], labels, value: Number(m[4]) });
+  }
+  return out;
+}
+
+/** http_server_request_duration_count summed over the series of one route. */
+async function histogramCount(metricsUrl, route) {
+  const samples = await scrape(metricsUrl);
+  return samples
+    .filter((s) => s.name === 'http_server_request_duration_count' && s.labels.http_route === route)
+    .reduce((a, s) => a + s.value, 0);
+}
+
+/** Streams the log file and counts access lines of `route` and lines of each level. */
+async function countLogLines(file, route) {
+  const routeNeedle = `"route":"${route}"`;
+  let access = 0;
+  let total = 0;
+  let rest = '';
+  const levels = {};
+  for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop();
+    for (const l of lines) {
+      if (!l) continue;
+      total++;
+      const lv = /"level":"(\w+)"/.exec(l);
+      if (lv) levels[lv[1]] = (levels[lv[1]] || 0) + 1;
+      if ((l.includes('"msg":"request"') || l.includes('"msg":"slow request"')) && l.includes(routeNeedle)) access++;
+    }
+  }
+  return { access, total, levels };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+
+function tmpWorkDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'caly-bench-'));
+}
+
+module.exports = {
+  ROOT,
+  HAS_TASKSET,
+  sleep,
+  createBenchDatabase,
+  startServer,
+  autocannon,
+  scrape,
+  histogramCount,
+  countLogLines,
+  median,
+  tmpWorkDir,
+};

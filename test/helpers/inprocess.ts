@@ -1,0 +1,91 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type Router from '@koa/router';
+import { createApp } from '../../src/app';
+import { noopAuditSink, type AuditSink } from '../../src/audit/catalogue';
+import { loadConfig, type Config } from '../../src/config';
+import { createKeyring } from '../../src/crypto/encryption';
+import { migrate } from '../../src/db/migrate';
+import { createDatabase, type Database } from '../../src/db/pool';
+import { EventLoopMonitor } from '../../src/health/checks';
+import type { AppState } from '../../src/http/state';
+import { createLogger, type LoggerHandle } from '../../src/logging/logger';
+import { telemetry } from '../setup/telemetry';
+import type { LogLine } from './service';
+
+export interface InProcessApp {
+  url: string;
+  server: Server;
+  db: Database;
+  config: Config;
+  log: LoggerHandle;
+  logs: LogLine[];
+  close(): Promise<void>;
+}
+
+/**
+ * The real app (createApp: every middleware in order) served over real HTTP inside the test
+ * process, so tests can add routes of their own (throwing each error class …) and read spans from
+ * the in-memory exporter. Talks to real PostgreSQL at `databaseUrl`.
+ */
+export async function startInProcessApp(opts: {
+  databaseUrl: string;
+  env?: Record<string, string>;
+  plugins?: Array<(router: Router<AppState>) => void>;
+  audit?: AuditSink;
+}): Promise<InProcessApp> {
+  const { config } = loadConfig({ NODE_ENV: 'test', DATABASE_URL: opts.databaseUrl, ...opts.env });
+  const logs: LogLine[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
+      cb();
+    },
+  });
+  const log = createLogger({ level: 'info', service: 'caly-api-test', environment: config.NODE_ENV, stream });
+  const db = createDatabase(
+    {
+      connectionString: opts.databaseUrl,
+      max: 5,
+      min: 0,
+      idleTimeoutMillis: 1000,
+      connectionTimeoutMillis: 2000,
+      statementTimeoutMillis: config.DB_STATEMENT_TIMEOUT,
+      applicationName: 'caly-api-test',
+      slowQueryMs: config.SLOW_QUERY_MS,
+    },
+    log.logger,
+    telemetry.instruments,
+  );
+  await migrate(db.pool, log.logger);
+  const eventLoop = new EventLoopMonitor();
+  const app = createApp({
+    config,
+    log,
+    instruments: telemetry.instruments,
+    db,
+    keyring: createKeyring(config.ENCRYPTION_KEY),
+    eventLoop,
+    audit: opts.audit ?? noopAuditSink,
+    isShuttingDown: () => false,
+    plugins: opts.plugins,
+  });
+  const server = createServer(app.callback());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    db,
+    config,
+    log,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      eventLoop.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * Loaded by mocha before any test file (see .mocharc.json), so that the pg and winston
+ * instrumentations are registered before those modules are first required in this process.
+ * In-process tests read finished spans from `spanExporter`.
+ */
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { loadConfig } from '../../src/config';
+import { startTelemetry, type Telemetry } from '../../src/telemetry/sdk';
+
+export const spanExporter = new InMemorySpanExporter();
+
+const { config } = loadConfig({ NODE_ENV: 'test', OTEL_SERVICE_NAME: 'caly-api-test' });
+export const telemetry: Telemetry = startTelemetry(config, { spanExporter });

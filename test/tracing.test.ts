@@ -1,0 +1,117 @@
+import { SpanKind } from '@opentelemetry/api';
+import { expect } from 'chai';
+import { createTestDatabase, type TestDatabase } from './helpers/database';
+import { startInProcessApp, type InProcessApp } from './helpers/inprocess';
+import { startOtlpReceiver } from './helpers/otlp-receiver';
+import { startService, type ServiceHandle } from './helpers/service';
+import { spanExporter } from './setup/telemetry';
+
+async function until<T>(fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('tracing', function () {
+  let tdb: TestDatabase;
+  before(async () => {
+    tdb = await createTestDatabase();
+  });
+  after(async () => tdb?.drop());
+
+  describe('in process (in-memory span exporter)', () => {
+    let app: InProcessApp;
+    before(async () => {
+      app = await startInProcessApp({ databaseUrl: tdb.url });
+    });
+    after(async () => app?.close());
+
+    it('one SERVER span per request named by the route template, with a child span per query', async () => {
+      spanExporter.reset();
+      const res = await fetch(`${app.url}/api/info`);
+      expect(res.status).to.equal(200);
+      const id = res.headers.get('x-request-id')!;
+      expect(id).to.match(/^[0-9a-f]{32}$/);
+      const spans = spanExporter.getFinishedSpans().filter((s) => s.spanContext().traceId === id);
+      const server = spans.filter((s) => s.kind === SpanKind.SERVER);
+      expect(server).to.have.length(1);
+      expect(server[0]!.name).to.equal('GET /api/info');
+      expect(server[0]!.attributes['http.route']).to.equal('/api/info');
+      expect(server[0]!.attributes['http.request.method']).to.equal('GET');
+      expect(server[0]!.attributes['http.response.status_code']).to.equal(200);
+      const queries = spans.filter((s) => s.kind === SpanKind.CLIENT && s.attributes['db.system.name'] === 'postgresql');
+      expect(queries, 'query spans').to.have.length.greaterThan(0);
+      for (const q of queries) expect(q.parentSpanContext?.spanId).to.equal(server[0]!.spanContext().spanId);
+      // parameters are placeholders, never values
+      expect(JSON.stringify(queries.map((q) => q.attributes))).not.to.include('installation_id');
+    });
+
+    it('continues an incoming W3C traceparent; the request id is the trace id', async () => {
+      spanExporter.reset();
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const res = await fetch(`${app.url}/api/ping`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+      expect(res.headers.get('x-request-id')).to.equal(traceId);
+      const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === traceId)!;
+      expect(span.parentSpanContext?.spanId).to.equal('00f067aa0ba902b7');
+    });
+
+    it('keeps a valid incoming x-request-id only as an attribute; drops an invalid one', async () => {
+      spanExporter.reset();
+      const ok = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'lb-req.123_abc' } });
+      const bad = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'evil id with spaces and {json}' } });
+      const long = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'a'.repeat(129) } });
+      const byId = (r: Response) => spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === r.headers.get('x-request-id'))!;
+      expect(ok.headers.get('x-request-id')).not.to.equal('lb-req.123_abc');
+      expect(byId(ok).attributes['caly.request.incoming_id']).to.equal('lb-req.123_abc');
+      expect(byId(bad).attributes).not.to.have.property('caly.request.incoming_id');
+      expect(byId(long).attributes).not.to.have.property('caly.request.incoming_id');
+    });
+
+    it('log lines inside a request carry trace_id and span_id of its span', async () => {
+      const res = await fetch(`${app.url}/api/ping`);
+      const id = res.headers.get('x-request-id');
+      const line = await until(() => app.logs.find((l) => l.request_id === id));
+      expect(line.trace_id).to.equal(id);
+      expect(line.span_id).to.match(/^[0-9a-f]{16}$/);
+    });
+  });
+
+  describe('service as a child process, exporting over OTLP/HTTP', function () {
+    this.timeout(60_000);
+    let svc: ServiceHandle;
+    let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+    before(async () => {
+      receiver = await startOtlpReceiver();
+      svc = await startService({ DATABASE_URL: tdb.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    });
+    after(async () => {
+      await svc?.stop();
+      await receiver?.close();
+    });
+
+    it('request spans and query spans reach the collector (fails if either silently stops)', async () => {
+      const res = await fetch(`${svc.url}/api/info`);
+      const id = res.headers.get('x-request-id')!;
+      const server = await until(() => receiver.spans.find((s) => s.traceId === id && s.kind === 2));
+      expect(server.name).to.equal('GET /api/info');
+      expect(server.attributes['http.route']).to.equal('/api/info');
+      const query = await until(() => receiver.spans.find((s) => s.traceId === id && s.kind === 3 && s.parentSpanId === server.spanId));
+      expect(query.attributes['db.system.name']).to.equal('postgresql');
+    });
+
+    it('an error response leads to its trace: exception event and ERROR status', async () => {
+      const res = await fetch(`${svc.url}/api/ping`, { method: 'PUT' });
+      expect(res.status).to.equal(405);
+      const id = res.headers.get('x-request-id')!;
+      const span = await until(() => receiver.spans.find((s) => s.traceId === id));
+      expect(span.status?.code).to.equal(2);
+      expect(span.events.map((e) => e.name)).to.include('exception');
+      const line = await svc.waitForLog((l) => l.request_id === id);
+      expect(line.error_code).to.equal('METHOD_NOT_ALLOWED');
+    });
+  });
+});
