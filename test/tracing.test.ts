@@ -4,6 +4,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startInProcessApp, type InProcessApp } from './helpers/inprocess';
 import { startOtlpReceiver } from './helpers/otlp-receiver';
 import { startService, type ServiceHandle } from './helpers/service';
+import { startTcpProxy } from './helpers/tcp-proxy';
 import { spanExporter } from './setup/telemetry';
 
 async function until<T>(fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -77,6 +78,30 @@ describe('tracing', function () {
       const line = await until(() => app.logs.find((l) => l.request_id === id));
       expect(line.trace_id).to.equal(id);
       expect(line.span_id).to.match(/^[0-9a-f]{16}$/);
+    });
+  });
+
+  describe('slow paths as span events', () => {
+    it('slow_query and slow_request events on the server span, never parameter values', async () => {
+      const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+      const app = await startInProcessApp({ databaseUrl: proxy.url(tdb.name), env: { SLOW_QUERY_MS: '20', SLOW_REQUEST_MS: '20' } });
+      try {
+        await fetch(`${app.url}/api/ping`); // warm the pool first: only the measured query is slow
+        proxy.setLatency(40);
+        spanExporter.reset();
+        const res = await fetch(`${app.url}/api/info`);
+        const id = res.headers.get('x-request-id');
+        const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === id && s.kind === SpanKind.SERVER)!;
+        const names = span.events.map((e) => e.name);
+        expect(names).to.include.members(['slow_query', 'slow_request']);
+        const sq = span.events.find((e) => e.name === 'slow_query')!;
+        expect(sq.attributes!['db.operation.name']).to.equal('SELECT');
+        expect(sq.attributes!['caly.threshold_ms']).to.equal(20);
+        expect(JSON.stringify(span.events)).not.to.include('installation_id');
+      } finally {
+        await app.close();
+        await proxy.close();
+      }
     });
   });
 
