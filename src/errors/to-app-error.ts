@@ -1,11 +1,13 @@
 import {
   AppError,
   BadRequestError,
+  ConflictError,
   DatabaseError,
   PayloadTooLargeError,
   ServiceUnavailableError,
   TimeoutError,
   UnsupportedMediaTypeError,
+  ValidationError,
 } from './app-error';
 
 /** Errors thrown by body parsers (raw-body / http-errors) carry these fields. */
@@ -44,11 +46,25 @@ export function toAppError(err: unknown): AppError {
     return new BadRequestError(e.type === 'entity.parse.failed' ? 'Malformed JSON body' : 'Unreadable request body', err);
   }
   if (e.status === 415 || e.type === 'charset.unsupported') return new UnsupportedMediaTypeError();
-  // co-body marks JSON.parse failures (and non-object JSON in strict mode) as a 400 SyntaxError
-  if (err instanceof SyntaxError && e.status === 400) return new BadRequestError('Malformed JSON body', err);
+  // co-body marks JSON.parse failures (and non-object JSON in strict mode) as a 400 SyntaxError.
+  // Its parser (@hapi/bourne) also refuses `__proto__` keys: that is a validation finding, not bad JSON.
+  if (err instanceof SyntaxError && e.status === 400) {
+    if (/forbidden prototype property/.test(err.message)) {
+      return new ValidationError('Request validation failed', [{ path: '/body', message: 'must not contain the key "__proto__"' }]);
+    }
+    return new BadRequestError('Malformed JSON body', err);
+  }
 
   if (isPgError(err)) {
     if (err.code === '57014') return new TimeoutError('The database query took too long');
+    // Constraint and input errors are the client's to fix; the messages name no table, column
+    // or value (the driver text stays in logs and spans as the cause).
+    if (err.code === '23505') return new ConflictError('Resource already exists');
+    if (err.code === '23503') return new BadRequestError('A referenced resource does not exist or is still in use', err);
+    if (err.code === '22P02' || err.code === '22007' || err.code === '22008' || err.code === '22003') return new BadRequestError('Invalid value in request', err);
+    if (err.code === '22001' || err.code === '23514' || err.code === '23502') return new BadRequestError('A value does not meet the constraints of its field', err);
+    // Still failing after db.transaction's bounded retries: a transient conflict, worth retrying later.
+    if (err.code === '40001' || err.code === '40P01') return new ServiceUnavailableError('The database is busy; retry the request', 1);
     if (UNAVAILABLE_SQLSTATE.test(err.code)) return new ServiceUnavailableError('Database unavailable', 5);
     return new DatabaseError('Database operation failed', err);
   }
