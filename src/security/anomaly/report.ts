@@ -1,0 +1,67 @@
+import { LRUCache } from 'lru-cache';
+import type { AuditSink } from '../../audit/catalogue';
+import type { AppContext } from '../../http/state';
+import type { Logger } from '../../logging/logger';
+import type { Instruments } from '../../telemetry/instruments';
+import type { Finding } from './kinds';
+
+export type Action = 'flagged' | 'blocked';
+
+export interface ReporterDeps {
+  logger: Logger;
+  instruments: Instruments;
+  audit: AuditSink;
+  /** At most one audit event per client IP and kind per window; metrics, spans and logs are not limited. */
+  auditWindowMs?: number;
+  /** Distinct (client IP, kind) pairs remembered; the oldest are forgotten first. */
+  auditMemory?: number;
+}
+
+export type Report = (ctx: AppContext, findings: readonly Finding[], route: string | undefined, action: Action) => void;
+
+/**
+ * Makes each finding visible four ways: a metric by kind and route, a `security.anomaly` span
+ * event, a warn log line with the request id, and (rate-limited per source) an audit event. None
+ * of them carries the offending value: only kind, rule id and location.
+ */
+export function createReporter(deps: ReporterDeps): Report {
+  const { logger, instruments, audit } = deps;
+  // Bounded and time-limited, so an attacker rotating IPs costs memory only up to `max`.
+  const recentlyAudited = new LRUCache<string, true>({ max: deps.auditMemory ?? 10_000, ttl: deps.auditWindowMs ?? 60_000 });
+
+  return function report(ctx, findings, route, action) {
+    const { requestId, span } = ctx.state;
+    const clientIp = ctx.ip;
+    for (const f of findings) {
+      instruments.securityAnomalies.add(1, route === undefined ? { kind: f.kind } : { kind: f.kind, 'http.route': route });
+      span?.addEvent('security.anomaly', {
+        'caly.anomaly.kind': f.kind,
+        'caly.anomaly.rule': f.rule,
+        'caly.anomaly.location': f.location,
+        'caly.anomaly.action': action,
+      });
+      logger.warn('security anomaly', {
+        request_id: requestId,
+        kind: f.kind,
+        rule: f.rule,
+        location: f.location,
+        route,
+        action,
+        client_ip: clientIp,
+      });
+      const key = `${clientIp}|${f.kind}`;
+      if (!recentlyAudited.has(key)) {
+        recentlyAudited.set(key, true);
+        audit.emit(
+          {
+            type: 'SECURITY_VIOLATION',
+            outcome: 'SECURITY_ALERT',
+            description: `Security anomaly ${f.kind} (${f.rule}) in ${f.location}, request ${action}`,
+            metadata: { kind: f.kind, rule: f.rule, location: f.location, route: route ?? null, action },
+          },
+          { requestId, clientIp, userAgent: ctx.get('user-agent') || undefined },
+        );
+      }
+    }
+  };
+}
