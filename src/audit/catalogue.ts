@@ -115,6 +115,10 @@ export interface AuditRequestContext {
  */
 export interface AuditSink {
   emit(event: AuditEventInput, request?: AuditRequestContext): void;
+  /** Durable sinks: events emitted so far (lets the request path skip the journal wait). */
+  emittedCount?(): number;
+  /** Durable sinks: resolves once every event emitted so far is in the local journal. */
+  flushJournal?(): Promise<void>;
 }
 
 /** Used until the audit trail is wired in, and in tests of other concerns. */
