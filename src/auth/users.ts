@@ -1,0 +1,38 @@
+import type { Queryable } from '../db/pool';
+import type { Role } from './roles';
+
+export interface UserRow {
+  id: string;
+  tenant_id: string;
+  email: string;
+  password_hash: string;
+  role: Role;
+  /** user and tenant both active */
+  usable: boolean;
+}
+
+export async function findUserByEmail(q: Queryable, email: string): Promise<UserRow | null> {
+  const { rows } = await q.query<UserRow & Record<string, unknown>>(
+    `SELECT u.id, u.tenant_id, u.email, u.password_hash, u.role, (u.active AND t.active) AS usable
+       FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1`,
+    [email],
+  );
+  return rows[0] ?? null;
+}
+
+export async function findUserById(q: Queryable, id: string): Promise<UserRow | null> {
+  const { rows } = await q.query<UserRow & Record<string, unknown>>(
+    `SELECT u.id, u.tenant_id, u.email, u.password_hash, u.role, (u.active AND t.active) AS usable
+       FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function insertUser(q: Queryable, u: { tenantId: string; email: string; passwordHash: string; role: Role }): Promise<string> {
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO users (tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [u.tenantId, u.email, u.passwordHash, u.role],
+  );
+  return rows[0]!.id;
+}

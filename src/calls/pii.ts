@@ -1,0 +1,31 @@
+import type { Keyring } from '../crypto/encryption';
+import type { PhoneHasher } from '../crypto/keys';
+
+/**
+ * Caller numbers are personal data: stored AES-256-GCM encrypted, plus an HMAC-SHA256 so exact
+ * search works without decrypting. The AAD binds each ciphertext to its tenant and column, so a
+ * ciphertext copied into another tenant's row (or the other column) does not decrypt.
+ */
+export type PhoneColumn = 'from' | 'to';
+
+export const phoneAad = (tenantId: string, column: PhoneColumn) => `calls.${column}:${tenantId}`;
+export const recordingUrlAad = (tenantId: string) => `calls.recording_url:${tenantId}`;
+
+export interface SealedPhone {
+  enc: string;
+  hash: Buffer;
+}
+
+export function sealPhone(keyring: Keyring, hasher: PhoneHasher, tenantId: string, column: PhoneColumn, number: string): SealedPhone {
+  return { enc: keyring.encrypt(number, phoneAad(tenantId, column)), hash: hasher.hash(number) };
+}
+
+/** null when absent or unreadable (a key dropped before re-encryption): never a 500 for a list. */
+export function openOptional(keyring: Keyring, enc: string | null, aad: string): string | null {
+  if (!enc) return null;
+  try {
+    return keyring.decrypt(enc, aad);
+  } catch {
+    return null;
+  }
+}

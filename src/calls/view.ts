@@ -1,0 +1,30 @@
+import type { Keyring } from '../crypto/encryption';
+import type { CallRow } from './model';
+import { openOptional, phoneAad, recordingUrlAad } from './pii';
+
+/** The API shape of a call. The Exotel recording URL is reported as present, never returned. */
+export function callView(row: CallRow, keyring: Keyring) {
+  return {
+    id: row.id,
+    callSid: row.call_sid,
+    direction: row.direction,
+    status: row.status,
+    from: openOptional(keyring, row.from_enc, phoneAad(row.tenant_id, 'from')),
+    to: openOptional(keyring, row.to_enc, phoneAad(row.tenant_id, 'to')),
+    exophone: row.exophone,
+    startedAt: row.started_at?.toISOString() ?? null,
+    endedAt: row.ended_at?.toISOString() ?? null,
+    durationSeconds: row.duration_s,
+    resolved: row.resolved,
+    notes: row.notes,
+    tags: row.tags,
+    recording: {
+      exotel: openOptional(keyring, row.recording_url_enc, recordingUrlAad(row.tenant_id)) !== null,
+      uploaded: row.recording_path ? { mimeType: row.recording_mime, bytes: Number(row.recording_bytes) } : null,
+    },
+    exotel: row.exotel,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+export type CallView = ReturnType<typeof callView>;

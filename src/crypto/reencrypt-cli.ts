@@ -1,0 +1,33 @@
+/**
+ * `npm run secrets:reencrypt`: after rotating ENCRYPTION_KEY (new key current, old one in
+ * ENCRYPTION_KEYS_PREVIOUS), rewrites every encrypted value under the current key. When it reports
+ * nothing unreadable, the previous keys can be removed from the configuration (docs/domain.md).
+ * Exit 1 when any value could not be decrypted.
+ */
+import { ConfigError, loadConfig } from '../config';
+import { openCliDatabase } from '../tenants/cli-db';
+import { createServiceKeys } from './keys';
+import { reencryptAll } from './reencrypt';
+
+async function main(): Promise<void> {
+  const { config, warnings } = loadConfig(process.env);
+  if (warnings.some((w) => w.startsWith('ENCRYPTION_KEY is not set'))) throw new ConfigError(['ENCRYPTION_KEY must be set: re-encrypting under a throw-away key would lose every secret']);
+  const db = await openCliDatabase(config);
+  try {
+    const report = await reencryptAll(db, createServiceKeys(config));
+    const total = Object.values(report.rewritten).reduce((a, b) => a + b, 0);
+    const unreadable = Object.values(report.unreadable).reduce((a, b) => a + b, 0);
+    process.stdout.write(`${JSON.stringify({ ...report, total, unreadableTotal: unreadable })}\n`);
+    if (unreadable > 0) {
+      process.stderr.write(`secrets:reencrypt: ${unreadable} values could not be decrypted with the configured keys; keep the old key in ENCRYPTION_KEYS_PREVIOUS\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`secrets:reencrypt: ${err instanceof ConfigError ? err.message : `failed: ${(err as Error).message}`}\n`);
+  process.exitCode = 1;
+});

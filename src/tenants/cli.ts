@@ -1,0 +1,212 @@
+/**
+ * Tenant administration from the command line: how a newcomer gets a login (docs/domain.md).
+ *
+ *   npm run tenant:create -- --name "Acme" --sector ecommerce --exophone +918047112345 \
+ *     --owner-email owner@acme.test --owner-password '…'          (or CALY_OWNER_PASSWORD=… )
+ *   npm run tenant:add-user -- --tenant <id> --email a@acme.test --role agent --password '…'
+ *   npm run tenant:rotate-webhook -- --tenant <id>
+ *
+ * Prints the webhook URLs with the credential exactly once (only its hash is stored). `--json`
+ * prints one JSON object instead, for scripts. Exit 0 on success, 1 with one readable message.
+ */
+import { parseArgs } from 'node:util';
+import type { JSONSchemaType } from 'ajv';
+import { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN } from '../auth/passwords';
+import { ROLES, type Role } from '../auth/roles';
+import { insertUser } from '../auth/users';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { createServiceKeys } from '../crypto/keys';
+import { compileInput, schemas } from '../validation';
+import { openCliDatabase, type CliDatabase } from './cli-db';
+import { insertTenant, rotateWebhookCredential } from './repository';
+import { SECTORS, type Sector } from './sectors';
+
+class UsageError extends Error {}
+
+interface CreateArgs {
+  name: string;
+  sector: Sector;
+  exophone: string[];
+  ownerEmail: string;
+  ownerPassword: string;
+  exotelSid?: string;
+  exotelApiKey?: string;
+  exotelApiToken?: string;
+  webhookAllow?: string[];
+  passthruResponse?: 200 | 302;
+}
+
+const password = { type: 'string', minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX } as const;
+const createSchema: JSONSchemaType<CreateArgs> = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', trim: true, minLength: 1, maxLength: 200 },
+    sector: { type: 'string', enum: [...SECTORS] },
+    exophone: { type: 'array', minItems: 1, maxItems: 50, uniqueItems: true, items: schemas.phone },
+    ownerEmail: schemas.email,
+    ownerPassword: password,
+    exotelSid: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', nullable: true },
+    exotelApiKey: { type: 'string', minLength: 1, maxLength: 512, nullable: true },
+    exotelApiToken: { type: 'string', minLength: 1, maxLength: 512, nullable: true },
+    webhookAllow: { type: 'array', maxItems: 100, items: { type: 'string', pattern: '^[0-9a-fA-F.:]+(/[0-9]{1,3})?$' }, nullable: true },
+    passthruResponse: { type: 'integer', enum: [200, 302], nullable: true },
+  },
+  required: ['name', 'sector', 'exophone', 'ownerEmail', 'ownerPassword'],
+};
+
+interface AddUserArgs {
+  tenant: string;
+  email: string;
+  role: Role;
+  password: string;
+}
+const addUserSchema: JSONSchemaType<AddUserArgs> = {
+  type: 'object',
+  properties: { tenant: schemas.uuid, email: schemas.email, role: { type: 'string', enum: [...ROLES] }, password },
+  required: ['tenant', 'email', 'role', 'password'],
+};
+
+interface RotateArgs {
+  tenant: string;
+}
+const rotateSchema: JSONSchemaType<RotateArgs> = { type: 'object', properties: { tenant: schemas.uuid }, required: ['tenant'] };
+
+/** Flags in, validated object out; errors name the flag (`--owner-email`), not a JSON pointer. */
+function check<T>(schema: JSONSchemaType<T>, raw: Record<string, unknown>): T {
+  const result = compileInput<{ body: T }>({ body: schema } as never)({ body: raw });
+  if (result.ok) return result.input.body;
+  const flag = (path: string) => '--' + path.replace(/^\/body\/?/, '').split('/')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  throw new UsageError(result.errors.map((e) => `${flag(e.path)} ${e.message}`).join('\n'));
+}
+
+function webhookBase(config: Config): string {
+  const base = config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`;
+  return `${base.replace(/\/$/, '')}/webhooks/exotel`;
+}
+
+async function create(db: CliDatabase, config: Config, flags: Record<string, unknown>, generatedKey: boolean, json: boolean) {
+  const args = check(createSchema, {
+    ...flags,
+    ownerPassword: flags.ownerPassword ?? process.env.CALY_OWNER_PASSWORD,
+    passthruResponse: flags.passthruResponse === undefined ? undefined : Number(flags.passthruResponse),
+  });
+  if ((args.exotelApiKey || args.exotelApiToken) && generatedKey) {
+    throw new UsageError('ENCRYPTION_KEY is not set: Exotel credentials encrypted now could never be read again. Set ENCRYPTION_KEY first.');
+  }
+  const keys = createServiceKeys(config);
+  const hasher = createPasswordHasher(config.PASSWORD_HASH_MEMORY_KIB);
+  const passwordHash = await hasher.hash(args.ownerPassword);
+  const out = await db.transaction(async (tx) => {
+    const exotel = { ...(args.exotelSid ? { accountSid: args.exotelSid } : {}), ...(args.exotelApiKey ? { apiKey: args.exotelApiKey } : {}), ...(args.exotelApiToken ? { apiToken: args.exotelApiToken } : {}) };
+    const tenant = await insertTenant(tx, keys.keyring, {
+      name: args.name,
+      sector: args.sector,
+      exophones: args.exophone,
+      exotel,
+      ...(args.webhookAllow ? { webhookIpAllowlist: args.webhookAllow } : {}),
+      ...(args.passthruResponse ? { passthruResponse: args.passthruResponse } : {}),
+    });
+    const ownerId = await insertUser(tx, { tenantId: tenant.id, email: args.ownerEmail, passwordHash, role: 'owner' });
+    return { ...tenant, ownerId };
+  });
+  const base = `${webhookBase(config)}/${out.webhookCredential}`;
+  const result = {
+    tenantId: out.id,
+    ownerId: out.ownerId,
+    ownerEmail: args.ownerEmail,
+    exophones: args.exophone,
+    webhookCredential: out.webhookCredential,
+    passthruUrl: `${base}/passthru`,
+    statusCallbackUrl: `${base}/status`,
+  };
+  if (json) return result;
+  return [
+    `Tenant "${args.name}" created (id ${out.id}, sector ${args.sector}).`,
+    `Owner login: ${args.ownerEmail} (role owner). Log in with POST /api/auth/login.`,
+    `ExoPhones: ${args.exophone.join(', ')}`,
+    '',
+    'Webhook credential (shown ONCE; only its hash is stored; rotate with npm run tenant:rotate-webhook):',
+    `  ${out.webhookCredential}`,
+    `Passthru applet URL (GET):     ${result.passthruUrl}`,
+    `StatusCallback URL (POST):     ${result.statusCallbackUrl}`,
+  ].join('\n');
+}
+
+async function addUser(db: CliDatabase, config: Config, flags: Record<string, unknown>, json: boolean) {
+  const args = check(addUserSchema, { ...flags, password: flags.password ?? process.env.CALY_USER_PASSWORD });
+  const passwordHash = await createPasswordHasher(config.PASSWORD_HASH_MEMORY_KIB).hash(args.password);
+  const id = await insertUser(db, { tenantId: args.tenant, email: args.email, passwordHash, role: args.role });
+  return json ? { userId: id, email: args.email, role: args.role, tenantId: args.tenant } : `User ${args.email} (${args.role}) created with id ${id}.`;
+}
+
+async function rotate(db: CliDatabase, config: Config, flags: Record<string, unknown>, json: boolean) {
+  const args = check(rotateSchema, flags);
+  const credential = await rotateWebhookCredential(db, args.tenant);
+  if (!credential) throw new UsageError(`no tenant with id ${args.tenant}`);
+  const base = `${webhookBase(config)}/${credential}`;
+  const result = { tenantId: args.tenant, webhookCredential: credential, passthruUrl: `${base}/passthru`, statusCallbackUrl: `${base}/status` };
+  if (json) return result;
+  return [
+    'New webhook credential (shown ONCE). The previous one no longer works: update the Exotel applets now.',
+    `  ${credential}`,
+    `Passthru applet URL (GET):     ${result.passthruUrl}`,
+    `StatusCallback URL (POST):     ${result.statusCallbackUrl}`,
+  ].join('\n');
+}
+
+const COMMANDS = { create, 'add-user': addUser, 'rotate-webhook': rotate } as const;
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      sector: { type: 'string' },
+      exophone: { type: 'string', multiple: true },
+      'owner-email': { type: 'string' },
+      'owner-password': { type: 'string' },
+      'exotel-sid': { type: 'string' },
+      'exotel-api-key': { type: 'string' },
+      'exotel-api-token': { type: 'string' },
+      'webhook-allow': { type: 'string', multiple: true },
+      'passthru-response': { type: 'string' },
+      tenant: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
+      password: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const command = positionals[0] ?? 'create';
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}" (create, add-user, rotate-webhook)`);
+  const flags: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) if (k !== 'json' && v !== undefined) flags[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+
+  const { config, warnings } = loadConfig(process.env);
+  const generatedKey = warnings.some((w) => w.startsWith('ENCRYPTION_KEY is not set'));
+  const db = await openCliDatabase(config);
+  try {
+    const json = values.json === true;
+    const out =
+      command === 'create'
+        ? await create(db, config, flags, generatedKey, json)
+        : await COMMANDS[command as 'add-user' | 'rotate-webhook'](db, config, flags, json);
+    process.stdout.write(`${typeof out === 'string' ? out : JSON.stringify(out)}\n`);
+  } finally {
+    await db.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  const known = err instanceof UsageError || err instanceof ConfigError;
+  const code = (err as { code?: unknown }).code;
+  const message = known
+    ? (err as Error).message
+    : code === '23505'
+      ? 'already exists: that email or ExoPhone is taken'
+      : code === '23503'
+        ? 'no such tenant'
+        : `failed: ${(err as Error).message}`;
+  process.stderr.write(`tenant: ${message}\n`);
+  process.exitCode = 1;
+});
