@@ -95,17 +95,18 @@ async function waitForLine(file, pred, child, timeoutMs = 30_000) {
  *   kind 'service'  → node dist/main.js with `env`
  *   kind 'baseline' → node bench/baseline/koa-bare.js
  */
-async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [] }) {
-  const logFile = path.join(workDir, `${label}-${Date.now()}-${randomBytes(2).toString('hex')}.log`);
-  const out = fs.openSync(logFile, 'w');
-  const script = kind === 'service' ? path.join(ROOT, 'dist/main.js') : path.join(__dirname, 'baseline/koa-bare.js');
+async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], script: customScript, stdout }) {
+  // `stdout` ({fd, file}): write somewhere else (a FIFO) and watch `file` for the ready line.
+  const logFile = stdout ? stdout.file : path.join(workDir, `${label}-${Date.now()}-${randomBytes(2).toString('hex')}.log`);
+  const out = stdout ? stdout.fd : fs.openSync(logFile, 'w');
+  const script = customScript ?? (kind === 'service' ? path.join(ROOT, 'dist/main.js') : path.join(__dirname, 'baseline/koa-bare.js'));
   const [cmd, args] = pinned(cpu, [process.execPath, ...nodeArgs, script]);
   const child = spawn(cmd, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', out, 'pipe'],
   });
-  fs.closeSync(out);
+  if (!stdout) fs.closeSync(out);
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
   const exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
@@ -128,8 +129,11 @@ async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [] }) {
     metricsUrl: ready.metrics_url,
     pid: child.pid,
     stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    signal(sig) {
+      child.kill(sig);
+    },
+    async stop(sig = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const code = await exited;
       clearTimeout(t);
@@ -139,9 +143,10 @@ async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [] }) {
 }
 
 /** One autocannon run as its own process pinned to `cpu`; resolves with its JSON result. */
-function autocannon({ url, connections, durationS, cpu }) {
+function autocannon({ url, connections, durationS, cpu, headers = {} }) {
   const bin = require.resolve('autocannon/autocannon.js');
-  const [cmd, args] = pinned(cpu, [process.execPath, bin, '-c', String(connections), '-d', String(durationS), '-j', url]);
+  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
+  const [cmd, args] = pinned(cpu, [process.execPath, bin, '-c', String(connections), '-d', String(durationS), ...h, '-j', url]);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -203,6 +208,21 @@ async function countLogLines(file, route) {
   return { access, total, levels };
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux). Throughput on a
+ * shared machine moves with whatever else runs; CPU time per request served does much less.
+ */
+function cpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
@@ -222,6 +242,7 @@ module.exports = {
   autocannon,
   scrape,
   histogramCount,
+  cpuSeconds,
   countLogLines,
   median,
   tmpWorkDir,

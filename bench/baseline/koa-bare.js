@@ -7,6 +7,11 @@
  *
  * Env: PORT (0 = any), DATABASE_URL (optional: without it /api/info answers 503), DB_POOL_MAX.
  * Prints one JSON line {"msg":"listening","port":N} on stdout when ready.
+ *
+ * SYNC_ACCESS_LOG=1 (bench/log-blocking.js only, never in the ratio runs): also writes one JSON
+ * line per request with a synchronous write to stdout, the way console.log / a winston Console
+ * transport write to a pipe, and reports its event-loop delay on stderr at exit, to show what a
+ * blocking logger does when the log reader falls behind.
  */
 const Koa = require('koa');
 const { Router } = require('@koa/router');
@@ -31,6 +36,29 @@ router.get('/api/info', async (ctx) => {
   ctx.body = { version: '0.1.0', installationId: rows[0] ? rows[0].value : null };
 });
 
+if (process.env.SYNC_ACCESS_LOG === '1') {
+  const fs = require('node:fs');
+  const { monitorEventLoopDelay } = require('node:perf_hooks');
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  process.on('SIGUSR2', () => h.reset()); // start of the measured window
+  process.on('exit', () => {
+    process.stderr.write(`${JSON.stringify({ eventLoopDelay: { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 } })}\n`);
+  });
+  app.use(async function syncAccessLog(ctx, next) {
+    const t0 = performance.now();
+    await next();
+    const line = { time: new Date().toISOString(), level: 'info', method: ctx.method, path: ctx.path, status: ctx.status, duration_ms: performance.now() - t0, msg: 'request', pad: 'x'.repeat(200) };
+    const data = Buffer.from(`${JSON.stringify(line)}\n`);
+    for (let off = 0; off < data.length; ) {
+      try {
+        off += fs.writeSync(1, data, off);
+      } catch (err) {
+        if (err.code !== 'EAGAIN') throw err; // a non-blocking pipe: spin, as a sync logger would
+      }
+    }
+  });
+}
 app.use(router.routes());
 app.use(router.allowedMethods());
 

@@ -1,0 +1,380 @@
+'use strict';
+/**
+ * Issue 2 benchmark: the real service (dist/main.js) against bare Koa with the same routes, in one
+ * run, interleaved, with the server pinned to one CPU and autocannon to the other. Prints req/s,
+ * p50/p99 and same-run ratios; writes the whole result to bench/results/. See bench/README.md.
+ *
+ *   npm run bench                      # full: 3 repetitions, 3 s warm-up, 10 s measurements
+ *   npm run bench -- --smoke           # ~10 s sanity run (1 repetition, 1 s, no warm-up)
+ *   node bench/run.js --reps 5 --duration 10 --warmup 3 --connections 50 --only ping
+ *   node bench/run.js --cpu-prof       # also writes a .cpuprofile per server process
+ *   node bench/run.js --otlp           # export spans over OTLP/HTTP to a counting receiver here and
+ *                                      # check one SERVER span per request (export cost included)
+ *   node bench/run.js --compare before=bench/results/builds/before   # A/B: another build of the
+ *                                      # service (a tsc outDir inside this repo) as an extra server
+ *
+ * Exit code: 1 when a measurement is invalid (errors, non-2xx, telemetry count mismatch); the
+ * performance targets are reported, never asserted (--strict makes a missed target exit 2).
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const lib = require('./lib');
+
+function parseArgs(argv) {
+  const o = {
+    reps: 3,
+    durationS: 10,
+    warmupS: 3,
+    connections: 50,
+    only: ['ping', 'info'],
+    serverCpu: 0,
+    loadCpu: 1,
+    cpuProf: false,
+    strict: false,
+    smoke: false,
+    nodeEnv: 'production',
+    out: path.join(__dirname, 'results'),
+    compare: [],
+    otlp: false,
+  };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--smoke') Object.assign(o, { smoke: true, reps: 1, durationS: 1, warmupS: 0, connections: 20 });
+    else if (a === '--reps') o.reps = Number(next());
+    else if (a === '--duration') o.durationS = Number(next());
+    else if (a === '--warmup') o.warmupS = Number(next());
+    else if (a === '--connections') o.connections = Number(next());
+    else if (a === '--only') o.only = next().split(',');
+    else if (a === '--server-cpu') o.serverCpu = Number(next());
+    else if (a === '--load-cpu') o.loadCpu = Number(next());
+    else if (a === '--no-pin') o.serverCpu = o.loadCpu = undefined;
+    else if (a === '--cpu-prof') o.cpuProf = true;
+    else if (a === '--strict') o.strict = true;
+    else if (a === '--otlp') o.otlp = true;
+    else if (a === '--node-env') o.nodeEnv = next();
+    else if (a === '--out') o.out = path.resolve(next());
+    else if (a === '--compare') {
+      const [name, dir] = next().split('=');
+      o.compare.push({ name, dir: path.resolve(dir) });
+    }
+    else throw new Error(`unknown option ${a} (see the header of bench/run.js)`);
+  }
+  // Pinning to two CPUs needs two; on a one-CPU box run unpinned rather than fail.
+  if (require('node:os').cpus().length < 2) o.serverCpu = o.loadCpu = undefined;
+  return o;
+}
+
+/**
+ * The variants. Every group is measured against its own bare-Koa baseline in the same repetition.
+ * Targets are the issue's; `min` is the ratio to reach.
+ */
+const GROUPS = {
+  ping: {
+    route: '/api/ping',
+    servers: [
+      { id: 'koa-bare', kind: 'baseline' },
+      { id: 'service', kind: 'service', env: { ACCESS_LOG: 'all' }, target: { n: 1, min: 0.35 }, expectAccessLines: 'all' },
+      { id: 'service-quiet', kind: 'service', env: { ACCESS_LOG: 'errors-and-slow' }, target: { n: 2, min: 0.4 }, expectAccessLines: 'slow-or-error' },
+    ],
+  },
+  info: {
+    route: '/api/info',
+    servers: [
+      { id: 'koa-bare+pg', kind: 'baseline' },
+      { id: 'service', kind: 'service', env: { ACCESS_LOG: 'all' }, target: { n: 3, min: 0.8 }, expectAccessLines: 'all' },
+    ],
+  },
+};
+
+function serviceEnv(o, db, workDir, extra) {
+  return {
+    NODE_ENV: o.nodeEnv,
+    DATABASE_URL: db.url,
+    DB_POOL_MAX: '20',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'info',
+    // production insists on these; fixed values, this is a throw-away process
+    ENCRYPTION_KEY: 'ab'.repeat(32),
+    HEALTH_TOKEN: 'bench-health-token-0123456789',
+    PUBLIC_BASE_URL: 'https://api.bench.invalid',
+    // As deployed: TLS ends at the load balancer, which says so in X-Forwarded-Proto (see PROXY_HEADERS).
+    TRUST_PROXY: 'true',
+    DATA_DIR: workDir,
+    SHUTDOWN_DRAIN_MS: '0',
+    // A limiter is part of the request path, but one that trips would measure 429s: far too high to trip.
+    RATE_LIMIT_API_POINTS: '1000000000',
+    OTEL_TRACES_EXPORTER: 'none',
+    ...extra,
+  };
+}
+
+/**
+ * What a TLS-terminating load balancer adds, plus the User-Agent every real client sends (without
+ * one the anomaly detector reports missing_user_agent on every request, a path real traffic does
+ * not take). Sent to every server (bare Koa ignores them), so that the production service treats
+ * the request as HTTPS instead of redirecting it.
+ */
+const PROXY_HEADERS = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7', 'user-agent': 'caly-bench/1 (autocannon)' };
+
+/**
+ * A minimal OTLP/HTTP JSON trace receiver: counts SERVER spans by name. The exporter's documented
+ * wire format (resourceSpans → scopeSpans → spans, kind 2 = SERVER); nothing else is needed here.
+ */
+async function otlpReceiver() {
+  const http = require('node:http');
+  const counts = new Map();
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        for (const rs of body.resourceSpans || [])
+          for (const ss of rs.scopeSpans || [])
+            for (const sp of ss.spans || []) if (sp.kind === 2) counts.set(sp.name, (counts.get(sp.name) || 0) + 1);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1/traces`,
+    count: (name) => counts.get(name) || 0,
+    reset: () => counts.clear(),
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+async function measureOne(o, db, workDir, group, spec, rep) {
+  const label = `${group.name}-${spec.id}-r${rep}`.replace(/[^\w.-]/g, '_');
+  const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.out, 'profiles')}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : [];
+  const otlpEnv = o.receiver ? { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: o.receiver.url } : {};
+  const env = spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
+  o.receiver?.reset();
+  const srv = await lib.startServer({
+    kind: spec.kind,
+    env,
+    cpu: o.serverCpu,
+    workDir,
+    label,
+    nodeArgs,
+    script: spec.distDir ? path.join(spec.distDir, 'main.js') : undefined,
+  });
+  const url = srv.url + group.route;
+  let warm;
+  let res;
+  let histogram;
+  let cpu0;
+  let spans;
+  let cpu1;
+  try {
+    if (o.warmupS > 0) warm = await lib.autocannon({ url, connections: o.connections, durationS: o.warmupS, cpu: o.loadCpu, headers: PROXY_HEADERS });
+    cpu0 = lib.cpuSeconds(srv.pid);
+    res = await lib.autocannon({ url, connections: o.connections, durationS: o.durationS, cpu: o.loadCpu, headers: PROXY_HEADERS });
+    cpu1 = lib.cpuSeconds(srv.pid);
+    if (spec.kind === 'service') {
+      // Requests cut off by autocannon's stop may still be running: wait until the count settles.
+      histogram = await lib.histogramCount(srv.metricsUrl, group.route);
+      for (let i = 0; i < 40; i++) {
+        await lib.sleep(250);
+        const again = await lib.histogramCount(srv.metricsUrl, group.route);
+        if (again === histogram) break;
+        histogram = again;
+      }
+      if (o.receiver) {
+        // The batch processor exports every second: wait for the spans to stop arriving.
+        const name = `GET ${group.route}`;
+        for (let i = 0, last = -1; i < 20 && o.receiver.count(name) !== last; i++) {
+          last = o.receiver.count(name);
+          await lib.sleep(1200);
+        }
+        spans = o.receiver.count(name);
+      }
+    }
+  } finally {
+    await srv.stop();
+  }
+  const logs = await lib.countLogLines(srv.logFile, group.route);
+  const logBytes = fs.statSync(srv.logFile).size;
+  fs.rmSync(srv.logFile, { force: true });
+
+  const completed = res.requests.total + (warm ? warm.requests.total : 0);
+  const sent = res.requests.sent + (warm ? warm.requests.sent : 0);
+  const problems = [];
+  if (res.errors || res.timeouts || res.non2xx) problems.push(`errors ${res.errors}, timeouts ${res.timeouts}, non-2xx ${res.non2xx}`);
+  if (spec.kind === 'service') {
+    // Requests in flight when autocannon stops may still be served: completed ≤ served ≤ sent.
+    if (!(histogram >= completed && histogram <= sent)) problems.push(`histogram count ${histogram} outside [${completed}, ${sent}] requests`);
+    if (spans !== undefined && spans !== histogram) problems.push(`${spans} SERVER spans exported for ${histogram} requests`);
+    if (spec.expectAccessLines === 'all' && logs.access !== histogram) problems.push(`access log lines ${logs.access} ≠ histogram count ${histogram}`);
+    if (spec.expectAccessLines === 'slow-or-error' && logs.access > (logs.levels.warn || 0) + (logs.levels.error || 0))
+      problems.push(`quiet access log wrote ${logs.access} lines for fast successful requests`);
+  }
+  return {
+    group: group.name,
+    server: spec.id,
+    rep,
+    reqPerSec: res.requests.total / res.duration,
+    // server CPU per request in the measured window; sent counts requests cut off at the end too
+    cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / res.requests.total,
+    cpuUtil: (cpu1 - cpu0) / res.duration,
+    p50: res.latency.p50,
+    p99: res.latency.p99,
+    completed,
+    histogramCount: histogram,
+    spansExported: spans,
+    accessLogLines: logs.access,
+    logLines: logs.total,
+    logLevels: logs.levels,
+    logBytes,
+    problems,
+  };
+}
+
+function fmt(n, d = 0) {
+  return Number.isFinite(n) ? n.toFixed(d) : '-';
+}
+
+function summarise(o, runs) {
+  const rows = [];
+  for (const [name, g] of Object.entries(GROUPS)) {
+    if (!o.only.includes(name)) continue;
+    const base = g.servers[0];
+    for (const s of g.servers) {
+      const mine = runs.filter((r) => r.group === name && r.server === s.id);
+      const ratios = mine
+        .map((r) => {
+          const b = runs.find((x) => x.group === name && x.server === base.id && x.rep === r.rep);
+          return b ? r.reqPerSec / b.reqPerSec : NaN;
+        })
+        .filter(Number.isFinite);
+      const rps = mine.map((r) => r.reqPerSec);
+      const cpuRatios = mine
+        .map((r) => {
+          const b = runs.find((x) => x.group === name && x.server === base.id && x.rep === r.rep);
+          return b ? b.cpuUsPerReq / r.cpuUsPerReq : NaN;
+        })
+        .filter(Number.isFinite);
+      const ratio = lib.median(ratios);
+      rows.push({
+        group: name,
+        route: g.route,
+        server: s.id,
+        reqPerSec: lib.median(rps),
+        reqPerSecMin: Math.min(...rps),
+        reqPerSecMax: Math.max(...rps),
+        p50: lib.median(mine.map((r) => r.p50)),
+        p99: lib.median(mine.map((r) => r.p99)),
+        ratio,
+        ratioMin: Math.min(...ratios),
+        ratioMax: Math.max(...ratios),
+        cpuUsPerReq: lib.median(mine.map((r) => r.cpuUsPerReq)),
+        cpuRatio: lib.median(cpuRatios),
+        p99Ratio: lib.median(mine.map((r) => r.p99)) / lib.median(runs.filter((x) => x.group === name && x.server === base.id).map((x) => x.p99)),
+        target: s.target ? { ...s.target, met: ratio >= s.target.min } : undefined,
+        reps: mine.length,
+      });
+    }
+  }
+  return rows;
+}
+
+function printTable(rows) {
+  const head = ['route', 'server', 'req/s (median)', 'req/s min–max', 'p50 ms', 'p99 ms', 'ratio (min–max)', 'p99 ratio', 'CPU µs/req', 'CPU ratio', 'target'];
+  const body = rows.map((r) => [
+    r.route,
+    r.server,
+    fmt(r.reqPerSec),
+    `${fmt(r.reqPerSecMin)}–${fmt(r.reqPerSecMax)}`,
+    fmt(r.p50, 1),
+    fmt(r.p99, 1),
+    r.server.startsWith('koa-bare') ? '1.00' : `${fmt(r.ratio, 2)} (${fmt(r.ratioMin, 2)}–${fmt(r.ratioMax, 2)})`,
+    r.server.startsWith('koa-bare') ? '1.00' : fmt(r.p99Ratio, 2),
+    fmt(r.cpuUsPerReq),
+    r.server.startsWith('koa-bare') ? '1.00' : fmt(r.cpuRatio, 2),
+    r.target ? `(${r.target.n}) ≥ ${r.target.min}: ${r.target.met ? 'met' : 'NOT met'}` : '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
+
+async function main() {
+  const o = parseArgs(process.argv);
+  for (const c of o.compare) {
+    for (const g of Object.values(GROUPS)) {
+      const like = g.servers.find((s) => s.id === 'service');
+      g.servers.push({ ...like, id: `service@${c.name}`, distDir: c.dir, target: undefined });
+    }
+  }
+  fs.mkdirSync(o.out, { recursive: true });
+  const workDir = lib.tmpWorkDir();
+  const db = await lib.createBenchDatabase();
+  if (o.otlp) o.receiver = await otlpReceiver();
+  const started = new Date();
+  const runs = [];
+  console.log(
+    `bench: ${o.reps} repetition(s), ${o.warmupS} s warm-up + ${o.durationS} s, ${o.connections} connections, ` +
+      `server on CPU ${o.serverCpu ?? '-'}, autocannon on CPU ${o.loadCpu ?? '-'}${lib.HAS_TASKSET ? '' : ' (taskset missing: not pinned)'}, ` +
+      `NODE_ENV=${o.nodeEnv}, database ${db.name}`,
+  );
+  try {
+    const groups = Object.entries(GROUPS).filter(([n]) => o.only.includes(n));
+    for (let rep = 0; rep < o.reps; rep++) {
+      // Alternate group order and rotate server order, so no server always runs first or last.
+      const order = rep % 2 ? [...groups].reverse() : groups;
+      for (const [name, g] of order) {
+        const k = rep % g.servers.length;
+        const servers = [...g.servers.slice(k), ...g.servers.slice(0, k)];
+        for (const spec of servers) {
+          const r = await measureOne(o, db, workDir, { ...g, name }, spec, rep);
+          runs.push(r);
+          console.log(
+            `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(14)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms` +
+              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (${fmt(100 * r.cpuUtil)}%)` +
+              (r.histogramCount === undefined ? '' : `  histogram ${r.histogramCount} = served; access lines ${r.accessLogLines}`) +
+              (r.spansExported === undefined ? '' : `; spans ${r.spansExported}`) +
+              (r.problems.length ? `  PROBLEM: ${r.problems.join('; ')}` : ''),
+          );
+        }
+      }
+    }
+  } finally {
+    await o.receiver?.close();
+    await db.drop().catch((e) => console.error(`could not drop ${db.name}: ${e.message}`));
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const rows = summarise(o, runs);
+  console.log('');
+  printTable(rows);
+  const problems = runs.flatMap((r) => r.problems.map((p) => `${r.group}/${r.server}/rep ${r.rep + 1}: ${p}`));
+  const result = {
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    options: { ...o, out: undefined, receiver: undefined },
+    machine: { cpus: require('node:os').cpus().length, loadavg: require('node:os').loadavg(), node: process.version },
+    summary: rows,
+    runs,
+    problems,
+  };
+  const file = path.join(o.out, `bench-${o.smoke ? 'smoke-' : ''}${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+  if (problems.length) {
+    console.error(`\nINVALID measurements:\n  ${problems.join('\n  ')}`);
+    process.exitCode = 1;
+  } else if (o.strict && rows.some((r) => r.target && !r.target.met)) {
+    process.exitCode = 2;
+  }
+}
+
+main().catch((err) => {
+  console.error(err.stack || String(err));
+  process.exitCode = 1;
+});
