@@ -1,6 +1,9 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { AuditSink } from './audit/catalogue';
+import type { Auth, AuthMiddleware } from './auth/middleware';
+import { auditJournalWait } from './audit/context';
+import { registerAuditRoutes } from './audit/routes';
 import type { Keyring } from './crypto/encryption';
 import type { Database } from './db/pool';
 import { errorEnvelope } from './errors/envelope';
@@ -12,9 +15,15 @@ import { requestTimeout } from './http/timeout';
 import { accessLog } from './logging/access-log';
 import type { LoggerHandle } from './logging/logger';
 import { registerInfoRoutes } from './routes/info';
+import { corsPolicy } from './security/cors';
+import { securityHeaders } from './security/headers';
+import { httpsRedirect } from './security/https-redirect';
+import { createLimiters, limitApiPaths, type Limiters } from './security/rate-limit';
 import type { Config } from './config';
 import type { Instruments } from './telemetry/instruments';
 import { requestSpan } from './telemetry/request-span';
+import { createAnomalyDetector } from './security/anomaly';
+import { rejectPrototypeKeys } from './validation/prototype-guard';
 
 export interface AppDeps {
   config: Config;
@@ -25,17 +34,27 @@ export interface AppDeps {
   eventLoop: EventLoopMonitor;
   audit: AuditSink;
   isShuttingDown(): boolean;
+  /** Rate limiters (built in server.ts on Redis when REDIS_URL is set); process memory if omitted. */
+  limiters?: Limiters;
   /** Concerns that add their own routes (Fastify-style plugins), registered after the core ones. */
   plugins?: ReadonlyArray<(router: Router<AppState>) => void>;
+  /** User authentication (src/domain): identifies the tenant before the API limiter. */
+  auth?: Auth;
+  /** Guards of the audit API (tenant owners/admins, or the ADMIN_TOKEN platform role); the ADMIN_TOKEN-only guard if omitted. */
+  staffGuard?: (scope: 'tenant' | 'platform') => AuthMiddleware[];
 }
 
 /** Everything a request meets, in order. Each line is one middleware with one job. */
 export function createApp(deps: AppDeps): Koa<AppState> {
   const { config, log, instruments } = deps;
-  const app = new Koa<AppState>({ proxy: false });
+  // X-Forwarded-For/-Proto are believed only behind a trusted proxy, and then only the entry that
+  // proxy appended (maxIpsCount 1): a client cannot pick its rate-limit bucket by prepending one.
+  const app = new Koa<AppState>({ proxy: config.TRUST_PROXY, maxIpsCount: 1 });
   app.silent = true; // errors are rendered and logged by our own middleware, never by Koa's default
   app.on('error', (err: Error) => log.logger.error('unhandled koa error', { error: { name: err.name, message: err.message } }));
 
+  const limiters =
+    deps.limiters ?? createLimiters({ config, store: { kind: 'memory' }, logger: log.logger, instruments, audit: deps.audit });
   const router = new Router<AppState>();
   registerHealthRoutes(router, {
     db: deps.db,
@@ -48,9 +67,12 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     isShuttingDown: deps.isShuttingDown,
   });
   registerInfoRoutes(router, { db: deps.db, version: config.APP_VERSION });
+  registerAuditRoutes(router, { db: deps.db, audit: deps.audit, adminToken: config.ADMIN_TOKEN, ...(deps.staffGuard ? { guard: deps.staffGuard } : {}) });
   for (const plugin of deps.plugins ?? []) plugin(router);
+  const anomaly = createAnomalyDetector({ mode: config.ANOMALY_MODE, bodyScanBytes: config.ANOMALY_BODY_SCAN_BYTES, logger: log.logger, instruments, audit: deps.audit, router });
 
   app.use(requestSpan({ instruments, slowRequestMs: config.SLOW_REQUEST_MS })); // trace, request id, duration
+  app.use(auditJournalWait(deps.audit)); // answer only once this request's audit events are journaled
   app.use(
     accessLog({
       logger: log.logger,
@@ -60,10 +82,18 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     }),
   ); // one line per request
   app.use(errorEnvelope({ instruments, production: config.NODE_ENV === 'production' })); // one error shape
+  app.use(securityHeaders({ hstsPreload: config.HSTS_PRELOAD })); // helmet values + Permissions-Policy, on every response
+  if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL) app.use(httpsRedirect(config.PUBLIC_BASE_URL)); // 308 to PUBLIC_BASE_URL
+  app.use(corsPolicy(config.CORS_ORIGINS)); // allowlisted origins only
   // [slot: security edge — headers, HTTPS redirect, CORS, request-line anomaly scan]
+  app.use(anomaly.requestScan); // path, query, headers, missing UA, 413 on the way out (monitor: flag; block: 403)
   app.use(requestTimeout(config.REQUEST_TIMEOUT_MS)); // 504 past the deadline
   app.use(parseBody(config.BODY_LIMIT_BYTES)); // bounded JSON and form bodies
+  app.use(rejectPrototypeKeys()); // 400 for __proto__/constructor/prototype keys anywhere in a body
   // [slot: security edge — body anomaly scan]
+  app.use(anomaly.bodyScan); // string values of JSON and form bodies, bounded by ANOMALY_BODY_SCAN_BYTES
+  if (deps.auth) app.use(deps.auth.identify); // a validly signed access token names the tenant (refuses nothing)
+  app.use(limitApiPaths(limiters.api)); // API budget for /api/* (per tenant, else per address)
   app.use(router.routes()); // the routes (route-level: validation, rate limits, guards)
   app.use(router.allowedMethods()); // 405 + Allow for known paths
 

@@ -1,15 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
-import { noopAuditSink } from './audit/catalogue';
+import { startPurgeJob } from './audit/purge';
+import { SourceThrottle } from './audit/throttle';
+import { AuditTrail } from './audit/trail';
 import type { Config } from './config';
-import { createKeyring } from './crypto/encryption';
+import { createServiceKeys } from './crypto/keys';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { migrate } from './db/migrate';
 import { createDatabase } from './db/pool';
+import { createDomain } from './domain';
+import { loadJose } from './auth/tokens';
 import { EventLoopMonitor } from './health/checks';
 import { Lifecycle } from './lifecycle/shutdown';
 import { createLogger } from './logging/logger';
+import { createDependencyScans } from './scanner/service';
+import { createLimiters, createRedisClient, quitRedisClient, waitUntilReady, type RateLimitStore } from './security/rate-limit';
 import type { Telemetry } from './telemetry/sdk';
 
 export interface RunningService {
@@ -70,7 +76,10 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
   );
   await migrate(db.pool, logger);
 
-  const keyring = createKeyring(config.ENCRYPTION_KEY);
+  // Encryption keyring (current + ENCRYPTION_KEYS_PREVIOUS), token and phone-hash keys (docs/domain.md).
+  const keys = createServiceKeys(config);
+  const keyring = keys.keyring;
+  await loadJose(); // before the event-loop monitor starts: see auth/tokens.ts
   const eventLoop = new EventLoopMonitor();
   const server = createServer();
   // Slowloris and idle keep-alive bounds; the request deadline itself is REQUEST_TIMEOUT_MS.
@@ -83,10 +92,40 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     logger,
     drainDelayMs: config.SHUTDOWN_DRAIN_MS,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    flushLogs: () => log.flush(),
   });
-  // [slot: audit trail — create the real sink here and register its flush as a shutdown hook]
-  const audit = noopAuditSink;
-  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, audit, isShuttingDown: lifecycle.isShuttingDown });
+  // The audit trail: journal + batched, hash-chained writes (docs/audit.md). Replay of what a
+  // previous run left in the journal starts here, before the server listens.
+  const audit = new AuditTrail({
+    db,
+    logger,
+    instruments: telemetry.instruments,
+    isSensitiveKey: log.redactor.isSensitiveKey,
+    journalDir: config.AUDIT_JOURNAL_DIR,
+    batchSize: config.AUDIT_BATCH_SIZE,
+    flushIntervalMs: config.AUDIT_FLUSH_INTERVAL_MS,
+    maxBacklog: config.AUDIT_MAX_BACKLOG,
+    throttle: new SourceThrottle({ perWindow: config.AUDIT_THROTTLE_PER_MINUTE, windowMs: 60_000 }),
+  });
+  await audit.start();
+  const stopAuditPurge = startPurgeJob({ db, audit, logger, retentionDays: config.AUDIT_RETENTION_DAYS, intervalMs: config.AUDIT_PURGE_INTERVAL_MS });
+  if (config.NODE_ENV === 'production' && !config.TRUST_PROXY) {
+    logger.warn('TRUST_PROXY is off: X-Forwarded-Proto is ignored, so every plain-HTTP request is redirected to PUBLIC_BASE_URL and rate limits see the proxy address; set TRUST_PROXY=true behind a load balancer');
+  }
+  // Rate limits: Redis when configured, so replicas share one budget. A Redis that is down at start
+  // does not stop the service: the limiters answer from memory until it is back.
+  let rateLimitStore: RateLimitStore = { kind: 'memory' };
+  if (config.REDIS_URL) {
+    const client = createRedisClient(config.REDIS_URL, logger);
+    if (!(await waitUntilReady(client, 2_000))) logger.error('rate-limit store (Redis) not ready at startup: limiting from process memory until it is', { store: 'redis' });
+    rateLimitStore = { kind: 'redis', client };
+  }
+  const limiters = createLimiters({ config, store: rateLimitStore, logger, instruments: telemetry.instruments, audit });
+  // Dependency scans (docs/dependency-scanner.md): npm audit in the background, one replica at a time.
+  const dependencyScans = createDependencyScans({ config, pool: db.pool, logger, instruments: telemetry.instruments });
+  // The Caly domain (docs/domain.md): auth, calls, recordings, Exotel webhooks.
+  const domain = await createDomain({ config, db, keys, audit, limiters });
+  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, audit, limiters, plugins: [dependencyScans.registerRoutes, domain.registerRoutes], auth: domain.auth, staffGuard: domain.staffGuard, isShuttingDown: lifecycle.isShuttingDown });
   server.on('request', app.callback());
 
   let metricsServer: Server | undefined;
@@ -105,11 +144,20 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
   }
 
   lifecycle.onShutdown('event-loop monitor', () => eventLoop.stop());
+  dependencyScans.start();
+  lifecycle.onShutdown('dependency scans', () => dependencyScans.stop());
+  lifecycle.onShutdown('audit trail', async () => {
+    await stopAuditPurge();
+    await audit.close(Math.max(1000, Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2)));
+  });
   lifecycle.onShutdown('database pool', () => db.close());
+  if (rateLimitStore.kind === 'redis') {
+    const { client } = rateLimitStore;
+    lifecycle.onShutdown('rate-limit store', () => quitRedisClient(client));
+  }
   if (embedded) lifecycle.onShutdown('embedded database', () => embedded.stop());
   lifecycle.onShutdown('telemetry', () => telemetry.shutdown(2000));
   lifecycle.onShutdown('metrics server', () => new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())));
-  lifecycle.onShutdown('logs', () => log.flush());
 
   const port = await listen(server, config.PORT, config.HOST);
   const base = `http://${display(config.HOST)}:${port}`;

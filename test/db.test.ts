@@ -6,6 +6,7 @@ import { createDatabase, operationOf, type Database } from '../src/db/pool';
 import { QueryCache } from '../src/db/query-cache';
 import { createLogger } from '../src/logging/logger';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
+import { startTcpProxy } from './helpers/tcp-proxy';
 import { metricTotal } from './helpers/metrics';
 import { telemetry } from './setup/telemetry';
 import { Writable } from 'node:stream';
@@ -139,6 +140,31 @@ describe('database layer (real PostgreSQL)', function () {
     expect(loads).to.equal(4); // expired entries reload
     expect((await metricTotal('caly.db.query_cache.lookups', (x) => x['cache.result'] === 'hit')) - hits0).to.equal(1);
     expect((await metricTotal('caly.db.query_cache.lookups', (x) => x['cache.result'] === 'miss')) - misses0).to.equal(5);
+  });
+
+  it('a connection lost while a transaction holds it fails that transaction, not the process', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    const flaky = makeDb(proxy.url(tdb.name));
+    try {
+      let err: unknown;
+      try {
+        await flaky.transaction(async (tx) => {
+          await tx.query('SELECT 1');
+          proxy.cut(); // the client is checked out and idle between statements: pg emits 'error'
+          await new Promise((r) => setTimeout(r, 100));
+          await tx.query('SELECT 2');
+        });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, 'the transaction must fail').to.be.instanceOf(Error);
+      proxy.restore();
+      const { rows } = await flaky.query<{ v: number }>('SELECT 3 AS v'); // the broken client was discarded
+      expect(rows[0]!.v).to.equal(3);
+    } finally {
+      await flaky.close();
+      await proxy.close();
+    }
   });
 
   it('operation names are bounded', () => {

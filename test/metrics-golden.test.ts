@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
@@ -43,18 +43,40 @@ describe('telemetry contract: the /metrics scrape matches otel/metrics.md', func
 
   before(async () => {
     tdb = await createTestDatabase();
-    svc = await startService({ DATABASE_URL: tdb.url, SLOW_QUERY_MS: '1', SLOW_REQUEST_MS: '1' });
+    svc = await startService({
+      DATABASE_URL: tdb.url,
+      SLOW_QUERY_MS: '1',
+      SLOW_REQUEST_MS: '1',
+      // one scheduled dependency scan, replaying npm's report format (the registry's audit endpoint
+      // is unreachable here), so that the scanner's gauges exist
+      SECURITY_SCAN_INTERVAL: '4s',
+      SECURITY_SCAN_DIR: `${tdb.name}-scan`,
+      CALY_SCAN_AUDIT_FILE: resolve(ROOT, 'test/fixtures/npm-audit/nested-transitive.json'),
+      CALY_SCAN_OUTDATED_FILE: resolve(ROOT, 'test/fixtures/npm-outdated/outdated-long.json'),
+    });
+    await svc.waitForLog((l) => l.msg === 'dependency scan completed', 30_000);
     // traffic that makes every pinned series exist: routes, a 404, a slow query and request
     for (let i = 0; i < 5; i++) {
       await fetch(`${svc.url}/api/info`);
       await fetch(`${svc.url}/api/ping`);
       await fetch(`${svc.url}/definitely/not/here`);
     }
-    await new Promise((r) => setTimeout(r, 300));
-    samples = await scrape(svc.metricsUrl);
+    // an SQL-injection probe: a security anomaly finding
+    await fetch(`${svc.url}/api/ping?q=${encodeURIComponent("' OR 1=1 --")}`);
+    // one login more than RATE_LIMIT_LOGIN_POINTS (6): a rate-limit rejection
+    for (let i = 0; i < 7; i++) {
+      await fetch(`${svc.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'golden@example.com', password: 'wrong-password' }) });
+    }
+    // the audit events of those logins are stored in a batch shortly after (AUDIT_FLUSH_INTERVAL_MS)
+    const until = Date.now() + 10_000;
+    do {
+      await new Promise((r) => setTimeout(r, 200));
+      samples = await scrape(svc.metricsUrl);
+    } while (!samples.some((s) => s.name === 'caly_audit_flush_duration_count') && Date.now() < until);
   });
   after(async () => {
     await svc?.stop();
+    rmSync(resolve(ROOT, `${tdb.name}-scan`), { recursive: true, force: true });
     await tdb?.drop();
   });
 

@@ -45,7 +45,9 @@ function describe(err: { instancePath: string; keyword: string; message?: string
   const key = err.instancePath.replace(/^\//, '');
   switch (err.keyword) {
     case 'pattern':
-      return key === 'ENCRYPTION_KEY' ? `${key} must be exactly 64 hexadecimal characters (32 bytes)` : `${key} has an invalid format`;
+      if (key === 'ENCRYPTION_KEY' || key === 'PHONE_HASH_KEY') return `${key} must be exactly 64 hexadecimal characters (32 bytes)`;
+      if (key === 'ENCRYPTION_KEYS_PREVIOUS') return `${key} must be a comma-separated list of 64-hexadecimal-character keys`;
+      return `${key} has an invalid format`;
     case 'format':
       return `${key} must be a valid ${String(err.params.format)}`;
     case 'enum':
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
     c.ENCRYPTION_KEY = randomBytes(32).toString('hex');
     warnings.push('ENCRYPTION_KEY is not set: generated a random key for this process; data encrypted now cannot be read after a restart');
   }
+  c.RECORDINGS_DIR ??= `${c.DATA_DIR.replace(/\/$/, '')}/recordings`;
   c.AUDIT_JOURNAL_DIR ??= `${c.DATA_DIR.replace(/\/$/, '')}/audit-journal`;
   c.SHUTDOWN_DRAIN_MS ??= c.NODE_ENV === 'production' ? 5000 : 0;
   c.APP_VERSION ??= process.env.npm_package_version ?? '0.1.0';

@@ -29,6 +29,8 @@ export const configSchema = {
     ACCESS_LOG: { type: 'string', enum: ['all', 'errors-and-slow'], default: 'all' },
     LOG_REDACT_KEYS: { type: 'string', default: '' },
     ENCRYPTION_KEY: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
+    ENCRYPTION_KEYS_PREVIOUS: { type: 'string', pattern: '^[0-9a-fA-F]{64}(,[0-9a-fA-F]{64})*$' },
+    PHONE_HASH_KEY: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
     HEALTH_TOKEN: { type: 'string', minLength: 16 },
     SHUTDOWN_DRAIN_MS: { type: 'integer', minimum: 0, maximum: 120000 },
     SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 300000, default: 10000 },
@@ -41,6 +43,7 @@ export const configSchema = {
     HSTS_PRELOAD: { type: 'boolean', default: false },
     CORS_ORIGINS: { type: 'string', default: '' },
     REDIS_URL: { type: 'string', format: 'redis-url' },
+    RATE_LIMIT_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,64}$', default: 'caly:rl' },
     RATE_LIMIT_LOGIN_POINTS: { type: 'integer', minimum: 1, default: 6 },
     RATE_LIMIT_LOGIN_WINDOW_S: { type: 'integer', minimum: 1, default: 900 },
     RATE_LIMIT_REGISTER_POINTS: { type: 'integer', minimum: 1, default: 5 },
@@ -61,6 +64,14 @@ export const configSchema = {
     AUDIT_MAX_BACKLOG: { type: 'integer', minimum: 100, default: 100000 },
     AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, default: 365 },
     AUDIT_PURGE_INTERVAL_MS: { type: 'integer', minimum: 1000, default: 3600000 },
+    AUDIT_THROTTLE_PER_MINUTE: { type: 'integer', minimum: 1, default: 60 },
+
+    // domain: users, tokens, recordings
+    PASSWORD_HASH_MEMORY_KIB: { type: 'integer', minimum: 256, maximum: 1048576, default: 19456 },
+    ACCESS_TOKEN_TTL_S: { type: 'integer', minimum: 60, maximum: 3600, default: 900 },
+    REFRESH_TOKEN_TTL_S: { type: 'integer', minimum: 300, maximum: 7776000, default: 2592000 },
+    RECORDINGS_DIR: { type: 'string', minLength: 1 },
+    RECORDING_MAX_BYTES: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 26214400 },
 
     // dependency scanner
     SECURITY_SCAN_INTERVAL: { type: 'string', pattern: '^(off|[1-9][0-9]*(ms|s|m|h|d))$', default: 'off' },
@@ -109,6 +120,10 @@ export interface Config {
   LOG_REDACT_KEYS: string;
   /** Always present after loading: generated (with a warning) outside production. */
   ENCRYPTION_KEY: string;
+  /** Comma-separated older keys: they still decrypt (and verify tokens) until `npm run secrets:reencrypt` has run. */
+  ENCRYPTION_KEYS_PREVIOUS?: string;
+  /** HMAC key of the phone-number search hashes; unset: derived from each encryption key (docs/domain.md). */
+  PHONE_HASH_KEY?: string;
   HEALTH_TOKEN?: string;
   SHUTDOWN_DRAIN_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
@@ -122,6 +137,8 @@ export interface Config {
   /** Comma-separated allowed origins. */
   CORS_ORIGINS: string;
   REDIS_URL?: string;
+  /** Store key prefix of the rate limiters (`<prefix>:<limiter>:<bucket>`); tests use their own. */
+  RATE_LIMIT_PREFIX: string;
   RATE_LIMIT_LOGIN_POINTS: number;
   RATE_LIMIT_LOGIN_WINDOW_S: number;
   RATE_LIMIT_REGISTER_POINTS: number;
@@ -142,6 +159,16 @@ export interface Config {
   AUDIT_MAX_BACKLOG: number;
   AUDIT_RETENTION_DAYS: number;
   AUDIT_PURGE_INTERVAL_MS: number;
+  /** Attack-prone events (security violations, rate-limit hits, access denials) kept per client address per minute. */
+  AUDIT_THROTTLE_PER_MINUTE: number;
+
+  /** argon2id memory cost; 19456 KiB (OWASP's floor with t=2) by default. Lower only in tests. */
+  PASSWORD_HASH_MEMORY_KIB: number;
+  ACCESS_TOKEN_TTL_S: number;
+  REFRESH_TOKEN_TTL_S: number;
+  /** Defaults to DATA_DIR/recordings. */
+  RECORDINGS_DIR: string;
+  RECORDING_MAX_BYTES: number;
 
   /** `off`, or a duration such as `30m`, `6h`, `1d`. */
   SECURITY_SCAN_INTERVAL: string;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from '../logging/logger';
 import { MIGRATIONS, type Migration } from './migrations';
+import { withClient } from './pool';
 
 /** Arbitrary but fixed: every replica takes the same advisory lock before migrating. */
 const MIGRATION_LOCK_KEY = 727_001;
@@ -18,40 +19,45 @@ export class MigrationError extends Error {
  * on it and then find nothing left to do.
  */
 export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
-  const client = await pool.connect();
-  const applied: number[] = [];
-  try {
+  return withClient(pool, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    integer PRIMARY KEY,
-      name       text NOT NULL,
-      checksum   text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    const { rows } = await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
-    const done = new Map(rows.map((r) => [r.version, r.checksum]));
-    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-      const sum = checksum(m);
-      const existing = done.get(m.version);
-      if (existing !== undefined) {
-        if (existing !== sum) throw new MigrationError(`migration ${m.version} (${m.name}) was changed after it was applied`);
-        continue;
-      }
-      await client.query('BEGIN');
-      try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, sum]);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
-      }
-      applied.push(m.version);
-      logger.info('migration applied', { version: m.version, name: m.name });
+    try {
+      return await applyPending(client, logger, migrations);
+    } finally {
+      // If this fails the connection is gone, and the session lock went with it.
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     }
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    client.release();
+  });
+}
+
+async function applyPending(client: pg.PoolClient, logger: Logger, migrations: readonly Migration[]): Promise<number[]> {
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  const { rows } = await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
+  const done = new Map(rows.map((r) => [r.version, r.checksum]));
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    const sum = checksum(m);
+    const existing = done.get(m.version);
+    if (existing !== undefined) {
+      if (existing !== sum) throw new MigrationError(`migration ${m.version} (${m.name}) was changed after it was applied`);
+      continue;
+    }
+    await client.query('BEGIN');
+    try {
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, sum]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+    }
+    applied.push(m.version);
+    logger.info('migration applied', { version: m.version, name: m.name });
   }
   return applied;
 }

@@ -41,12 +41,49 @@ export interface Database extends Queryable {
 }
 
 const SQL_PREVIEW = 200;
+/** Attempts of a transaction that keeps failing with a serialization failure or deadlock. */
+const TRANSACTION_ATTEMPTS = 4;
 
 /** The operation word of a statement (SELECT, INSERT …), the only part of SQL used as a label. */
 export function operationOf(sql: string): string {
   const m = /^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*([A-Za-z]+)/.exec(sql);
   const op = m?.[1]?.toUpperCase() ?? 'OTHER';
   return /^(SELECT|INSERT|UPDATE|DELETE|WITH|BEGIN|COMMIT|ROLLBACK|CREATE|ALTER|DROP|SET|SHOW|COPY|LOCK|TRUNCATE|VALUES)$/.test(op) ? op : 'OTHER';
+}
+
+/**
+ * Runs `fn` on one pooled client and always gives it back. pg-pool stops listening for 'error'
+ * on a client while it is checked out, so a connection lost meanwhile (a database restart, a cut
+ * network) would emit an unhandled 'error' and kill the process: we listen for it here (the
+ * pending query rejects as well). A client that failed, or whose cleanup failed, is destroyed
+ * rather than returned, since it may still be mid-transaction or hold a session lock.
+ */
+export async function withClient<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient, discard: (reason: Error) => void) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
+  try {
+    return await fn(client, onError);
+  } catch (err) {
+    broken ??= isConnectionLoss(err) ? (err as Error) : undefined;
+    throw err;
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
+/** Errors after which a client must not be reused: a lost connection, whatever reported it. */
+function isConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return /^(08|57P|E[A-Z]+)/.test(code);
+  return /connection terminated|connection error|not queryable|timeout/i.test((err as Error)?.message ?? '');
 }
 
 /**
@@ -104,26 +141,38 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
 
   const query = timed((text, values) => pool.query(text, values as unknown[] | undefined));
 
-  return {
-    pool,
-    query,
-    async transaction(fn) {
-      const client = await pool.connect();
+  async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return withClient(pool, async (client, discard) => {
       const tx: Queryable = { query: timed((text, values) => client.query(text, values as unknown[] | undefined)) };
-      let broken: Error | undefined;
+      await client.query('BEGIN');
       try {
-        await client.query('BEGIN');
         const result = await fn(tx);
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-          broken = rollbackErr;
-        });
+        // A client whose ROLLBACK failed may be mid-transaction: never reuse it.
+        await client.query('ROLLBACK').catch(discard);
         throw err;
-      } finally {
-        // A client whose ROLLBACK failed may be mid-transaction: destroy it rather than reuse it.
-        client.release(broken);
+      }
+    });
+  }
+
+  return {
+    pool,
+    query,
+    async transaction(fn) {
+      // Serialization failures and deadlocks are transient by definition: PostgreSQL asks the
+      // client to retry the whole transaction. A few attempts with jittered backoff, then give up
+      // (mapped to 503 by toAppError). fn must therefore be safe to run again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await runTransaction(fn);
+        } catch (err) {
+          const code = (err as { code?: unknown }).code;
+          if ((code !== '40001' && code !== '40P01') || attempt >= TRANSACTION_ATTEMPTS) throw err;
+          trace.getActiveSpan()?.addEvent('transaction_retry', { 'db.response.status_code': String(code), 'caly.attempt': attempt });
+          await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+        }
       }
     },
     stats() {

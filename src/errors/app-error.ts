@@ -76,6 +76,16 @@ export class AuthorizationError extends AppError {
   }
 }
 
+/**
+ * A request refused by the anomaly detector (ANOMALY_MODE=block). The message names no rule or
+ * kind: telling a prober which pattern tripped would help them get past it.
+ */
+export class SecurityViolationError extends AppError {
+  constructor(message = 'The request was refused by the security policy') {
+    super(403, 'SECURITY_VIOLATION', message);
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(resource = 'Resource') {
     super(404, 'NOT_FOUND', `${resource} not found`);

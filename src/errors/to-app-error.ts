@@ -71,6 +71,10 @@ export function toAppError(err: unknown): AppError {
   if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) {
     return new ServiceUnavailableError('A backing service is unavailable', 5);
   }
+  // pg's words for a connection lost mid-query (no SQLSTATE: the server never answered)
+  if (err instanceof Error && /connection terminated|terminated unexpectedly|Client has encountered a connection error/i.test(err.message)) {
+    return new ServiceUnavailableError('Database unavailable', 5);
+  }
   if (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message)) {
     // pg-pool's wording when no connection frees up within DB_CONNECTION_TIMEOUT
     return new ServiceUnavailableError('Database unavailable', 5);

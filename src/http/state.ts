@@ -14,6 +14,10 @@ export interface AppState {
   /** Filled in by authentication once it exists; logged when present. */
   tenantId?: string;
   userId?: string;
+  /** Set by authentication (src/auth): the caller's role; `platform` is the ADMIN_TOKEN operator. */
+  role?: 'owner' | 'admin' | 'agent' | 'viewer' | 'platform';
+  /** Set by authentication: the login session (refresh-token family) an access token belongs to. */
+  sessionId?: string;
 }
 
 export type AppContext = ParameterizedContext<AppState> & {

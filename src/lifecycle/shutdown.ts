@@ -8,6 +8,8 @@ export interface ShutdownOptions {
   logger: Logger;
   drainDelayMs: number;
   timeoutMs: number;
+  /** Runs last, after the final log line, so that line reaches the log too. */
+  flushLogs?: () => void;
 }
 
 /**
@@ -81,6 +83,9 @@ export class Lifecycle {
       }
     }
     logger.info('shutdown complete', { clean: !failed && inTime });
+    // winston hands a line to its transport on a later tick: let it arrive, then flush.
+    await new Promise((r) => setImmediate(r));
+    this.opts.flushLogs?.();
   }
 }
 

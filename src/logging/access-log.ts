@@ -1,8 +1,10 @@
 import { performance } from 'node:perf_hooks';
+import { trace } from '@opentelemetry/api';
 import type { Next } from 'koa';
 import type { AppContext } from '../http/state';
+import { loggablePath } from '../http/path';
 import { routeOf } from '../http/state';
-import type { Logger } from './logger';
+import { lineWriterFor, type Logger } from './logger';
 import { redactQueryString } from './redact';
 
 export interface AccessLogOptions {
@@ -14,10 +16,11 @@ export interface AccessLogOptions {
 }
 
 /**
- * One line per request, written after the response status is final. trace_id and span_id are
- * added by the winston instrumentation from the active span (this runs inside it).
+ * One line per request, written after the response status is final, with the request span's
+ * trace_id, span_id and trace_flags as instrumentation-winston would add them (see lineWriterFor).
  */
 export function accessLog({ logger, slowRequestMs, logFastSuccess, isSensitiveKey }: AccessLogOptions) {
+  const writeLine = lineWriterFor(logger);
   return async function accessLogMiddleware(ctx: AppContext, next: Next): Promise<void> {
     const startedAt = performance.now();
     try {
@@ -32,7 +35,7 @@ export function accessLog({ logger, slowRequestMs, logFastSuccess, isSensitiveKe
         const line: Record<string, unknown> = {
           method: ctx.method,
           route: routeOf(ctx),
-          path: ctx.path,
+          path: loggablePath(ctx.path),
           status,
           duration_ms: Math.round(durationMs * 1000) / 1000,
           request_id: state.requestId,
@@ -59,7 +62,7 @@ export function accessLog({ logger, slowRequestMs, logFastSuccess, isSensitiveKe
             line.request_headers = ctx.headers;
           }
         }
-        logger.log(level, slow ? 'slow request' : 'request', line);
+        writeLine(level, slow ? 'slow request' : 'request', line, (state.span ?? trace.getActiveSpan())?.spanContext());
       }
     }
   };

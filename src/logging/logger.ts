@@ -1,3 +1,4 @@
+import { isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 import SonicBoom from 'sonic-boom';
 import winston from 'winston';
 import Transport from 'winston-transport';
@@ -35,33 +36,51 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
 
   // One format pass: redact, timestamp, serialise. logform's json() uses safe-stable-stringify,
   // which is slower than JSON.stringify on the flat objects we log; fall back to it only for cycles.
-  const lineFormat = winston.format((info) => {
-    const out: Record<string, unknown> = { time: new Date().toISOString(), level: info[LEVEL as unknown as string] ?? info.level };
+  function formatLine(level: unknown, info: Record<string, unknown>): string {
+    const out: Record<string, unknown> = { time: isoNow(), level };
     for (const key of Object.keys(info)) {
       if (key === 'level') continue;
       const v = info[key];
       out[key === 'message' ? 'msg' : key] =
         key !== 'message' && redactor.isSensitiveKey(key) ? '[REDACTED]' : typeof v === 'object' && v !== null ? redactor.redact(v) : v;
     }
-    let line: string;
     try {
-      line = JSON.stringify(out);
+      return JSON.stringify(out);
     } catch {
-      line = JSON.stringify(redactor.redact(out));
+      return JSON.stringify(redactor.redact(out));
     }
-    (info as Record<symbol, unknown>)[MESSAGE] = line;
+  }
+  const lineFormat = winston.format((info) => {
+    (info as Record<symbol, unknown>)[MESSAGE] = formatLine(info[LEVEL as unknown as string] ?? info.level, info);
     return info;
   });
 
   const destination = sonic
     ? new SonicTransport(sonic)
     : new winston.transports.Stream({ stream: opts.stream as NodeJS.WritableStream });
+  const defaultMeta = { service: opts.service, env: opts.environment };
   const logger = winston.createLogger({
     level: opts.level,
-    defaultMeta: { service: opts.service, env: opts.environment },
+    defaultMeta,
     format: lineFormat(),
     transports: [destination],
     exitOnError: false,
+  });
+  const write = sonic ? (line: string) => sonic.write(line) : (line: string) => (opts.stream as NodeJS.WritableStream).write(line);
+  FAST_WRITERS.set(logger, (level, message, fields, spanContext) => {
+    if (logger.silent || !logger.isLevelEnabled(level)) return;
+    // The record winston would build for logger.log(level, message, fields): default meta, the
+    // fields, the message, then the trace fields instrumentation-winston appends. Same keys, same
+    // order, same format function: only winston's stream pipeline is skipped.
+    const info: Record<string, unknown> = { service: defaultMeta.service, env: defaultMeta.env };
+    for (const key of Object.keys(fields)) info[key] = fields[key];
+    info.message = message;
+    if (spanContext !== undefined && isSpanContextValid(spanContext)) {
+      info.trace_id = spanContext.traceId;
+      info.span_id = spanContext.spanId;
+      info.trace_flags = `0${spanContext.traceFlags.toString(16)}`;
+    }
+    write(`${formatLine(level, info)}\n`);
   });
 
   return {
@@ -75,6 +94,42 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
       }
     },
   };
+}
+
+/**
+ * The current time as ISO 8601, formatted once per millisecond: under load many lines share a
+ * millisecond, and Date formatting measured ~1 µs a line (bench/micro.js).
+ */
+let lastMs = -1;
+let lastIso = '';
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
+/** Writes one line as `logger.log(level, message, fields)` would, inside the span `spanContext`. */
+export type FastLineWriter = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>, spanContext: SpanContext | undefined) => void;
+
+const FAST_WRITERS = new WeakMap<Logger, FastLineWriter>();
+
+/**
+ * The per-request access line is the one log call on the hot path. winston pushes each record
+ * through a Transform stream, a pipe and a Writable (plus instrumentation-winston's wrapper):
+ * profiled at about half of the access-log cost on GET /api/ping (bench/README.md). For loggers
+ * made by createLogger this returns a writer that produces the identical line directly; for any
+ * other winston logger (tests may bring their own) it falls back to logger.log.
+ */
+export function lineWriterFor(logger: Logger): FastLineWriter {
+  return (
+    FAST_WRITERS.get(logger) ??
+    ((level, message, fields) => {
+      logger.log(level, message, fields);
+    })
+  );
 }
 
 /** winston's Stream transport insists on a Node stream; SonicBoom is a lighter writer, so adapt it. */

@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import type { Next } from 'koa';
 import type { AppContext } from '../http/state';
+import { loggablePath } from '../http/path';
 import { routeOf } from '../http/state';
 import type { Instruments } from './instruments';
 
@@ -53,7 +54,7 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
         kind: SpanKind.SERVER,
         attributes: {
           'http.request.method': method,
-          'url.path': ctx.path,
+          'url.path': loggablePath(ctx.path),
           'url.scheme': scheme,
           'client.address': ctx.ip,
           'user_agent.original': headers['user-agent'],

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const MAIN = resolve(ROOT, 'dist', 'main.js');
@@ -30,6 +32,9 @@ export interface ServiceHandle {
  * ports and waits for its "listening" line. Tests talk to it over real HTTP.
  */
 export async function startService(env: Record<string, string | undefined>, opts: { timeoutMs?: number } = {}): Promise<ServiceHandle> {
+  // Each service is its own replica with its own local state (audit journal, scan reports), as in
+  // production; `env` may point DATA_DIR elsewhere (or at a shared directory on purpose).
+  const dataDir = mkdtempSync(join(tmpdir(), 'caly-svc-'));
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
     env: {
@@ -39,10 +44,12 @@ export async function startService(env: Record<string, string | undefined>, opts
       METRICS_PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      DATA_DIR: dataDir,
       ...env,
     } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  void new Promise((r) => child.once('exit', r)).then(() => rmSync(dataDir, { recursive: true, force: true }));
   const logs: LogLine[] = [];
   let err = '';
   let buf = '';

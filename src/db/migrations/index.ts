@@ -10,5 +10,7 @@ export interface Migration {
 }
 
 import { m001 } from './001_app_meta';
+import { m002 } from './002_audit_logs';
+import { m003 } from './003_domain';
 
-export const MIGRATIONS: readonly Migration[] = [m001];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003];
