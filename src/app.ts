@@ -85,12 +85,10 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(securityHeaders({ hstsPreload: config.HSTS_PRELOAD })); // helmet values + Permissions-Policy, on every response
   if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL) app.use(httpsRedirect(config.PUBLIC_BASE_URL)); // 308 to PUBLIC_BASE_URL
   app.use(corsPolicy(config.CORS_ORIGINS)); // allowlisted origins only
-  // [slot: security edge — headers, HTTPS redirect, CORS, request-line anomaly scan]
   app.use(anomaly.requestScan); // path, query, headers, missing UA, 413 on the way out (monitor: flag; block: 403)
   app.use(requestTimeout(config.REQUEST_TIMEOUT_MS)); // 504 past the deadline
   app.use(parseBody(config.BODY_LIMIT_BYTES)); // bounded JSON and form bodies
   app.use(rejectPrototypeKeys()); // 400 for __proto__/constructor/prototype keys anywhere in a body
-  // [slot: security edge — body anomaly scan]
   app.use(anomaly.bodyScan); // string values of JSON and form bodies, bounded by ANOMALY_BODY_SCAN_BYTES
   if (deps.auth) app.use(deps.auth.identify); // a validly signed access token names the tenant (refuses nothing)
   app.use(limitApiPaths(limiters.api)); // API budget for /api/* (per tenant, else per address)

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { expect } from 'chai';
 import { BODY_MAX_DEPTH, inspectBody, inspectRequestLine } from '../src/security/anomaly/inspect';
@@ -245,7 +246,8 @@ describe('domain: Exotel webhooks', function () {
 
     it('the webhook limiter is keyed per credential: one noisy tenant does not starve another', async function () {
       this.timeout(90_000);
-      const tight = await startService({ ...env, RATE_LIMIT_WEBHOOK_POINTS: '3', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+      // a second replica beside the first: its own local state (audit journal), the same database
+      const tight = await startService({ ...env, AUDIT_JOURNAL_DIR: join(dir.path, 'journal-replica-2'), RATE_LIMIT_WEBHOOK_POINTS: '3', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
       try {
         const codes: number[] = [];
         for (let i = 0; i < 4; i++) codes.push((await fetch(`${tight.url}${passthru(acme)}?CallSid=lim${i}&CallFrom=09876543210&CallTo=08047112345`)).status);

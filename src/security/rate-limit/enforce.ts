@@ -1,6 +1,7 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { AuditSink } from '../../audit/catalogue';
 import { RateLimitError } from '../../errors/app-error';
+import { loggablePath } from '../../http/path';
 import { routeOf, type AppContext } from '../../http/state';
 import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
@@ -63,7 +64,7 @@ export function reject(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes, de
   deps.logger.warn('rate limit exceeded', {
     limiter: l.name,
     route,
-    path: ctx.path,
+    path: loggablePath(ctx.path),
     request_id: ctx.state.requestId,
     client_ip: ctx.ip,
     retry_after_s: retryAfter,
