@@ -2,10 +2,11 @@ import type Router from '@koa/router';
 import type { Next } from 'koa';
 import { adminTokenGuard } from '../auth/admin-token';
 import type { Database } from '../db/pool';
-import { AppError, ValidationError } from '../errors/app-error';
+import { ValidationError } from '../errors/app-error';
 import type { AppContext, AppState } from '../http/state';
 import type { AuditSink } from './catalogue';
 import { auditFromCtx } from './context';
+import { auditRefusals } from './refusals';
 import { parseListQuery, parseStatsQuery, parseVerifyQuery, toInstant } from './query-schema';
 import { auditStats, decodeCursor, listAuditLogs, verifyChain } from './repository';
 
@@ -22,34 +23,13 @@ export interface AuditRoutesDeps {
 }
 
 /**
- * Wraps the admin guard so that a refused caller leaves an ACCESS_DENIED event. Errors thrown
- * after the guard let the request through (validation …) are not access decisions.
- */
-function auditedGuard(audit: AuditSink, guard: ReturnType<typeof adminTokenGuard>) {
-  return async function auditedAdminGuard(ctx: AppContext, next: Next): Promise<void> {
-    let admitted = false;
-    try {
-      await guard(ctx, () => {
-        admitted = true;
-        return next();
-      });
-    } catch (err) {
-      if (!admitted && err instanceof AppError && (err.status === 401 || err.status === 403)) {
-        audit.emit({ type: 'ACCESS_DENIED', outcome: 'FAILURE', description: `Admin API refused: ${err.message}`, resourceType: 'audit_logs', metadata: { route: ctx.path, code: err.code } }, auditFromCtx(ctx));
-      }
-      throw err;
-    }
-  };
-}
-
-/**
  * The audit query API. Platform view for now: the admin token sees every tenant (optionally
  * filtered by tenantId). The domain issue adds tenant admins, who will be pinned to their tenant
  * here, in the one place the filter is built. Every read is itself audited as DATA_ACCESSED (LOW).
  */
 export function registerAuditRoutes(router: Router<AppState>, deps: AuditRoutesDeps): void {
   const { db, audit } = deps;
-  const adminOnly = auditedGuard(audit, adminTokenGuard(deps.adminToken));
+  const adminOnly = auditRefusals(audit, adminTokenGuard(deps.adminToken), 'audit_logs');
   const guardFor = (scope: 'tenant' | 'platform') => deps.guard?.(scope) ?? [adminOnly];
   const accessed = (ctx: AppContext, what: string, metadata: Record<string, unknown>) =>
     audit.emit({ type: 'DATA_ACCESSED', outcome: 'SUCCESS', description: what, resourceType: 'audit_logs', metadata }, auditFromCtx(ctx));

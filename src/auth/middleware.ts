@@ -3,7 +3,7 @@ import type { Next } from 'koa';
 import type { AuditSink } from '../audit/catalogue';
 import { auditFromCtx } from '../audit/context';
 import type { Queryable } from '../db/pool';
-import { AppError, AuthenticationError, AuthorizationError } from '../errors/app-error';
+import { AuthenticationError, AuthorizationError } from '../errors/app-error';
 import type { AppContext } from '../http/state';
 import { isRole, type CallerRole } from './roles';
 import { liveSession } from './sessions';
@@ -101,20 +101,3 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
   return { authenticate, authenticateStaff, requireRole, identify };
 }
 
-/** Wraps a guard so that a refused caller (401) leaves an ACCESS_DENIED audit event. */
-export function auditRefusals(audit: AuditSink, guard: AuthMiddleware, resourceType: string): AuthMiddleware {
-  return async function auditedGuard(ctx, next) {
-    let admitted = false;
-    try {
-      await guard(ctx, () => {
-        admitted = true;
-        return next();
-      });
-    } catch (err) {
-      if (!admitted && err instanceof AppError && err.status === 401) {
-        audit.emit({ type: 'ACCESS_DENIED', outcome: 'FAILURE', description: `Refused: ${err.message}`, resourceType, metadata: { code: err.code } }, auditFromCtx(ctx));
-      }
-      throw err;
-    }
-  };
-}

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { AuditSink } from '../audit/catalogue';
-import { auditRefusals, createAuth, type Auth, type AuthMiddleware } from '../auth/middleware';
+import { auditRefusals } from '../audit/refusals';
+import { createAuth, type Auth, type AuthMiddleware } from '../auth/middleware';
 import { createPasswordHasher } from '../auth/passwords';
 import { CAN } from '../auth/roles';
 import { registerAuthRoutes } from '../auth/routes';
