@@ -1,15 +1,12 @@
-import { Ajv } from 'ajv';
-import addFormats from 'ajv-formats';
-import { ValidationError, type FieldError } from '../errors/app-error';
+import { ValidationError } from '../errors/app-error';
+import { compileInput } from '../validation';
 import { AUDIT_EVENT_TYPES, AUDIT_OUTCOMES, AUDIT_SEVERITIES } from './catalogue';
 
 /*
- * Local query-string schemas for the audit API. src/validation (route-level validate()) is being
- * built concurrently; these move to it once it lands. Closed objects: an unknown or repeated
- * parameter is a 400, never silently ignored.
+ * Query-string schemas of the audit API, checked by the shared validator (src/validation):
+ * compiled once, integers converted only where the schema says so, closed objects, so an unknown
+ * or repeated parameter is a 400, never silently ignored.
  */
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true });
-addFormats.default(ajv, ['date-time']);
 
 const id = { type: 'string', minLength: 1, maxLength: 200 } as const;
 
@@ -54,15 +51,11 @@ export interface ListQuery {
 }
 
 function checker<T>(schema: object) {
-  const check = ajv.compile(schema);
-  return (query: Record<string, unknown>): T => {
-    const value: Record<string, unknown> = { ...query }; // ctx.query is Koa's cached object: never mutate it
-    if (check(value)) return value as T;
-    const details: FieldError[] = (check.errors ?? []).slice(0, 20).map((e) => ({
-      path: `/query${e.instancePath || (e.params.additionalProperty ? `/${String(e.params.additionalProperty)}` : '')}`,
-      message: e.keyword === 'additionalProperties' ? 'is not a known parameter' : (e.message ?? 'is invalid'),
-    }));
-    throw new ValidationError('Invalid query parameters', details);
+  const check = compileInput<{ query: T }>({ query: schema } as never);
+  return (query: Readonly<Record<string, unknown>>): T => {
+    const result = check({ query });
+    if (!result.ok) throw new ValidationError('Invalid query parameters', result.errors);
+    return result.input.query as T;
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/pool';
 import { AUDIT_OUTCOMES, AUDIT_SEVERITIES, type AuditEventType, type AuditOutcome, type AuditSeverity } from './catalogue';
 import { GENESIS_HASH, rowHash } from './hash';
+import type { ListQuery } from './query-schema';
 import type { AuditRecord, JsonObject } from './record';
 
 interface AuditRow {
@@ -59,19 +60,8 @@ function toView(r: AuditRow): AuditLogView {
   return { id: r.id, seq: Number(r.seq), eventType: type, ...rest, hash: r.hash.toString('hex') };
 }
 
-export interface ListFilter {
-  type?: AuditEventType;
-  severity?: AuditSeverity;
-  outcome?: AuditOutcome;
-  userId?: string;
-  tenantId?: string;
-  resourceType?: string;
-  resourceId?: string;
-  from?: string;
-  to?: string;
-  limit: number;
-  cursor?: Cursor;
-}
+/** The parsed list query (query-schema.ts) with its opaque cursor decoded. */
+export type ListFilter = Omit<ListQuery, 'cursor'> & { cursor?: Cursor };
 
 /** Position after the last row of a page: newest first by (occurred_at, seq). */
 export interface Cursor {
