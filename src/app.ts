@@ -7,7 +7,7 @@ import { registerAuditRoutes } from './audit/routes';
 import type { Keyring } from './crypto/encryption';
 import type { Database } from './db/pool';
 import { errorEnvelope } from './errors/envelope';
-import type { EventLoopMonitor } from './health/checks';
+import type { Check, EventLoopMonitor } from './health/checks';
 import { registerHealthRoutes } from './health/routes';
 import { parseBody } from './http/body';
 import type { AppState } from './http/state';
@@ -36,6 +36,8 @@ export interface AppDeps {
   isShuttingDown(): boolean;
   /** Rate limiters (built in server.ts on Redis when REDIS_URL is set); process memory if omitted. */
   limiters?: Limiters;
+  /** Checks other concerns add to /health/detailed (audit backlog …). */
+  healthChecks?: Record<string, Check>;
   /** Concerns that add their own routes (Fastify-style plugins), registered after the core ones. */
   plugins?: ReadonlyArray<(router: Router<AppState>) => void>;
   /** User authentication (src/domain): identifies the tenant before the API limiter. */
@@ -65,6 +67,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     checkTimeoutMs: config.HEALTH_CHECK_TIMEOUT_MS,
     healthToken: config.HEALTH_TOKEN,
     isShuttingDown: deps.isShuttingDown,
+    extraChecks: deps.healthChecks,
   });
   registerInfoRoutes(router, { db: deps.db, version: config.APP_VERSION });
   registerAuditRoutes(router, { db: deps.db, audit: deps.audit, adminToken: config.ADMIN_TOKEN, ...(deps.staffGuard ? { guard: deps.staffGuard } : {}) });

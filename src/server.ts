@@ -125,7 +125,7 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
   const dependencyScans = createDependencyScans({ config, pool: db.pool, logger, instruments: telemetry.instruments });
   // The Caly domain (docs/domain.md): auth, calls, recordings, Exotel webhooks.
   const domain = await createDomain({ config, db, keys, audit, limiters });
-  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, audit, limiters, plugins: [dependencyScans.registerRoutes, domain.registerRoutes], auth: domain.auth, staffGuard: domain.staffGuard, isShuttingDown: lifecycle.isShuttingDown });
+  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, audit, limiters, plugins: [dependencyScans.registerRoutes, domain.registerRoutes], auth: domain.auth, staffGuard: domain.staffGuard, healthChecks: { audit: async () => audit.healthCheck() }, isShuttingDown: lifecycle.isShuttingDown });
   server.on('request', app.callback());
 
   let metricsServer: Server | undefined;

@@ -50,7 +50,9 @@ describe('health, slow requests and slow queries, database outage', function () 
     // event-loop delay may read "degraded" on a loaded CI machine; everything else must be healthy
     expect(detailed.status).to.be.oneOf(['healthy', 'degraded']);
     for (const name of ['database', 'migrations', 'encryption']) expect(detailed.checks![name]!.status, name).to.equal('healthy');
-    expect(Object.keys(detailed.checks!)).to.include.members(['database', 'migrations', 'encryption', 'memory', 'eventLoop']);
+    expect(Object.keys(detailed.checks!)).to.include.members(['database', 'migrations', 'encryption', 'memory', 'eventLoop', 'audit']);
+    expect(detailed.checks!.audit).to.include({ status: 'healthy' });
+    expect(detailed.checks!.audit!.backlog).to.be.a('number');
     expect(detailed.checks!.database!.pool).to.include.keys('total', 'idle', 'used', 'waiting', 'max');
     expect(detailed.checks!.encryption!.status).to.equal('healthy');
     for (const c of Object.values(detailed.checks!)) expect(c.responseTimeMs).to.be.a('number');

@@ -169,6 +169,15 @@ export class AuditTrail implements AuditSink {
     return this.backlog() === 0;
   }
 
+  /** For /health/detailed: degraded while the backlog is above 80 % of AUDIT_MAX_BACKLOG. */
+  healthCheck(): { status: 'healthy' | 'degraded'; backlog: number; journalPending: number; message?: string } {
+    const backlog = this.backlog();
+    const journalPending = this.journal.pendingEvents;
+    return backlog > this.opts.maxBacklog * 0.8
+      ? { status: 'degraded', backlog, journalPending, message: 'audit backlog near its bound: PostgreSQL is not keeping up' }
+      : { status: 'healthy', backlog, journalPending };
+  }
+
   backlog(): number {
     return this.queue.length + this.spilledEvents + (this.spilled.length > 0 || this.journalOnly ? 1 : 0);
   }
