@@ -1,3 +1,4 @@
+import { Conditions } from '../db/conditions';
 import type { Database, Queryable } from '../db/pool';
 import { AUDIT_OUTCOMES, AUDIT_SEVERITIES, type AuditEventType, type AuditOutcome, type AuditSeverity } from './catalogue';
 import { GENESIS_HASH, rowHash } from './hash';
@@ -90,30 +91,21 @@ export function decodeCursor(s: string): Cursor | undefined {
 }
 
 export async function listAuditLogs(db: Queryable, f: ListFilter): Promise<{ data: AuditLogView[]; nextCursor: string | null }> {
-  const where: string[] = [];
-  const values: unknown[] = [];
-  const add = (sql: string, v: unknown) => {
-    values.push(v);
-    where.push(sql.replace('?', `$${values.length}`));
-  };
-  if (f.type) add('event_type = ?', f.type);
-  if (f.severity) add('severity = ?', f.severity);
-  if (f.outcome) add('outcome = ?', f.outcome);
-  if (f.userId) add('user_id = ?', f.userId);
-  if (f.tenantId) add('tenant_id = ?', f.tenantId);
-  if (f.resourceType) add('resource_type = ?', f.resourceType);
-  if (f.resourceId) add('resource_id = ?', f.resourceId);
-  if (f.from) add('occurred_at >= ?::timestamptz', f.from);
-  if (f.to) add('occurred_at <= ?::timestamptz', f.to);
-  if (f.cursor) {
-    values.push(f.cursor.occurredAt, f.cursor.seq);
-    where.push(`(occurred_at, seq) < ($${values.length - 1}::timestamptz, $${values.length}::bigint)`);
-  }
-  values.push(f.limit + 1);
+  const c = new Conditions();
+  if (f.type) c.add('event_type = ?', f.type);
+  if (f.severity) c.add('severity = ?', f.severity);
+  if (f.outcome) c.add('outcome = ?', f.outcome);
+  if (f.userId) c.add('user_id = ?', f.userId);
+  if (f.tenantId) c.add('tenant_id = ?', f.tenantId);
+  if (f.resourceType) c.add('resource_type = ?', f.resourceType);
+  if (f.resourceId) c.add('resource_id = ?', f.resourceId);
+  if (f.from) c.add('occurred_at >= ?::timestamptz', f.from);
+  if (f.to) c.add('occurred_at <= ?::timestamptz', f.to);
+  if (f.cursor) c.where(`(occurred_at, seq) < (${c.param(f.cursor.occurredAt)}::timestamptz, ${c.param(f.cursor.seq)}::bigint)`);
   const { rows } = await db.query<AuditRow & Record<string, unknown>>(
-    `SELECT ${COLUMNS} FROM audit_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY occurred_at DESC, seq DESC LIMIT $${values.length}`,
-    values,
+    `SELECT ${COLUMNS} FROM audit_logs ${c.toSql()}
+     ORDER BY occurred_at DESC, seq DESC LIMIT ${c.param(f.limit + 1)}`,
+    c.values,
   );
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);

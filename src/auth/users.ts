@@ -11,23 +11,17 @@ export interface UserRow {
   usable: boolean;
 }
 
-export async function findUserByEmail(q: Queryable, email: string): Promise<UserRow | null> {
+async function findUser(q: Queryable, by: 'email' | 'id', value: string): Promise<UserRow | null> {
   const { rows } = await q.query<UserRow & Record<string, unknown>>(
     `SELECT u.id, u.tenant_id, u.email, u.password_hash, u.role, (u.active AND t.active) AS usable
-       FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1`,
-    [email],
+       FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.${by} = $1`,
+    [value],
   );
   return rows[0] ?? null;
 }
 
-export async function findUserById(q: Queryable, id: string): Promise<UserRow | null> {
-  const { rows } = await q.query<UserRow & Record<string, unknown>>(
-    `SELECT u.id, u.tenant_id, u.email, u.password_hash, u.role, (u.active AND t.active) AS usable
-       FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1`,
-    [id],
-  );
-  return rows[0] ?? null;
-}
+export const findUserByEmail = (q: Queryable, email: string) => findUser(q, 'email', email);
+export const findUserById = (q: Queryable, id: string) => findUser(q, 'id', id);
 
 export async function insertUser(q: Queryable, u: { tenantId: string; email: string; passwordHash: string; role: Role }): Promise<string> {
   const { rows } = await q.query<{ id: string }>(

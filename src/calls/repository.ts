@@ -1,3 +1,4 @@
+import { Conditions } from '../db/conditions';
 import type { Queryable } from '../db/pool';
 import { CALL_COLUMNS, type CallRow, type CallStatus, type Direction } from './model';
 
@@ -21,27 +22,18 @@ export interface ListFilter {
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export async function listCalls(q: Queryable, tenantId: string, f: ListFilter): Promise<{ rows: CallRow[]; more: boolean }> {
-  const values: unknown[] = [tenantId];
-  const where = ['tenant_id = $1'];
-  const add = (sql: string, v: unknown) => {
-    values.push(v);
-    where.push(sql.replaceAll('?', `$${values.length}`));
-  };
-  if (f.status) add('status = ?', f.status);
-  if (f.direction) add('direction = ?', f.direction);
-  if (f.since) add('created_at >= ?::timestamptz', f.since);
-  if (f.until) add('created_at <= ?::timestamptz', f.until);
-  if (f.phoneHashes) add('(from_hash = ANY(?::bytea[]) OR to_hash = ANY(?::bytea[]))', f.phoneHashes);
-  if (f.resolved !== undefined) add('resolved = ?', f.resolved);
-  if (f.text) add(`notes ILIKE ? ESCAPE '\\'`, `%${likeEscape(f.text)}%`);
-  if (f.cursor) {
-    values.push(f.cursor.createdAt, f.cursor.id);
-    where.push(`(created_at, id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
-  }
-  values.push(f.limit + 1);
+  const c = new Conditions().add('tenant_id = ?', tenantId); // tenant isolation: always the first condition
+  if (f.status) c.add('status = ?', f.status);
+  if (f.direction) c.add('direction = ?', f.direction);
+  if (f.since) c.add('created_at >= ?::timestamptz', f.since);
+  if (f.until) c.add('created_at <= ?::timestamptz', f.until);
+  if (f.phoneHashes) c.add('(from_hash = ANY(?::bytea[]) OR to_hash = ANY(?::bytea[]))', f.phoneHashes);
+  if (f.resolved !== undefined) c.add('resolved = ?', f.resolved);
+  if (f.text) c.add(`notes ILIKE ? ESCAPE '\\'`, `%${likeEscape(f.text)}%`);
+  if (f.cursor) c.where(`(created_at, id) < (${c.param(f.cursor.createdAt)}::timestamptz, ${c.param(f.cursor.id)}::uuid)`);
   const { rows } = await q.query<CallRow & Record<string, unknown>>(
-    `SELECT ${CALL_COLUMNS} FROM calls WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
-    values,
+    `SELECT ${CALL_COLUMNS} FROM calls ${c.toSql()} ORDER BY created_at DESC, id DESC LIMIT ${c.param(f.limit + 1)}`,
+    c.values,
   );
   return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
 }
