@@ -7,6 +7,8 @@ import { AuditTrail } from './audit/trail';
 import type { Config } from './config';
 import { createServiceKeys } from './crypto/keys';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
+import { verifyEncryptionKey } from './crypto/key-check';
+import { claimDirectory, type DirectoryOwnership } from './lifecycle/directory-owner';
 import { migrate } from './db/migrate';
 import { createDatabase } from './db/pool';
 import { createDomain } from './domain';
@@ -52,14 +54,49 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
   const { logger } = log;
   for (const w of warnings) logger.warn(w);
 
+  // One process per DATA_DIR (journal, recordings, the embedded database, the development key).
+  const dataDirOwnership = await claimDirectory(config.DATA_DIR, 'caly-api service', DATA_DIR_ADVICE);
   let embedded: EmbeddedDatabase | undefined;
   let connectionString = config.DATABASE_URL;
   if (!connectionString) {
-    embedded = await startEmbeddedDatabase(config.DATA_DIR, config.DB_POOL_MAX + 2);
+    embedded = await startEmbeddedDatabase(config.DATA_DIR, { maxConnections: config.DB_POOL_MAX + 20, log: logger });
     connectionString = embedded.url;
-    logger.info('using the embedded PostgreSQL (PGlite); set DATABASE_URL to use a server', { data_dir: config.DATA_DIR });
   }
+  logger.info(embedded ? `database: embedded ${embedded.description} (set DATABASE_URL to use a server)` : `database: ${describeServer(connectionString)}`, {
+    database: embedded ? 'embedded' : 'server',
+  });
+  try {
+    return await startService(config, telemetry, log, connectionString, embedded, dataDirOwnership);
+  } catch (err) {
+    await embedded?.stop();
+    await dataDirOwnership.release();
+    throw err;
+  }
+}
 
+const DATA_DIR_ADVICE =
+  'Each running service needs its own DATA_DIR: stop the other process, or give this one another DATA_DIR ' +
+  '(replicas share data through DATABASE_URL, never through one DATA_DIR).';
+
+/** host:port/database of a connection string; never its password. */
+function describeServer(url: string): string {
+  try {
+    const u = new URL(url);
+    return `PostgreSQL at ${u.host}${u.pathname}`;
+  } catch {
+    return 'PostgreSQL (DATABASE_URL)';
+  }
+}
+
+async function startService(
+  config: Config,
+  telemetry: Telemetry,
+  log: ReturnType<typeof createLogger>,
+  connectionString: string,
+  embedded: EmbeddedDatabase | undefined,
+  dataDirOwnership: DirectoryOwnership,
+): Promise<RunningService> {
+  const { logger } = log;
   const db = createDatabase(
     {
       connectionString,
@@ -74,11 +111,22 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     logger,
     telemetry.instruments,
   );
-  await migrate(db.pool, logger);
+  try {
+    await migrate(db.pool, logger);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
 
   // Encryption keyring (current + ENCRYPTION_KEYS_PREVIOUS), token and phone-hash keys (docs/domain.md).
   const keys = createServiceKeys(config);
   const keyring = keys.keyring;
+  try {
+    await verifyEncryptionKey(db, keyring);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   await loadJose(); // before the event-loop monitor starts: see auth/tokens.ts
   const eventLoop = new EventLoopMonitor();
   const server = createServer();
@@ -105,6 +153,7 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     batchSize: config.AUDIT_BATCH_SIZE,
     flushIntervalMs: config.AUDIT_FLUSH_INTERVAL_MS,
     maxBacklog: config.AUDIT_MAX_BACKLOG,
+    stallAfterMs: config.AUDIT_STALL_MS,
     throttle: new SourceThrottle({ perWindow: config.AUDIT_THROTTLE_PER_MINUTE, windowMs: 60_000 }),
   });
   await audit.start();
@@ -156,6 +205,7 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     lifecycle.onShutdown('rate-limit store', () => quitRedisClient(client));
   }
   if (embedded) lifecycle.onShutdown('embedded database', () => embedded.stop());
+  lifecycle.onShutdown('DATA_DIR ownership', () => dataDirOwnership.release());
   lifecycle.onShutdown('telemetry', () => telemetry.shutdown(2000));
   lifecycle.onShutdown('metrics server', () => new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())));
 
@@ -167,7 +217,6 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     port,
     metrics_url: metricsUrl,
     metrics_port: metricsPort,
-    database: embedded ? 'embedded' : 'server',
   });
   return { server, metricsServer, lifecycle, port, metricsPort };
 }

@@ -22,7 +22,7 @@ describe('audit journal: one live writer per directory', function () {
     try {
       const second = await runServiceToExit({ DATABASE_URL: tdb.url, AUDIT_JOURNAL_DIR: dir, NODE_ENV: 'test', HOST: '127.0.0.1' });
       expect(second.code).to.equal(1);
-      expect(second.stderr).to.match(/in use by live process \d+: give each replica its own AUDIT_JOURNAL_DIR/);
+      expect(second.stderr).to.match(/is in use by process \d+ \(caly-api audit journal.*Give each replica its own AUDIT_JOURNAL_DIR/);
       expect((await fetch(`${first.url}/health/ready`)).status).to.equal(200); // the first one is untouched
     } finally {
       expect(await first.stop()).to.equal(0);

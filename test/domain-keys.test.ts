@@ -115,6 +115,26 @@ describe('domain: secrets at rest and key rotation', function () {
     expect(await sql(tdb.url, 'SELECT from_enc FROM calls ORDER BY call_sid')).to.deep.equal(before);
   });
 
+  it('a value under a key the service no longer holds is a named error, never a silent null or a generic 500', async () => {
+    const original = (await sql<{ from_enc: string }>(tdb.url, `SELECT from_enc FROM calls WHERE call_sid = 'k1call'`))[0]!.from_enc;
+    const parts = original.split('.');
+    parts[1] = 'deadbeef'; // as if the key that sealed it had been dropped before re-encryption
+    await sql(tdb.url, `UPDATE calls SET from_enc = $1 WHERE call_sid = 'k1call'`, [parts.join('.')]);
+    try {
+      await withService(envWith(K2), async (api, svc) => {
+        const t = await api.login('owner@acme.test', acme.ownerPassword);
+        const r = await api.json<{ error: { code: string; message: string } }>('GET', '/api/calls', '/api/calls?limit=100', { token: t.accessToken });
+        expect(r.status).to.equal(500);
+        expect(r.body.error.code).to.equal('ENCRYPTION_KEY_UNAVAILABLE');
+        expect(r.body.error.message).to.match(/does not hold the key it was encrypted with/);
+        const line = await svc.waitForLog((l) => l.level === 'error' && JSON.stringify(l).includes('deadbeef'), 5_000);
+        expect(line, 'the log names the missing key id for the operator').to.exist;
+      });
+    } finally {
+      await sql(tdb.url, `UPDATE calls SET from_enc = $1 WHERE call_sid = 'k1call'`, [original]);
+    }
+  });
+
   it('refuses to start with a malformed previous key', async () => {
     const r = await runCli('crypto/reencrypt-cli.js', [], { ...envWith(K2), ENCRYPTION_KEYS_PREVIOUS: `${K1},nothex` });
     expect(r.code).to.equal(1);

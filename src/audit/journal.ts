@@ -1,5 +1,6 @@
-import { mkdir, open, readdir, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { claimDirectory, type DirectoryOwnership } from '../lifecycle/directory-owner';
 import type { Logger } from '../logging/logger';
 import type { AuditRecord } from './record';
 
@@ -20,10 +21,6 @@ export const segmentName = (no: number) => `seg-${String(no).padStart(12, '0')}.
  * There is no fsync per turn (it would cost milliseconds per request): a power loss can lose the
  * last moments of events, which docs/audit.md states.
  */
-export class JournalInUseError extends Error {
-  override name = 'JournalInUseError';
-}
-
 export class Journal {
   private active = 0;
   private readonly pending = new Map<number, number>();
@@ -39,6 +36,7 @@ export class Journal {
   private ops: Promise<void> = Promise.resolve();
   private fh: FileHandle | undefined;
   private fhSeg = -1;
+  private ownership: DirectoryOwnership | undefined;
 
   constructor(
     private dir: string,
@@ -70,29 +68,17 @@ export class Journal {
 
   /**
    * One process per journal directory: a second live writer would replay and delete the first
-   * one's live segments, so startup stops (a deployment error: give each replica its own
-   * AUDIT_JOURNAL_DIR). A dead owner (after a crash) or our own pid (a container restarts as pid 1
-   * again) is taken over. The owner file is replaced atomically (write, then rename), so a reader
-   * never sees half of it.
+   * one's live segments. The lock is released by the kernel when its owner dies
+   * (lifecycle/directory-owner.ts), so a crash never blocks the restart that replays the journal.
    */
   private async claim(): Promise<void> {
-    const owner = join(this.dir, 'owner.json');
-    const previous = await readFile(owner, 'utf8').then(
-      (t) => {
-        try {
-          return Number((JSON.parse(t) as { pid?: unknown }).pid);
-        } catch {
-          return NaN;
-        }
-      },
-      () => NaN,
+    this.ownership = await claimDirectory(
+      this.dir,
+      'caly-api audit journal',
+      'Give each replica its own AUDIT_JOURNAL_DIR (and its own DATA_DIR), or stop the other process.',
     );
-    if (Number.isInteger(previous) && previous !== process.pid && isAlive(previous)) {
-      throw new JournalInUseError(`audit journal directory ${this.dir} is in use by live process ${previous}: give each replica its own AUDIT_JOURNAL_DIR`);
-    }
-    const tmp = `${owner}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
-    await rename(tmp, owner);
+    // The pid file an older version used as its lock means nothing now.
+    await unlink(join(this.dir, 'owner.json')).catch(() => undefined);
   }
 
   get activeSegment(): number {
@@ -197,6 +183,8 @@ export class Journal {
     this.writeOut();
     this.ops = this.ops.then(() => this.closeFile());
     await this.ops;
+    await this.ownership?.release();
+    this.ownership = undefined;
   }
 
   private remove(no: number): void {
@@ -245,15 +233,6 @@ export class Journal {
     this.fh = undefined;
     this.fhSeg = -1;
     await fh?.close().catch(() => undefined);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

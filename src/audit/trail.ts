@@ -21,6 +21,8 @@ export interface AuditTrailOptions {
   batchSize: number;
   flushIntervalMs: number;
   maxBacklog: number;
+  /** Pending events with no batch stored for this long: the writer is stalled (health). Default 30 s. */
+  stallAfterMs?: number;
   /** Injected for tests and the benchmark; defaults to the real batch writer. */
   store?: (db: Database, batch: readonly AuditRecord[], mayExist: boolean) => Promise<BatchResult>;
   throttle?: SourceThrottle;
@@ -67,6 +69,8 @@ export class AuditTrail implements AuditSink {
   private closingDeadline: number | undefined;
   private closed = false;
   private failures = 0;
+  /** When a batch was last stored, or the backlog last seen empty. */
+  private lastProgressAt = Date.now();
 
   constructor(private readonly opts: AuditTrailOptions) {
     this.store = opts.store ?? storeBatch;
@@ -169,10 +173,19 @@ export class AuditTrail implements AuditSink {
     return this.backlog() === 0;
   }
 
-  /** For /health/detailed: degraded while the backlog is above 80 % of AUDIT_MAX_BACKLOG. */
-  healthCheck(): { status: 'healthy' | 'degraded'; backlog: number; journalPending: number; message?: string } {
+  /**
+   * For /health/detailed: unhealthy when events are pending and no batch has been stored for
+   * stallAfterMs (a writer that hangs looks busy, not failed, to every other signal); degraded
+   * while the backlog is above 80 % of AUDIT_MAX_BACKLOG.
+   */
+  healthCheck(): { status: 'healthy' | 'degraded' | 'unhealthy'; backlog: number; journalPending: number; stalledForMs?: number; message?: string } {
     const backlog = this.backlog();
     const journalPending = this.journal.pendingEvents;
+    if (backlog === 0) this.lastProgressAt = Date.now();
+    const idleMs = Date.now() - this.lastProgressAt;
+    if (backlog > 0 && idleMs > (this.opts.stallAfterMs ?? 30_000)) {
+      return { status: 'unhealthy', backlog, journalPending, stalledForMs: idleMs, message: `audit writer stalled: ${backlog} events pending and nothing stored for ${Math.round(idleMs / 1000)} s (they stay in the journal)` };
+    }
     return backlog > this.opts.maxBacklog * 0.8
       ? { status: 'degraded', backlog, journalPending, message: 'audit backlog near its bound: PostgreSQL is not keeping up' }
       : { status: 'healthy', backlog, journalPending };
@@ -270,6 +283,7 @@ export class AuditTrail implements AuditSink {
         const mayExist = failedBefore || part.some((q) => q.replayed);
         await this.store(this.opts.db, part.map((q) => q.rec), mayExist);
         this.opts.instruments.auditFlushDuration.record((performance.now() - t0) / 1000, { outcome: 'success' });
+        this.lastProgressAt = Date.now();
         if (this.failures > 0) this.opts.logger.info('audit writes recovered', { failed_attempts: this.failures });
         this.failures = 0;
         return part.length;

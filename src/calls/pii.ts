@@ -20,12 +20,10 @@ export function sealPhone(keyring: Keyring, hasher: PhoneHasher, tenantId: strin
   return { enc: keyring.encrypt(number, phoneAad(tenantId, column)), hash: hasher.hash(number) };
 }
 
-/** null when absent or unreadable (a key dropped before re-encryption): never a 500 for a list. */
+/**
+ * null when absent. An unreadable value throws DecryptionError (an ENCRYPTION_KEY_UNAVAILABLE
+ * answer): a silent null would pass a lost key off as a call without a number.
+ */
 export function openOptional(keyring: Keyring, enc: string | null, aad: string): string | null {
-  if (!enc) return null;
-  try {
-    return keyring.decrypt(enc, aad);
-  } catch {
-    return null;
-  }
+  return enc ? keyring.decrypt(enc, aad) : null;
 }

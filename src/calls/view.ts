@@ -19,7 +19,7 @@ export function callView(row: CallRow, keyring: Keyring) {
     notes: row.notes,
     tags: row.tags,
     recording: {
-      exotel: openOptional(keyring, row.recording_url_enc, recordingUrlAad(row.tenant_id)) !== null,
+      exotel: row.recording_url_enc !== null,
       uploaded: row.recording_path ? { mimeType: row.recording_mime, bytes: Number(row.recording_bytes) } : null,
     },
     exotel: row.exotel,

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { configSchema, type Config } from './schema';
 
@@ -92,14 +94,45 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
   if (problems.length > 0) throw new ConfigError(problems);
 
   if (!c.ENCRYPTION_KEY) {
-    c.ENCRYPTION_KEY = randomBytes(32).toString('hex');
-    warnings.push('ENCRYPTION_KEY is not set: generated a random key for this process; data encrypted now cannot be read after a restart');
+    const dev = developmentKey(c.DATA_DIR);
+    if ('problem' in dev) throw new ConfigError([dev.problem]);
+    c.ENCRYPTION_KEY = dev.key;
+    warnings.push(
+      dev.created
+        ? `ENCRYPTION_KEY is not set: generated a development key in ${dev.path} (mode 0600), reused on every start; back it up with DATA_DIR, production requires ENCRYPTION_KEY`
+        : `ENCRYPTION_KEY is not set: using the development key in ${dev.path}`,
+    );
   }
   c.RECORDINGS_DIR ??= `${c.DATA_DIR.replace(/\/$/, '')}/recordings`;
   c.AUDIT_JOURNAL_DIR ??= `${c.DATA_DIR.replace(/\/$/, '')}/audit-journal`;
   c.SHUTDOWN_DRAIN_MS ??= c.NODE_ENV === 'production' ? 5000 : 0;
   c.APP_VERSION ??= process.env.npm_package_version ?? '0.1.0';
   return { config: c, warnings };
+}
+
+/** Where the development key lives: beside the data it encrypts, so both move (or vanish) together. */
+export const developmentKeyPath = (dataDir: string) => join(resolve(dataDir), 'encryption.key');
+
+/**
+ * Outside production, a missing ENCRYPTION_KEY is generated once and kept under DATA_DIR: a key
+ * made afresh on each start would make every encrypted value unreadable after a restart. The file
+ * is created exclusively (two processes starting at once agree on one key) with mode 0600.
+ */
+function developmentKey(dataDir: string): { key: string; path: string; created: boolean } | { problem: string } {
+  const path = developmentKeyPath(dataDir);
+  mkdirSync(resolve(dataDir), { recursive: true });
+  let created = false;
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, `${randomBytes(32).toString('hex')}\n`);
+    closeSync(fd);
+    created = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return { problem: `ENCRYPTION_KEY is not set and the development key ${path} cannot be created: ${(err as Error).message}` };
+  }
+  const key = readFileSync(path, 'utf8').trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(key)) return { problem: `the development key ${path} is not 64 hexadecimal characters: restore it from a backup (deleting it makes encrypted data unreadable)` };
+  return { key, path, created };
 }
 
 /** The names loadConfig reads, for `.env.example` drift checks. */

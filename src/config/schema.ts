@@ -62,6 +62,7 @@ export const configSchema = {
     AUDIT_BATCH_SIZE: { type: 'integer', minimum: 1, maximum: 10000, default: 500 },
     AUDIT_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 200 },
     AUDIT_MAX_BACKLOG: { type: 'integer', minimum: 100, default: 100000 },
+    AUDIT_STALL_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
     AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, default: 365 },
     AUDIT_PURGE_INTERVAL_MS: { type: 'integer', minimum: 1000, default: 3600000 },
     AUDIT_THROTTLE_PER_MINUTE: { type: 'integer', minimum: 1, default: 60 },
@@ -157,6 +158,8 @@ export interface Config {
   AUDIT_BATCH_SIZE: number;
   AUDIT_FLUSH_INTERVAL_MS: number;
   AUDIT_MAX_BACKLOG: number;
+  /** Pending events and no batch stored for this long: /health/detailed says unhealthy. */
+  AUDIT_STALL_MS: number;
   AUDIT_RETENTION_DAYS: number;
   AUDIT_PURGE_INTERVAL_MS: number;
   /** Attack-prone events (security violations, rate-limit hits, access denials) kept per client address per minute. */

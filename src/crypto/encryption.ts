@@ -10,6 +10,8 @@ export interface Keyring {
   decrypt(token: string, aad?: string): string;
   /** Id of the key that encrypts now. */
   readonly currentKeyId: string;
+  /** Ids of every key that decrypts (current first): safe to show, they are 32-bit digests. */
+  readonly knownKeyIds: readonly string[];
   /** Whether `token` was made with an older key and should be re-encrypted. */
   needsRotation(token: string): boolean;
 }
@@ -35,6 +37,7 @@ export function createKeyring(currentHex: string, previousHex: readonly string[]
 
   return {
     currentKeyId,
+    knownKeyIds: [...keys.keys()],
     encrypt(plaintext, aad) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current, iv);

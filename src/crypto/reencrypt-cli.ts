@@ -6,21 +6,24 @@
  */
 import { ConfigError, loadConfig } from '../config';
 import { openCliDatabase } from '../tenants/cli-db';
+import { advanceEncryptionKeyCheck } from './key-check';
 import { createServiceKeys } from './keys';
 import { reencryptAll } from './reencrypt';
 
 async function main(): Promise<void> {
-  const { config, warnings } = loadConfig(process.env);
-  if (warnings.some((w) => w.startsWith('ENCRYPTION_KEY is not set'))) throw new ConfigError(['ENCRYPTION_KEY must be set: re-encrypting under a throw-away key would lose every secret']);
+  const { config } = loadConfig(process.env);
   const db = await openCliDatabase(config);
   try {
-    const report = await reencryptAll(db, createServiceKeys(config));
+    const keys = createServiceKeys(config);
+    const report = await reencryptAll(db, keys);
     const total = Object.values(report.rewritten).reduce((a, b) => a + b, 0);
     const unreadable = Object.values(report.unreadable).reduce((a, b) => a + b, 0);
     process.stdout.write(`${JSON.stringify({ ...report, total, unreadableTotal: unreadable })}\n`);
     if (unreadable > 0) {
       process.stderr.write(`secrets:reencrypt: ${unreadable} values could not be decrypted with the configured keys; keep the old key in ENCRYPTION_KEYS_PREVIOUS\n`);
       process.exitCode = 1;
+    } else {
+      await advanceEncryptionKeyCheck(db, keys.keyring);
     }
   } finally {
     await db.close();

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'DATABASE_ERROR'
   | 'EXTERNAL_SERVICE_ERROR'
   | 'SERVICE_UNAVAILABLE'
+  | 'ENCRYPTION_KEY_UNAVAILABLE'
   | 'TIMEOUT';
 
 export interface FieldError {
@@ -147,6 +148,17 @@ export class ServiceUnavailableError extends AppError {
       expose: true,
       ...(retryAfterSeconds ? { headers: { 'Retry-After': String(retryAfterSeconds) } } : {}),
     });
+  }
+}
+
+/**
+ * A stored value no configured key can decrypt (a key dropped before `secrets:reencrypt` finished,
+ * or a tampered row). Named, not generic: the operator has something to fix, and the client learns
+ * the data is not lost through its own fault. The key id goes to the log, not to the client.
+ */
+export class KeyUnavailableError extends AppError {
+  constructor(cause?: unknown) {
+    super(500, 'ENCRYPTION_KEY_UNAVAILABLE', 'Stored data could not be decrypted: the service does not hold the key it was encrypted with', { cause, expose: true });
   }
 }
 

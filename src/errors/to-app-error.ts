@@ -1,7 +1,9 @@
+import { DecryptionError } from '../crypto/encryption';
 import {
   AppError,
   BadRequestError,
   ConflictError,
+  KeyUnavailableError,
   DatabaseError,
   PayloadTooLargeError,
   ServiceUnavailableError,
@@ -38,6 +40,7 @@ function isPgError(err: unknown): err is Error & { code: string; severity?: stri
  */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (err instanceof DecryptionError) return new KeyUnavailableError(err);
   const e = (err ?? {}) as HttpLikeError & { code?: string; message?: string };
 
   // Body parsing (co-body / raw-body through @koa/bodyparser)

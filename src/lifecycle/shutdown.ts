@@ -60,23 +60,35 @@ export class Lifecycle {
     return this.done;
   }
 
+  /**
+   * SHUTDOWN_TIMEOUT_MS bounds everything after the drain delay: requests in flight get up to two
+   * thirds of it, the close hooks share what is left, each cut off at the deadline (a database that
+   * stopped answering must not hold the process: audit events still pending stay journaled for the
+   * next start). A hook always gets a short minimum, so the bound is overrun by at most a moment.
+   */
   private async run(): Promise<void> {
     const { server, logger, drainDelayMs, timeoutMs } = this.opts;
     this.shuttingDown = true;
     if (drainDelayMs > 0) await sleep(drainDelayMs);
+    const deadline = Date.now() + timeoutMs;
 
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const drained = this.inflight === 0 ? Promise.resolve() : new Promise<void>((r) => this.idleWaiters.push(r));
-    const inTime = await Promise.race([drained.then(() => true), sleep(timeoutMs).then(() => false)]);
+    const inTime = await Promise.race([drained.then(() => true), sleep(Math.floor((timeoutMs * 2) / 3)).then(() => false)]);
     if (!inTime) logger.warn('shutdown timeout: closing connections with requests still in flight', { inflight: this.inflight });
     server.closeAllConnections();
     await closed;
 
     let failed = false;
     for (const hook of this.hooks) {
+      const budget = Math.max(HOOK_MINIMUM_MS, deadline - Date.now());
       try {
-        await hook.run();
+        const finished = await Promise.race([Promise.resolve().then(hook.run).then(() => true), sleep(budget).then(() => false)]);
+        if (!finished) {
+          failed = true;
+          logger.error('shutdown hook did not finish in time; moving on', { hook: hook.name, budget_ms: budget });
+        }
       } catch (err) {
         failed = true;
         logger.error('shutdown hook failed', { hook: hook.name, error: { message: (err as Error).message } });
@@ -88,6 +100,8 @@ export class Lifecycle {
     this.opts.flushLogs?.();
   }
 }
+
+const HOOK_MINIMUM_MS = 100;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());

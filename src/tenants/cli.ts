@@ -84,15 +84,12 @@ function webhookBase(config: Config): string {
   return `${base.replace(/\/$/, '')}/webhooks/exotel`;
 }
 
-async function create(db: CliDatabase, config: Config, flags: Record<string, unknown>, generatedKey: boolean, json: boolean) {
+async function create(db: CliDatabase, config: Config, flags: Record<string, unknown>, json: boolean) {
   const args = check(createSchema, {
     ...flags,
     ownerPassword: flags.ownerPassword ?? process.env.CALY_OWNER_PASSWORD,
     passthruResponse: flags.passthruResponse === undefined ? undefined : Number(flags.passthruResponse),
   });
-  if ((args.exotelApiKey || args.exotelApiToken) && generatedKey) {
-    throw new UsageError('ENCRYPTION_KEY is not set: Exotel credentials encrypted now could never be read again. Set ENCRYPTION_KEY first.');
-  }
   const keys = createServiceKeys(config);
   const hasher = createPasswordHasher(config.PASSWORD_HASH_MEMORY_KIB);
   const passwordHash = await hasher.hash(args.ownerPassword);
@@ -182,14 +179,13 @@ async function main(): Promise<void> {
   const flags: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) if (k !== 'json' && v !== undefined) flags[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
 
-  const { config, warnings } = loadConfig(process.env);
-  const generatedKey = warnings.some((w) => w.startsWith('ENCRYPTION_KEY is not set'));
+  const { config } = loadConfig(process.env);
   const db = await openCliDatabase(config);
   try {
     const json = values.json === true;
     const out =
       command === 'create'
-        ? await create(db, config, flags, generatedKey, json)
+        ? await create(db, config, flags, json)
         : await COMMANDS[command as 'add-user' | 'rotate-webhook'](db, config, flags, json);
     process.stdout.write(`${typeof out === 'string' ? out : JSON.stringify(out)}\n`);
   } finally {

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const MAIN = resolve(ROOT, 'dist', 'main.js');
+export const TEST_ENCRYPTION_KEY = '0e'.repeat(32);
 
 export interface LogLine {
   level: string;
@@ -45,6 +46,9 @@ export async function startService(env: Record<string, string | undefined>, opts
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       DATA_DIR: dataDir,
+      // Services in one test share a database: one key, as replicas would (pass undefined to test
+      // the development key under DATA_DIR).
+      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
       ...env,
     } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,7 +128,7 @@ export function runServiceToExit(env: Record<string, string | undefined>, timeou
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [MAIN], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', ...env } as NodeJS.ProcessEnv,
+      env: { PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
