@@ -22,6 +22,12 @@ RUN chown node:node /app
 COPY --from=build --chown=node:node /app/package.json /app/package-lock.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# `npm run tenant:create` and the other CLIs run through this script (it skips building without src/).
+COPY --chown=node:node scripts/build-if-needed.js ./scripts/
+# DATA_DIR: audit journal, recordings, scan reports and, outside production, the generated
+# development key. docker-compose.yml mounts a named volume here so they survive a rebuild.
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME /app/data
 USER node
 # 3000: the API. 9464: Prometheus /metrics (METRICS_HOST=0.0.0.0 to reach it from Prometheus;
 # never publish it outside the private network).

@@ -15,7 +15,8 @@ function newest(dir) {
   return t;
 }
 const main = join(root, 'dist', 'main.js');
-if (!existsSync(main) || statSync(main).mtimeMs < newest(join(root, 'src'))) {
+// A built image ships dist/ without src/: nothing to compare, nothing to build.
+if (existsSync(join(root, 'src')) && (!existsSync(main) || statSync(main).mtimeMs < newest(join(root, 'src')))) {
   process.stderr.write('building dist/ (tsc)…\n');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
 }

@@ -247,7 +247,7 @@ describe('domain: Exotel webhooks', function () {
     it('the webhook limiter is keyed per credential: one noisy tenant does not starve another', async function () {
       this.timeout(90_000);
       // a second replica beside the first: its own local state (audit journal), the same database
-      const tight = await startService({ ...env, AUDIT_JOURNAL_DIR: join(dir.path, 'journal-replica-2'), RATE_LIMIT_WEBHOOK_POINTS: '3', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+      const tight = await startService({ ...env, DATA_DIR: join(dir.path, 'replica-2'), AUDIT_JOURNAL_DIR: join(dir.path, 'journal-replica-2'), RATE_LIMIT_WEBHOOK_POINTS: '3', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
       try {
         const codes: number[] = [];
         for (let i = 0; i < 4; i++) codes.push((await fetch(`${tight.url}${passthru(acme)}?CallSid=lim${i}&CallFrom=09876543210&CallTo=08047112345`)).status);

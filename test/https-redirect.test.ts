@@ -19,12 +19,13 @@ function rawGet(url: string, path: string, headers: Record<string, string> = {},
 
 const PUBLIC = 'https://api.caly.example';
 
+const KEY = randomBytes(32).toString('hex');
 function productionEnv(tdb: TestDatabase, trustProxy: boolean): Record<string, string> {
   return {
     NODE_ENV: 'production',
     DATABASE_URL: tdb.url,
     HEALTH_TOKEN: randomBytes(16).toString('hex'),
-    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    ENCRYPTION_KEY: KEY, // both replicas share the database, so they share its key
     PUBLIC_BASE_URL: `${PUBLIC}/ignored/path`,
     TRUST_PROXY: String(trustProxy),
     SHUTDOWN_DRAIN_MS: '0',

@@ -379,12 +379,20 @@ describe('observability: Collector, Dockerfile and docker-compose.yml', function
     expect(r.code, r.out).to.equal(0);
   });
 
-  it('docker-compose refuses to start the stack without the secrets, naming the missing one', function () {
+  it('docker-compose needs no variable exported: the API gets no fixed secret, and its DATA_DIR is a named volume', function () {
     const env = { ...process.env };
-    delete env.ENCRYPTION_KEY;
-    const r = run(need(this, 'dockerCompose'), ['-f', 'docker-compose.yml', 'config', '-q'], { env: { ...env, HEALTH_TOKEN: 'compose-check-token-0123' } });
-    expect(r.code).to.not.equal(0);
-    expect(r.out).to.include('set ENCRYPTION_KEY');
+    for (const k of ['ENCRYPTION_KEY', 'HEALTH_TOKEN', 'NODE_ENV', 'POSTGRES_PASSWORD']) delete env[k];
+    const r = run(need(this, 'dockerCompose'), ['-f', 'docker-compose.yml', 'config'], { env });
+    expect(r.code, r.out).to.equal(0);
+    const c = parse(r.out) as { services: { api: { environment: Record<string, string>; volumes: Array<string | { source: string; target: string; type: string }> } } };
+    const api = c.services.api;
+    // Empty means unset to the service: it generates the development key in DATA_DIR, and
+    // refuses to start with NODE_ENV=production (test/config.test.ts).
+    expect(api.environment.ENCRYPTION_KEY ?? '').to.equal('');
+    expect(api.environment.NODE_ENV).to.equal('development');
+    const data = api.volumes.map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1], type: 'volume' } : v)).find((v) => v.target === '/app/data');
+    expect(data, 'a volume on /app/data').to.include({ type: 'volume' });
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).to.match(/^COPY .*scripts\/build-if-needed\.js/m); // npm run tenant:create inside the container
   });
 
   it('the stack has every component, health checks where the image can run one, and repository mounts that exist', function () {
