@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
@@ -238,6 +238,23 @@ describe('zero-setup default: a real PostgreSQL server under DATA_DIR', function
     try {
       expect(alive(pg1), 'the orphaned server is gone').to.equal(false);
       expect((await fetch(`${second.url}/health/ready`)).status).to.equal(200);
+    } finally {
+      expect(await second.stop()).to.equal(0);
+    }
+  });
+
+  it('a stale postmaster.pid naming a live process that is not our server (a reused pid) does not block the start', async () => {
+    const dataDir = freshDataDir();
+    const first = await startService(embeddedEnv(dataDir), { timeoutMs: 60_000 });
+    expect(await first.stop()).to.equal(0);
+    const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
+    // What a server killed with the machine leaves behind, its pid since taken by another program.
+    writeFileSync(pidFile, `${process.pid}\n${join(dataDir, 'postgres')}\n0\n5432\n\n127.0.0.1\n`);
+    const second = await startService(embeddedEnv(dataDir), { timeoutMs: 60_000 });
+    try {
+      expect((await fetch(`${second.url}/health/ready`)).status).to.equal(200);
+      expect(second.logs.some((l) => l.msg.includes('removing a stale postmaster.pid'))).to.equal(true);
+      expect(alive(process.pid), 'the unrelated process is left alone').to.equal(true);
     } finally {
       expect(await second.stop()).to.equal(0);
     }
