@@ -1,0 +1,406 @@
+/**
+ * Command injection by shell grammar. The value is read as a POSIX shell (and cmd.exe) would read
+ * it when pasted into a command line as an argument: as is, inside single quotes, inside double
+ * quotes. The lexer applies the shell's own rules, so the disguises need no list of their own:
+ * quotes inside a word concatenate (`w'h'o"am"i`), backslashes and cmd.exe carets escape (`c\at`,
+ * `w^hoami`), `$@`/`$*`/positional and unset variables expand to nothing, `${IFS}` splits words,
+ * `{cat,/etc/passwd}` brace-expands, `$(…)` and backticks run a nested command line.
+ *
+ * A finding needs a command the value itself started (after `;`, `|`, `||`, `&`, `&&`, a newline,
+ * inside `$(…)` or backticks) whose first word is a known program or builtin, used the way a shell
+ * command is (flags, paths, addresses, numbers, substitutions, redirections, or nothing at all
+ * before the next separator). "Tom & Jerry", "cats; dogs" or "ping me | later" start no command.
+ *
+ * Hand-written because shell parsers on npm (e.g. shell-quote) split words but do not model
+ * expansions, cmd.exe escapes or the unterminated fragments injections are made of.
+ */
+
+export type ShellRule = 'cmdi.command' | 'cmdi.substitution' | 'cmdi.arithmetic' | 'cmdi.reverse_shell' | 'cmdi.exec_function';
+
+export const SHELL_SCAN_CHARS = 2048;
+/** Nesting of `$(…)`/backticks followed; deeper levels are not read (bounds work on crafted input). */
+const MAX_DEPTH = 4;
+
+const COMMANDS = new Set(
+  (
+    // identity and system facts
+    'id whoami uname hostname pwd ifconfig ipconfig ip printenv env set systeminfo tasklist netstat ls dir ps uptime w who last ' +
+    'arp route ver vol date groups lsb_release getent ' +
+    // reading and transforming files
+    'cat head tail more less nl tac od xxd hexdump strings base64 base32 type sort grep egrep fgrep findstr awk gawk sed find locate ' +
+    'cp mv touch tee dd rev tr cut wc xargs md5sum sha1sum sha256sum file stat readlink realpath du df tar gzip gunzip zip unzip ' +
+    // network
+    'wget curl nc ncat netcat telnet nslookup ping ping6 dig host ftp tftp ssh scp socat traceroute tracert lynx openssl ' +
+    // interpreters and shells
+    'bash sh zsh ksh dash csh tcsh fish busybox python python2 python3 perl ruby php node lua powershell pwsh cmd ' +
+    // running, waiting, writing, changing
+    'sleep timeout echo printf rm rmdir mkdir del erase copy move ren expr nohup chmod chown chgrp kill killall pkill mkfifo ' +
+    'reboot shutdown halt net reg certutil bitsadmin wmic crontab at schtasks sc taskkill runas rundll32 regsvr32 mshta cscript ' +
+    'wscript start call sudo su passwd useradd usermod systemctl service mail sendmail eval exec source history for ' +
+    'invoke-expression iex invoke-webrequest iwr start-process get-content get-childitem new-object test'
+  ).split(' '),
+);
+/** Words that precede a command without being one: keywords and wrappers. */
+const PREFIXES = new Set(['then', 'do', 'else', 'if', 'while', 'until', '!', 'time', 'nohup', 'sudo', 'exec', 'command', 'builtin', '{', '(', 'env']);
+
+/** Programs that do something worth injecting with no argument at all. */
+const BARE = new Set(
+  'id whoami uname hostname pwd ifconfig ipconfig printenv env systeminfo tasklist netstat ls dir ps uptime who groups ver bash sh zsh ksh dash csh tcsh busybox python python2 python3 perl ruby php node powershell pwsh cmd reboot shutdown history lsb_release'.split(' '),
+);
+
+interface Command {
+  /** The value started it (a separator or substitution inside the value), rather than the page's own command line. */
+  injected: boolean;
+  words: string[];
+  /** Whether each word carried shell syntax (a quote, escape, expansion or substitution) rather than plain text. */
+  marked: boolean[];
+  redirect: boolean;
+  /** Ended by a separator or the end of a substitution, rather than by the end of the value. */
+  closed: boolean;
+}
+
+interface Scan {
+  rule: ShellRule | undefined;
+  budget: number;
+  /** Inside `$(…)`, backticks or an exec function's argument: any known program is enough. */
+  relaxed: boolean;
+}
+
+/**
+ * Calls that hand a string to a shell (PHP, Python, Node) or evaluate code that may: their first
+ * string argument is read as a command line of its own.
+ */
+const EXEC_CALL = /\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert|os\.system|os\.popen|execsync|spawnsync|subprocess\.\w+)\s*\(\s*(['"`])/g;
+
+export function detectShell(value: string): ShellRule | undefined {
+  const s = value.length > SHELL_SCAN_CHARS ? value.slice(0, SHELL_SCAN_CHARS) : value;
+  if (s.includes('/dev/tcp/') || s.includes('/dev/udp/')) return 'cmdi.reverse_shell';
+  const contexts: Array<'' | "'" | '"'> = [''];
+  if (s.includes("'")) contexts.push("'");
+  if (s.includes('"')) contexts.push('"');
+  for (const q of contexts) {
+    const scan: Scan = { rule: undefined, budget: 8 * s.length + 64, relaxed: false };
+    readLine(q + s, 0, false, scan, 0, q !== '');
+    if (scan.rule !== undefined) return scan.rule;
+  }
+  return s.includes('(') ? execCall(s, 0) : undefined;
+}
+
+function execCall(s: string, depth: number): ShellRule | undefined {
+  if (depth > 2) return undefined;
+  EXEC_CALL.lastIndex = 0;
+  for (let m = EXEC_CALL.exec(s), k = 0; m !== null && k < 8; m = EXEC_CALL.exec(s), k++) {
+    const start = m.index + m[0].length;
+    const close = s.indexOf(m[2]!, start);
+    const arg = s.slice(start, close === -1 ? s.length : close);
+    const fn = m[1]!.toLowerCase();
+    if (fn === 'eval' || fn === 'assert') {
+      const inner = execCall(arg, depth + 1);
+      if (inner !== undefined) return inner;
+      continue;
+    }
+    const scan: Scan = { rule: undefined, budget: 8 * arg.length + 64, relaxed: true };
+    readLine(arg, 0, true, scan, 0, false);
+    if (scan.rule !== undefined) return 'cmdi.exec_function';
+    EXEC_CALL.lastIndex = start;
+  }
+  return undefined;
+}
+
+/**
+ * Reads `s` from `i` as a command line until its end (or an unmatched `)` when nested); judges
+ * each command as it completes. `injectedStart` says whether the first command is the value's own.
+ */
+function readLine(s: string, i: number, injectedStart: boolean, scan: Scan, depth: number, openQuote: boolean): number {
+  let cmd = newCommand(injectedStart);
+  let word = '';
+  let marked = false;
+  let inWord = false;
+  const n = s.length;
+  const endWord = () => {
+    if (inWord) {
+      for (const w of braceExpand(word)) {
+        cmd.words.push(w);
+        cmd.marked.push(marked || w !== word);
+      }
+    }
+    word = '';
+    marked = false;
+    inWord = false;
+  };
+  const endCommand = (closed: boolean) => {
+    endWord();
+    cmd.closed = closed;
+    judge(cmd, scan);
+    cmd = newCommand(true);
+  };
+  // Starting inside a quote: the page opened it, the value's text continues it.
+  let quote = openQuote ? s.charCodeAt(0) : 0;
+  if (openQuote) i = 1;
+
+  while (i < n && scan.rule === undefined && scan.budget-- > 0) {
+    const c = s.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) {
+        quote = 0;
+        marked = true;
+        inWord = true;
+        i++;
+        continue;
+      }
+      if (quote === 34 && c === 92 && i + 1 < n) {
+        word += s[i + 1];
+        i += 2;
+        continue;
+      }
+      if (quote === 34 && (c === 96 || (c === 36 && s.charCodeAt(i + 1) === 40))) {
+        i = substitution(s, i, scan, depth);
+        word += 'x';
+        marked = inWord = true;
+        continue;
+      }
+      word += s[i];
+      inWord = true;
+      i++;
+      continue;
+    }
+    switch (c) {
+      case 32:
+      case 9:
+      case 11:
+      case 12:
+        endWord();
+        i++;
+        continue;
+      case 10:
+      case 13:
+      case 26: // SUB: cmd.exe ends a command line at it
+      case 59: // ;
+        endCommand(true);
+        i++;
+        continue;
+      case 38: // &
+      case 124: {
+        // |
+        if (c === 38 && (s.charCodeAt(i - 1) === 62 || s.charCodeAt(i - 1) === 60)) {
+          i++; // `>&` is a redirection
+          continue;
+        }
+        endCommand(true);
+        i++;
+        if (s.charCodeAt(i) === 38 || s.charCodeAt(i) === 124) i++;
+        continue;
+      }
+      case 40: // (
+        if (!inWord && cmd.words.length === 0) {
+          i = readLine(s, i + 1, true, scan, depth + 1, false);
+          continue;
+        }
+        word += '(';
+        inWord = true;
+        i++;
+        continue;
+      case 41: // )
+        if (depth > 0) {
+          endCommand(true);
+          return i + 1;
+        }
+        endCommand(true);
+        i++;
+        continue;
+      case 62: // >
+      case 60: // <
+        endWord();
+        if (s.charCodeAt(i + 1) === 40) {
+          i = readLine(s, i + 2, true, scan, depth + 1, false);
+          continue;
+        }
+        cmd.redirect = true;
+        i++;
+        continue;
+      case 39: // '
+      case 34: // "
+        quote = c;
+        marked = true;
+        inWord = true;
+        i++;
+        continue;
+      case 92: // \ escapes the next character; before a newline it joins lines
+      case 94: // ^ does the same in cmd.exe
+        if (i + 1 < n && s.charCodeAt(i + 1) !== 10) {
+          word += s[i + 1];
+          inWord = true;
+        }
+        marked = true;
+        i += 2;
+        continue;
+      case 96: // `
+        i = substitution(s, i, scan, depth);
+        word += 'x';
+        marked = inWord = true;
+        continue;
+      case 36: {
+        // $
+        const next = s.charCodeAt(i + 1);
+        if (next === 40) {
+          if (s.charCodeAt(i + 2) === 40) {
+            scan.rule = 'cmdi.arithmetic';
+            return n;
+          }
+          i = substitution(s, i, scan, depth);
+          word += 'x';
+          marked = inWord = true;
+          continue;
+        }
+        const exp = expansion(s, i);
+        i = exp.end;
+        marked = true;
+        if (exp.splits) endWord();
+        else if (exp.text) {
+          word += exp.text;
+          inWord = true;
+        }
+        continue;
+      }
+      case 35: // # starts a comment at the start of a word
+        if (!inWord) {
+          endCommand(false);
+          const nl = s.indexOf('\n', i);
+          if (nl === -1) return n;
+          i = nl;
+          continue;
+        }
+        word += '#';
+        i++;
+        continue;
+      case 37: {
+        // % cmd.exe variable: %VAR% or %VAR:~a,b% expands to text we cannot know
+        const close = s.indexOf('%', i + 1);
+        if (close > i + 1 && close - i < 40 && /^[a-z_][\w:~,-]*$/i.test(s.slice(i + 1, close))) {
+          marked = true;
+          i = close + 1;
+          continue;
+        }
+        word += '%';
+        inWord = true;
+        i++;
+        continue;
+      }
+      default:
+        word += s[i];
+        inWord = true;
+        i++;
+    }
+  }
+  if (scan.rule === undefined) endCommand(false);
+  return n;
+}
+
+function newCommand(injected: boolean): Command {
+  return { injected, words: [], marked: [], redirect: false, closed: false };
+}
+
+/** `$(…)` or a backtick pair at `i`: its content is a command line of its own, and always injected. */
+function substitution(s: string, i: number, scan: Scan, depth: number): number {
+  if (depth >= MAX_DEPTH) return s.length;
+  if (s.charCodeAt(i) === 96) {
+    const close = s.indexOf('`', i + 1);
+    const end = close === -1 ? s.length : close;
+    const inner: Scan = { rule: undefined, budget: scan.budget, relaxed: true };
+    readLine(s.slice(i + 1, end), 0, true, inner, depth + 1, false);
+    scan.budget = inner.budget;
+    if (inner.rule !== undefined) scan.rule = inner.rule === 'cmdi.command' ? 'cmdi.substitution' : inner.rule;
+    return end + 1;
+  }
+  const inner: Scan = { rule: undefined, budget: scan.budget, relaxed: true };
+  const end = readLine(s, i + 2, true, inner, depth + 1, false);
+  scan.budget = inner.budget;
+  if (inner.rule !== undefined) scan.rule = inner.rule === 'cmdi.command' ? 'cmdi.substitution' : inner.rule;
+  return end;
+}
+
+/** `$…` at `i`: what it contributes to the word. IFS splits; unknown values are left empty. */
+function expansion(s: string, i: number): { end: number; text: string; splits: boolean } {
+  const next = s[i + 1] ?? '';
+  if (next === '{') {
+    const close = s.indexOf('}', i + 2);
+    if (close === -1) return { end: s.length, text: '', splits: false };
+    const body = s.slice(i + 2, close);
+    if (/^ifs\b/i.test(body)) return { end: close + 1, text: '', splits: true };
+    // `${PATH%%u*}`, `${HOME:0:1}`: a slice of a variable, used to spell `/` and letters.
+    return { end: close + 1, text: /[%#:/]/.test(body) ? '/' : '', splits: false };
+  }
+  const m = /^[a-z_]\w*|^[0-9@*#?$!_-]/i.exec(s.slice(i + 1, i + 40));
+  if (m === null) return { end: i + 1, text: '$', splits: false };
+  const name = m[0];
+  const splits = name.toLowerCase() === 'ifs';
+  // `$IFS$9`: the positional after IFS is part of the same trick.
+  return { end: i + 1 + name.length, text: '', splits };
+}
+
+/** `{cat,/etc/passwd}` is two words to bash. */
+function braceExpand(word: string): string[] {
+  const close = word.indexOf('}');
+  if (!word.startsWith('{') || close < 3 || !word.slice(0, close).includes(',')) return [word];
+  const parts = word.slice(1, close).split(',').filter((w) => w !== '');
+  if (parts.length > 0) parts[parts.length - 1] += word.slice(close + 1);
+  return parts;
+}
+
+const FLAG = /^(?:-{1,2}[a-z0-9]|\/[a-z?]$|\/[a-z]+$)/i;
+const PATHLIKE = /[/\\]|^[~.]|^[a-z]:/i;
+const ADDRESS = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[a-z][\w+.-]*:\/\/|(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?$|localhost)/i;
+const NUMBER = /^\d+(?:\.\d+)?[smhd]?$/;
+
+/** Plain-word arguments that make a program's usual reconnaissance or change. */
+const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
+  ps: ['aux', 'ax', 'ef', 'axu', 'faux'],
+  ip: ['addr', 'a', 'link', 'route', 'r', 'neigh'],
+  net: ['user', 'users', 'localgroup', 'group', 'view', 'share', 'accounts', 'session', 'start', 'stop', 'use'],
+  reg: ['query', 'add', 'delete', 'save', 'export'],
+  sc: ['query', 'create', 'config', 'start', 'stop', 'qc'],
+  wmic: ['process', 'os', 'useraccount', 'service', 'computersystem', 'qfe', 'logicaldisk'],
+  systemctl: ['status', 'start', 'stop', 'restart', 'list-units'],
+  echo: [],
+};
+
+function judge(cmd: Command, scan: Scan): void {
+  if (!cmd.injected || scan.rule !== undefined) return;
+  // `ping+-c+5+host`: a form-encoded command line that reached us without its `+` decoded.
+  if (cmd.words[0]?.includes('+') && COMMANDS.has(programName(cmd.words[0].split('+')[0]!))) {
+    const words = cmd.words.flatMap((w) => w.split('+').filter((x) => x !== ''));
+    cmd = { ...cmd, words, marked: words.map(() => false) };
+  }
+  let k = 0;
+  while (k < cmd.words.length - 1 && (PREFIXES.has(cmd.words[k]!.toLowerCase()) || /^\w+=/.test(cmd.words[k]!))) k++;
+  const first = cmd.words[k];
+  if (first === undefined) return;
+  const name = programName(first);
+  if (!COMMANDS.has(name)) return;
+  const args = cmd.words.slice(k + 1);
+  const marks = cmd.marked.slice(k + 1);
+  if (scan.relaxed || plausible(name, args, marks, cmd)) scan.rule = 'cmdi.command';
+}
+
+/** The program a word runs: `/usr/bin/cat` → cat, `C:\Windows\System32\cmd.exe` → cmd. */
+function programName(word: string): string {
+  let w = word.toLowerCase();
+  const slash = Math.max(w.lastIndexOf('/'), w.lastIndexOf('\\'));
+  if (slash !== -1) w = w.slice(slash + 1);
+  if (w.endsWith('.exe') || w.endsWith('.com')) w = w.slice(0, -4);
+  return w;
+}
+
+/** Whether the arguments read as a command's rather than a sentence's. */
+function plausible(name: string, args: readonly string[], marks: readonly boolean[], cmd: Command): boolean {
+  if (cmd.redirect) return true;
+  if (args.length === 0) return BARE.has(name);
+  if (SUBCOMMANDS[name]?.includes(args[0]!.toLowerCase())) return true;
+  for (let a = 0; a < args.length; a++) {
+    const w = args[a]!;
+    if (marks[a] || FLAG.test(w) || PATHLIKE.test(w) || ADDRESS.test(w)) return true;
+    if (NUMBER.test(w) && (name === 'sleep' || name === 'timeout' || name === 'ping' || name === 'kill' || name === 'expr')) return true;
+  }
+  // `echo TOKEN` probes: one or two bare words, nothing after them.
+  return (name === 'echo' || name === 'printf') && args.length <= 2 && args.every((w) => /^[A-Z0-9]{4,}$/.test(w));
+}
