@@ -15,7 +15,9 @@
  * expansions, cmd.exe escapes or the unterminated fragments injections are made of.
  */
 
-export type ShellRule = 'cmdi.command' | 'cmdi.substitution' | 'cmdi.arithmetic' | 'cmdi.reverse_shell' | 'cmdi.exec_function';
+const SHELL_FUNCTION = /\(\)\s*\{\s*:?\s*;?\s*\}\s*;/;
+
+export type ShellRule = 'cmdi.function_definition' | 'cmdi.jndi_lookup' | 'cmdi.command' | 'cmdi.substitution' | 'cmdi.arithmetic' | 'cmdi.reverse_shell' | 'cmdi.exec_function';
 
 export const SHELL_SCAN_CHARS = 2048;
 /** Nesting of `$(…)`/backticks followed; deeper levels are not read (bounds work on crafted input). */
@@ -75,6 +77,9 @@ const EXEC_CALL = /\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec
 export function detectShell(value: string): ShellRule | undefined {
   const s = value.length > SHELL_SCAN_CHARS ? value.slice(0, SHELL_SCAN_CHARS) : value;
   if (s.includes('/dev/tcp/') || s.includes('/dev/udp/')) return 'cmdi.reverse_shell';
+  // A bash function definition in a variable (Shellshock), and a JNDI lookup that loads remote code.
+  if (s.includes('()') && SHELL_FUNCTION.test(s)) return 'cmdi.function_definition';
+  if (s.toLowerCase().includes('${jndi:')) return 'cmdi.jndi_lookup';
   const contexts: Array<'' | "'" | '"'> = [''];
   if (s.includes("'")) contexts.push("'");
   if (s.includes('"')) contexts.push('"');
@@ -234,11 +239,23 @@ function readLine(s: string, i: number, injectedStart: boolean, scan: Scan, dept
         marked = true;
         i += 2;
         continue;
-      case 96: // `
-        i = substitution(s, i, scan, depth);
-        word += 'x';
-        marked = inWord = true;
+      case 96: {
+        // `
+        // Markdown writes code the same way ("run `ls -la` and send it"): a backtick span counts
+        // where it starts a command or is glued to a word, not as a free-standing word in a sentence.
+        const close = s.indexOf('`', i + 1);
+        const after = close === -1 ? 32 : s.charCodeAt(close + 1);
+        const glued = inWord || !(after === 32 || Number.isNaN(after));
+        if (glued || cmd.words.length === 0) {
+          i = substitution(s, i, scan, depth);
+          word += 'x';
+          marked = inWord = true;
+        } else {
+          endWord();
+          i = close === -1 ? n : close + 1;
+        }
         continue;
+      }
       case 36: {
         // $
         const next = s.charCodeAt(i + 1);

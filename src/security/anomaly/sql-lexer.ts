@@ -78,7 +78,8 @@ export function lexSql(s: string, quote?: "'" | '"' | '`'): Token[] {
         continue;
       }
       const close = s.indexOf('*/', i + 2);
-      out.push(COMMENT);
+      // A closed comment is whitespace to the parser (`UNION/**/SELECT`); an open one cuts the query off.
+      if (close === -1) out.push(COMMENT);
       i = close === -1 ? n : close + 2;
       continue;
     }

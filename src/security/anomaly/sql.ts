@@ -47,7 +47,8 @@ const SYSTEM_VARIABLES = /^@@(?:version|datadir|hostname|basedir|servername|lang
 
 const COMPARISONS = new Set(['=', '<', '>', '<=', '>=', '<>', '!=', '<=>', 'like', 'rlike', 'regexp', 'is', 'in', 'between', 'sounds', 'glob', 'not', '!<', '!>']);
 
-const isOperand = (t: Token | undefined) => t !== undefined && (t.cls === 'n' || t.cls === 's' || t.cls === 'w' || t.cls === 'b' || t.cls === 'v');
+// An open string counts: the page's own closing quote completes it (`' or '1'='1`).
+const isOperand = (t: Token | undefined) => t !== undefined && (t.cls === 'n' || t.cls === 's' || t.cls === 'u' || t.cls === 'w' || t.cls === 'b' || t.cls === 'v');
 const isSqlCall = (t: Token | undefined) => t !== undefined && t.cls === 'f' && SQL_FUNCS.has(t.text);
 
 /** Judges one value; returns the first rule that holds, or undefined. */

@@ -33,9 +33,11 @@ const CSS_SCRIPT = /expression\s*\(|(?:java|vb)script:|behaviou?r\s*:|-moz-bindi
 const BLANKS = /[\x00-\x20\x7f]+/g;
 
 /** Names of JavaScript functions that execute strings, show dialogs or reach the page: sinks. */
-const SINK_CALL = /(?:^|[^\w$.])(?:alert|prompt|confirm|eval|print|settimeout|setinterval|function|fetch|import|atob|document\s*\.\s*write(?:ln)?|(?:top|window|self|parent|frames|globalthis)\s*(?:\.\s*\w+|\[[^\]]{1,40}\]))\s*(?:\(|`)|(?:document\s*\.\s*(?:cookie|domain)|\.innerhtml\s*=|location(?:\.href)?\s*=)/;
+const SINK_CALL = /(?:^|[^\w$.])(?:alert|prompt|confirm|eval|print|settimeout|setinterval|fetch|import|atob|document\s*\.\s*write(?:ln)?|(?:top|window|self|parent|frames|globalthis)\s*(?:\.\s*\w+|\[[^\]]{1,40}\]))\s*(?:\(|`)|(?:document\s*\.\s*(?:cookie|domain)|\.innerhtml\s*=|location(?:\.href)?\s*=)/;
 /** A value that closes a JavaScript string or statement, then continues with code. */
-const JS_BREAKOUT = /(?:^|['"`]|\\['"])\s*[-+*/%;,)|&^}\]]|^\s*[-+]?[a-z$_]/;
+const JS_BREAKOUT = /(?:^|['"`]|\\['"])\s*[-+*/%;,)|&^}\]]/;
+/** A javascript: URL as a whole value: the scheme followed by code, not by prose ("javascript: the good parts"). */
+const SCRIPT_URL_VALUE = /^(?:java|vb|live|ecma)script:(?:[\w$.]+(?:\(|`|=|\[)|[/'"(`{[\\%&]|void\b|eval\b|this\b)/;
 
 const ATTRIBUTE_CONTEXT_HINT = /(?:on[a-z]{3,}|href|src|style|action|data|srcdoc|values|background|poster|by|to|from)\s*=/;
 
@@ -55,7 +57,7 @@ export function detectXss(decoded: string, lower: string): XssRule | undefined {
       }
     }
   }
-  if (l.includes(':') && SCRIPT_SCHEME.test(l.replace(BLANKS, ''))) return 'xss.script_url';
+  if (l.includes(':') && SCRIPT_URL_VALUE.test(l.replace(BLANKS, ''))) return 'xss.script_url';
   if (SINK_CALL.test(l) && JS_BREAKOUT.test(l)) return 'xss.script_sink';
   return undefined;
 }
@@ -86,6 +88,7 @@ function scanHtml(html: string, skip: number): XssRule | undefined {
         else if (name === 'style' && CSS_SCRIPT.test(value.toLowerCase())) found = 'xss.css_script';
         else if ((URL_ATTRIBUTES.has(name) || name === 'http-equiv' || name === 'attributename') && SCRIPT_SCHEME.test(value.toLowerCase().replace(BLANKS, ''))) found = 'xss.script_url';
         else if (name === 'http-equiv' && value.toLowerCase().includes('refresh')) found = 'xss.script_element';
+        else if (name === 'rel' && value.toLowerCase().includes('import')) found = 'xss.script_element';
       },
       ontext(text) {
         if (found === undefined && inStyle && CSS_SCRIPT.test(text.toLowerCase())) found = 'xss.css_script';
