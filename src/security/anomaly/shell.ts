@@ -39,6 +39,7 @@ const COMMANDS = new Set(
     'sleep timeout echo printf rm rmdir mkdir del erase copy move ren expr nohup chmod chown chgrp kill killall pkill mkfifo ' +
     'reboot shutdown halt net reg certutil bitsadmin wmic crontab at schtasks sc taskkill runas rundll32 regsvr32 mshta cscript ' +
     'wscript start call sudo su passwd useradd usermod systemctl service mail sendmail eval exec source history for ' +
+    'sysinfo netsh which whereis ' +
     'invoke-expression iex invoke-webrequest iwr start-process get-content get-childitem new-object test'
   ).split(' '),
 );
@@ -88,8 +89,34 @@ export function detectShell(value: string): ShellRule | undefined {
     readLine(q + s, 0, false, scan, 0, q !== '');
     if (scan.rule !== undefined) return scan.rule;
   }
-  return s.includes('(') ? execCall(s, 0) : undefined;
+  if (s.includes('(')) {
+    const r = execCall(s, 0);
+    if (r !== undefined) return r;
+  }
+  return wholeCommand(s);
 }
+
+const ABSOLUTE = /^(?:\/[\w.*-]|~\/|[a-z]:\\|\/$)/i;
+
+/**
+ * The value as a whole command line (handed to system() as is): its first word must be a known
+ * program and an argument must be unmistakably a command's (a flag, an absolute path, an address),
+ * because here no separator marks the start. "sort by date/time" or "ping me" stay prose.
+ */
+function wholeCommand(s: string): ShellRule | undefined {
+  const m = /^\s*([a-z][\w.-]*)\s+(\S+)/i.exec(s);
+  if (m === null) return undefined;
+  const name = programName(m[1]!);
+  if (!COMMANDS.has(name) || PROSE_LEADS.has(name)) return undefined;
+  const arg = m[2]!;
+  if (/^-{1,2}[a-z]/i.test(arg) || ABSOLUTE.test(arg) || /^\d{1,3}(?:\.\d{1,3}){3}$|^https?:\/\//i.test(arg) || SUBCOMMANDS[name]?.includes(arg.toLowerCase())) return 'cmdi.command';
+  if (/^\/[a-z]+$/i.test(arg) && WINDOWS.has(name)) return 'cmdi.command';
+  return undefined;
+}
+
+/** Program names that are also how English sentences start. */
+const PROSE_LEADS = new Set(['set', 'type', 'more', 'less', 'find', 'sort', 'head', 'tail', 'cut', 'call', 'start', 'date', 'file', 'host', 'mail', 'for', 'at', 'test', 'source', 'w', 'who', 'last', 'copy', 'move', 'which']);
+const WINDOWS = new Set(['ipconfig', 'dir', 'netstat', 'tasklist', 'systeminfo', 'net', 'netsh', 'reg', 'sc', 'schtasks', 'taskkill', 'wmic', 'certutil', 'findstr', 'del', 'cmd', 'powershell', 'pwsh']);
 
 function execCall(s: string, depth: number): ShellRule | undefined {
   if (depth > 2) return undefined;
@@ -378,6 +405,8 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   sc: ['query', 'create', 'config', 'start', 'stop', 'qc'],
   wmic: ['process', 'os', 'useraccount', 'service', 'computersystem', 'qfe', 'logicaldisk'],
   systemctl: ['status', 'start', 'stop', 'restart', 'list-units'],
+  netsh: ['firewall', 'advfirewall', 'wlan', 'interface'],
+  which: ['python', 'perl', 'curl', 'wget', 'nc', 'netcat', 'bash', 'gcc', 'php', 'ruby'],
   echo: [],
 };
 
