@@ -15,13 +15,14 @@ const NONE: readonly PayloadHit[] = Object.freeze([]);
 /**
  * Values made only of letters, digits, spaces and `,.?!+-` (SAFE_BITS; not newlines, which
  * separate shell commands) cannot hold a string break-out, a tag, a shell separator or a call:
- * the only structures they can complete are a UNION that reaches a SELECT and a `..` path segment.
+ * the only structures they can complete are a UNION that reaches a SELECT, a clause or comment
+ * after a number (`9 ORDER BY 3--`) and a `..` path segment.
  * Most real values (ids, names, numbers, phone numbers, plain prose) leave after this test.
  */
-const SAFE_BUT_KEYWORD = /union|intersect|except|minus|\.\./i;
+const SAFE_BUT_KEYWORD = /union|intersect|except|minus|\.\.|--|\b(?:order|group)\s+by\b/i;
 
 /** Which grammars a value's characters can complete; each analyser runs only when its test passes. */
-const SQL_STRUCTURE = C.EQ | C.LT | C.GT | C.LPAREN | C.SEMI | C.PIPE | C.AMP | C.HASH | C.DASH | C.SLASH;
+const SQL_STRUCTURE = C.UNDERSCORE | C.AT | C.EQ | C.LT | C.GT | C.LPAREN | C.SEMI | C.PIPE | C.AMP | C.HASH | C.DASH | C.SLASH;
 const XSS_CHARS = C.LT | C.EQ | C.COLON | C.LPAREN | C.BACKTICK;
 const SHELL_CHARS = SHELL_SEPARATORS | C.BACKTICK | C.SLASH | C.CONTROL | C.LPAREN;
 const SQL_WORD = /union|select|sleep|benchmark|waitfor|information_schema|sysobjects|syscolumns|pg_|sqlite_|xp_|dbms_|utl_|@@|\b(?:when|and|or|xor|order|group|having|where|limit|procedure|into|exec|execute|drop|insert|delete|update|declare|shutdown|create|alter|truncate|like|rlike|regexp|in)\b|&&|\|\||--|#|\/\*|[a-z_]\s*\(/i;
@@ -34,6 +35,7 @@ export function scanValue(decoded: string): readonly PayloadHit[] {
   let hits: PayloadHit[] | undefined;
 
   const quote = (chars & C.QUOTE) !== 0;
+  // Catalog names (information_schema, @@version) need no punctuation beyond `_` or `@`.
   if ((quote || (chars & SQL_STRUCTURE) !== 0 || text.includes('union')) && SQL_WORD.test(text)) {
     const rule = detectSql(decoded, { quote, structure: true });
     if (rule !== undefined) (hits ??= []).push({ kind: 'sql_injection', rule });

@@ -57,7 +57,11 @@ export function detectXss(decoded: string, lower: string): XssRule | undefined {
       }
     }
   }
-  if (l.includes(':') && SCRIPT_URL_VALUE.test(l.replace(BLANKS, ''))) return 'xss.script_url';
+  if (l.includes(':')) {
+    // The browser ignores blanks and controls inside the scheme only; after it, spaces are text.
+    const colon = l.indexOf(':');
+    if (SCRIPT_URL_VALUE.test(l.slice(0, colon + 1).replace(BLANKS, '') + l.slice(colon + 1).trimStart())) return 'xss.script_url';
+  }
   if (SINK_CALL.test(l) && JS_BREAKOUT.test(l)) return 'xss.script_sink';
   return undefined;
 }
@@ -67,6 +71,15 @@ const ATTRIBUTE_CONTEXTS: ReadonlyArray<readonly [string, string]> = [
   ["<x a='", "'>"],
   ['<x a=', '>'],
 ];
+
+const CSS_ESCAPE = /\\([0-9a-f]{1,6})\s?|\\(.)/gi;
+const CSS_COMMENT = /\/\*[\s\S]*?\*\//g;
+
+/** CSS as its parser reads it: escapes resolved (`expr\65ssion`), comments gone, lower-cased. */
+function cssText(css: string): string {
+  const t = css.includes('\\') ? css.replace(CSS_ESCAPE, (_, hex: string | undefined, ch: string | undefined) => (hex ? String.fromCodePoint(Math.min(parseInt(hex, 16), 0x10ffff)) : (ch ?? ''))) : css;
+  return (t.includes('/*') ? t.replace(CSS_COMMENT, '') : t).toLowerCase();
+}
 
 /** Tokenizes `html`; `skip` attributes at the start of the first tag are the page's own, not the value's. */
 function scanHtml(html: string, skip: number): XssRule | undefined {
@@ -85,13 +98,13 @@ function scanHtml(html: string, skip: number): XssRule | undefined {
         if (found !== undefined || attrIndex++ < skip) return;
         if (name.length > 4 && name.startsWith('on') && quote !== undefined) found = 'xss.event_handler';
         else if (name === 'srcdoc') found = 'xss.srcdoc';
-        else if (name === 'style' && CSS_SCRIPT.test(value.toLowerCase())) found = 'xss.css_script';
+        else if (name === 'style' && CSS_SCRIPT.test(cssText(value))) found = 'xss.css_script';
         else if ((URL_ATTRIBUTES.has(name) || name === 'http-equiv' || name === 'attributename') && SCRIPT_SCHEME.test(value.toLowerCase().replace(BLANKS, ''))) found = 'xss.script_url';
         else if (name === 'http-equiv' && value.toLowerCase().includes('refresh')) found = 'xss.script_element';
         else if (name === 'rel' && value.toLowerCase().includes('import')) found = 'xss.script_element';
       },
       ontext(text) {
-        if (found === undefined && inStyle && CSS_SCRIPT.test(text.toLowerCase())) found = 'xss.css_script';
+        if (found === undefined && inStyle && CSS_SCRIPT.test(cssText(text))) found = 'xss.css_script';
       },
       onclosetag(name) {
         if (name === 'style') inStyle = false;
