@@ -75,8 +75,30 @@ interface Scan {
  */
 const EXEC_CALL = /\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert|os\.system|os\.popen|execsync|spawnsync|subprocess\.\w+)\s*\(\s*(['"`])/g;
 
+/**
+ * The text with the shell's no-op disguises taken out, just enough to ask cheaply whether a
+ * program name occurs at all: most prose names none, and then no command can be judged.
+ */
+const DISGUISE = /['"\\^]|\$[@*\d]|\$\(\)|\$\{\}/g;
+const BLANK_EXPANSION = /\$\{ifs\}|\$ifs\b|\+/g;
+const OTHER_EXPANSION = /\$\{[^}]{0,40}\}/g;
+let programWord: RegExp | undefined;
+function namesAProgram(lower: string): boolean {
+  programWord ??= new RegExp(`(?:^|[^a-z0-9_-])(?:${[...COMMANDS].sort((a, b) => b.length - a.length).map((c) => c.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('|')})(?:\\.exe)?(?![a-z0-9_])`);
+  let t = lower;
+  if (t.includes('$') || t.includes('+')) t = t.replace(BLANK_EXPANSION, ' ').replace(OTHER_EXPANSION, '/');
+  if (DISGUISE.test(t)) {
+    DISGUISE.lastIndex = 0;
+    t = t.replace(DISGUISE, '');
+  }
+  DISGUISE.lastIndex = 0;
+  return programWord.test(t);
+}
+
 export function detectShell(value: string): ShellRule | undefined {
   const s = value.length > SHELL_SCAN_CHARS ? value.slice(0, SHELL_SCAN_CHARS) : value;
+  const lower = s.toLowerCase();
+  if (!namesAProgram(lower) && !lower.includes('$((') && !lower.includes('()') && !lower.includes('${jndi:') && !lower.includes('/dev/')) return undefined;
   if (s.includes('/dev/tcp/') || s.includes('/dev/udp/')) return 'cmdi.reverse_shell';
   // A bash function definition in a variable (Shellshock), and a JNDI lookup that loads remote code.
   if (s.includes('()') && SHELL_FUNCTION.test(s)) return 'cmdi.function_definition';
