@@ -14,6 +14,8 @@
 const { allFakers } = require('@faker-js/faker');
 
 const SEED = 20261204;
+/** Dates are drawn relative to this, not to the clock, so the set is the same on every run. */
+const REF_DATE = '2026-12-01T00:00:00.000Z';
 const PER_LOCALE = 6; // rounds of each generator per locale
 
 function fakerValues() {
@@ -21,6 +23,7 @@ function fakerValues() {
   for (const [locale, f] of Object.entries(allFakers)) {
     if (locale === 'base' || locale === 'en_BORK') continue;
     f.seed(SEED);
+    f.setDefaultRefDate(REF_DATE);
     const gens = [
       () => f.person.fullName(),
       () => f.person.jobTitle(),
@@ -56,6 +59,7 @@ function fakerValues() {
 function exotelValues() {
   const f = allFakers.en_IN;
   f.seed(SEED + 1);
+  f.setDefaultRefDate(REF_DATE);
   const out = [];
   const statuses = ['completed', 'busy', 'no-answer', 'failed', 'canceled', 'in-progress', 'ringing', 'queued'];
   const directions = ['inbound', 'outbound-api', 'outbound-dial', 'incoming'];

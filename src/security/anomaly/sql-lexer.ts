@@ -39,9 +39,21 @@ const LOGIC = new Set(['and', 'or', 'xor', 'div']);
 const WORD_OPERATORS = new Set(['like', 'rlike', 'regexp', 'is', 'in', 'between', 'not', 'mod', 'sounds', 'escape', 'collate', 'glob', 'match', 'against']);
 const LITERALS = new Set(['true', 'false', 'null', 'unknown']);
 
-const isWordStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
+// Character classes by table: the lexer's inner loops read one array entry per character.
+const WORD_START = 1;
+const WORD_CHAR = 2; // letters, digits, `_`, `$` inside names (Oracle v$version)
+const CHAR_CLASS = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) {
+    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+    const digit = c >= 48 && c <= 57;
+    t[c] = (letter ? WORD_START | WORD_CHAR : 0) | (digit || c === 36 ? WORD_CHAR : 0);
+  }
+  return t;
+})();
+const isWordStart = (c: number) => (c < 128 ? (CHAR_CLASS[c]! & WORD_START) !== 0 : c >= 128); // NaN (past the end) is neither
 const isDigit = (c: number) => c >= 48 && c <= 57;
-const isWordChar = (c: number) => isWordStart(c) || isDigit(c) || c === 36; // `$` inside names (Oracle v$version)
+const isWordChar = (c: number) => (c < 128 ? (CHAR_CLASS[c]! & WORD_CHAR) !== 0 : c >= 128);
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || c === 160;
 
 /** Two-character operators; single ones are the OPERATOR_CHARS below. */
@@ -52,12 +64,13 @@ const OPERATOR_CHARS = '=<>+-*/%^|&~!';
  * Lexes `s` starting in `quote` context: `undefined` reads it as is; `'` or `"` reads it as if it
  * came right after an opening quote, so the first token is the rest of that string literal.
  */
-export function lexSql(s: string, quote?: "'" | '"' | '`'): Token[] {
+export function lexSql(value: string, quote?: "'" | '"' | '`', maxTokens = MAX_TOKENS): Token[] {
+  const s = value.toLowerCase();
   const out: Token[] = [];
   const n = s.length;
   let i = 0;
   if (quote !== undefined) i = readString(s, 0, quote.charCodeAt(0), out);
-  while (i < n && out.length < MAX_TOKENS) {
+  while (i < n && out.length < maxTokens) {
     const c = s.charCodeAt(i);
     if (isSpace(c)) {
       i++;
@@ -106,7 +119,7 @@ export function lexSql(s: string, quote?: "'" | '"' | '`'): Token[] {
       let j = i + 1;
       if (s.charCodeAt(j) === 64) j++;
       while (j < n && (isWordChar(s.charCodeAt(j)) || s.charCodeAt(j) === 46)) j++;
-      out.push({ cls: 'v', text: s.slice(i, j).toLowerCase() });
+      out.push({ cls: 'v', text: s.slice(i, j) });
       i = j;
       continue;
     }
@@ -114,7 +127,7 @@ export function lexSql(s: string, quote?: "'" | '"' | '`'): Token[] {
       let j = i + 1;
       // Dotted names are one identifier: information_schema.tables, master..xp_cmdshell.
       while (j < n && (isWordChar(s.charCodeAt(j)) || (s.charCodeAt(j) === 46 && isWordChar(s.charCodeAt(j + 1) || 0)) || (s.charCodeAt(j) === 46 && s.charCodeAt(j + 1) === 46))) j++;
-      const word = s.slice(i, j).toLowerCase();
+      const word = s.slice(i, j);
       i = j;
       out.push(classifyWord(word, s, i));
       continue;
@@ -176,7 +189,7 @@ function readNumber(s: string, i: number, out: Token[]): number {
   let j = i;
   if (s.charCodeAt(j) === 48 && (s.charCodeAt(j + 1) | 32) === 120) {
     j += 2;
-    while (j < n && /[0-9a-f]/i.test(s[j]!)) j++;
+    while (j < n && (isDigit(s.charCodeAt(j)) || (s.charCodeAt(j) >= 97 && s.charCodeAt(j) <= 102))) j++;
   } else {
     while (j < n && (isDigit(s.charCodeAt(j)) || s.charCodeAt(j) === 46)) j++;
     if ((s.charCodeAt(j) | 32) === 101 && (isDigit(s.charCodeAt(j + 1)) || ((s[j + 1] === '-' || s[j + 1] === '+') && isDigit(s.charCodeAt(j + 2))))) {
@@ -190,21 +203,30 @@ function readNumber(s: string, i: number, out: Token[]): number {
     out.push(WORD);
     return j;
   }
-  out.push({ cls: 'n', text: s.slice(i, j).toLowerCase() });
+  out.push({ cls: 'n', text: s.slice(i, j) });
   return j;
 }
 
+/** One lookup per word: the class a word has when no `(` follows it (a call makes most words `f`). */
+const WORD_CLASS = (() => {
+  const m = new Map<string, TokenClass>();
+  for (const w of KEYWORDS) m.set(w, 'k');
+  for (const w of STATEMENT_VERBS) m.set(w, 'X');
+  for (const w of WORD_OPERATORS) m.set(w, 'o');
+  for (const w of LITERALS) m.set(w, 'b');
+  for (const w of LOGIC) m.set(w, '&');
+  for (const w of ['union', 'intersect', 'except', 'minus']) m.set(w, 'U');
+  m.set('select', 'S');
+  return m;
+})();
+/** Classes a following `(` does not turn into a call. */
+const NEVER_CALLED = new Set<TokenClass>(['S', 'U', '&', 'b', 'o']);
+
 function classifyWord(word: string, s: string, after: number): Token {
-  if (word === 'select') return { cls: 'S', text: word };
-  if (word === 'union' || word === 'intersect' || word === 'except' || word === 'minus') return { cls: 'U', text: word };
-  if (LOGIC.has(word)) return { cls: '&', text: word };
-  if (LITERALS.has(word)) return { cls: 'b', text: word };
-  if (WORD_OPERATORS.has(word)) return { cls: 'o', text: word };
-  if (KEYWORDS.has(word) && !CALLABLE_KEYWORDS.has(word)) return { cls: 'k', text: word };
+  const cls = WORD_CLASS.get(word);
+  if (cls !== undefined && (NEVER_CALLED.has(cls) || (cls === 'k' && !CALLABLE_KEYWORDS.has(word)))) return { cls, text: word };
   if (nextNonSpace(s, after) === 40) return { cls: 'f', text: word };
-  if (STATEMENT_VERBS.has(word)) return { cls: 'X', text: word };
-  if (KEYWORDS.has(word)) return { cls: 'k', text: word };
-  return { cls: 'w', text: word };
+  return { cls: cls ?? 'w', text: word };
 }
 
 function nextNonSpace(s: string, i: number): number {

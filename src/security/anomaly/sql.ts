@@ -59,8 +59,11 @@ export function detectSql(value: string, chars: { quote: boolean; structure: boo
   if (rule !== undefined || !chars.quote) return rule;
   for (const q of ["'", '"', '`'] as const) {
     if (!s.includes(q)) continue;
+    // A peek first: nothing closed the string (the value stays data), or a plain word follows the
+    // closing quote (`O'Brien`, `she'd`: an apostrophe, a syntax error to SQL), and the context is done.
+    const peek = lexSql(s, q, 2);
+    if (peek[0]?.cls !== 's' || peek[1] === undefined || peek[1].cls === 'w') continue;
     const toks = lexSql(s, q);
-    if (toks[0]?.cls !== 's') continue; // nothing closed the string: the value stays data
     const r = anywhere(toks) ?? afterQuote(toks);
     if (r !== undefined) return r;
   }
