@@ -23,12 +23,34 @@ const MAX_ROUNDS = 3;
 /** Anything the rounds could change; most values have none of these and return at once. */
 const NEEDS_ROUND = /[%&\\]/;
 /**
- * The blocks whose NFKC forms include ASCII letters, digits or punctuation (fullwidth and small
- * forms, letterlike and enclosed alphanumerics, ligatures, compatibility spaces, mathematical
- * alphanumerics via their surrogate lead U+D835, slash lookalikes). Text in Devanagari, Tamil,
- * Arabic, Cyrillic … has none, so it skips a normalisation pass that would cost more than the scan.
+ * Characters whose NFKC form holds an ASCII letter, digit or punctuation (fullwidth and small forms,
+ * letterlike and enclosed alphanumerics, ligatures, compatibility spaces, dot leaders, super- and
+ * subscripts, mathematical alphanumerics via their surrogate lead U+D835, slash lookalikes). Built
+ * once from the blocks that hold them by asking `normalize` itself, so text in Devanagari, Tamil,
+ * Arabic, Cyrillic, and ordinary typography (em dashes, curly quotes) skips a normalisation pass
+ * that would cost more than the scan.
  */
-const NON_ASCII = /[\u00a0-\u00bf\u02b0-\u02ff\u1d00-\u1dbf\u2000-\u209f\u2100-\u218f\u2215\u2460-\u24ff\u29f5-\u29f9\u2e00-\u2e7f\u3000-\u33ff\ufb00-\ufb4f\ufe10-\ufe6f\uff00-\uffef\ud835]/;
+const NON_ASCII = (() => {
+  const blocks: Array<[number, number]> = [
+    [0xa0, 0xbf], [0x2b0, 0x2ff], [0x1d00, 0x1dbf], [0x2000, 0x209f], [0x2100, 0x218f], [0x2460, 0x24ff],
+    [0x2e00, 0x2e7f], [0x3000, 0x33ff], [0xfb00, 0xfb4f], [0xfe10, 0xfe6f], [0xff00, 0xffef],
+  ];
+  const hex = (c: number) => `\\u${c.toString(16).padStart(4, '0')}`;
+  let cls = '\\u2044\\u2215\\u29f5-\\u29f9\\ud835';
+  for (const [from, to] of blocks) {
+    // Runs of consecutive code points become ranges: a short class is a fast class.
+    let start = -1;
+    for (let c = from; c <= to + 1; c++) {
+      const hit = c <= to && /[\x20-\x7e]/.test(String.fromCharCode(c).normalize('NFKC'));
+      if (hit && start === -1) start = c;
+      if (!hit && start !== -1) {
+        cls += start === c - 1 ? hex(start) : `${hex(start)}-${hex(c - 1)}`;
+        start = -1;
+      }
+    }
+  }
+  return new RegExp(`[${cls}]`);
+})();
 const PERCENT = /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i;
 const ENTITY = /&(?:#x?[0-9a-f]+|[a-z][a-z0-9]{1,31});?/i;
 const JS_ESCAPE = /\\(?:u[0-9a-f]{4}|x[0-9a-f]{2})/i;

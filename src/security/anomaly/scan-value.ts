@@ -37,7 +37,7 @@ export function scanValue(decoded: string): readonly PayloadHit[] {
   const quote = (chars & C.QUOTE) !== 0;
   // Catalog names (information_schema, @@version) need no punctuation beyond `_` or `@`.
   if ((quote || (chars & SQL_STRUCTURE) !== 0 || text.includes('union')) && SQL_WORD.test(text)) {
-    const rule = detectSql(decoded, { quote, structure: true });
+    const rule = detectSql(decoded, { quote, structure: true }, text);
     if (rule !== undefined) (hits ??= []).push({ kind: 'sql_injection', rule });
   }
   if ((chars & XSS_CHARS) !== 0) {
@@ -45,7 +45,7 @@ export function scanValue(decoded: string): readonly PayloadHit[] {
     if (rule !== undefined) (hits ??= []).push({ kind: 'xss', rule });
   }
   if ((chars & SHELL_CHARS) !== 0) {
-    const rule = detectShell(decoded);
+    const rule = detectShell(decoded, text);
     if (rule !== undefined) (hits ??= []).push({ kind: 'command_injection', rule });
   }
   for (const rule of RULES) {

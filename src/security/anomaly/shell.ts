@@ -95,9 +95,9 @@ function namesAProgram(lower: string): boolean {
   return programWord.test(t);
 }
 
-export function detectShell(value: string): ShellRule | undefined {
+export function detectShell(value: string, lowerValue?: string): ShellRule | undefined {
   const s = value.length > SHELL_SCAN_CHARS ? value.slice(0, SHELL_SCAN_CHARS) : value;
-  const lower = s.toLowerCase();
+  const lower = lowerValue === undefined ? s.toLowerCase() : lowerValue.length > SHELL_SCAN_CHARS ? lowerValue.slice(0, SHELL_SCAN_CHARS) : lowerValue;
   if (!namesAProgram(lower) && !lower.includes('$((') && !lower.includes('()') && !lower.includes('${jndi:') && !lower.includes('/dev/')) return undefined;
   if (s.includes('/dev/tcp/') || s.includes('/dev/udp/')) return 'cmdi.reverse_shell';
   // A bash function definition in a variable (Shellshock), and a JNDI lookup that loads remote code.

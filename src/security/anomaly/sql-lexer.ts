@@ -65,7 +65,11 @@ const OPERATOR_CHARS = '=<>+-*/%^|&~!';
  * came right after an opening quote, so the first token is the rest of that string literal.
  */
 export function lexSql(value: string, quote?: "'" | '"' | '`', maxTokens = MAX_TOKENS): Token[] {
-  const s = value.toLowerCase();
+  return lexLower(value.toLowerCase(), quote, maxTokens);
+}
+
+/** lexSql for text already lower-cased (the scan lower-cases each value once for every analyser). */
+export function lexLower(s: string, quote?: "'" | '"' | '`', maxTokens = MAX_TOKENS): Token[] {
   const out: Token[] = [];
   const n = s.length;
   let i = 0;

@@ -1,4 +1,4 @@
-import { lexSql, type Token } from './sql-lexer';
+import { lexLower, type Token } from './sql-lexer';
 
 /**
  * SQL injection by structure. The value is lexed in each context it may be pasted into (as is,
@@ -52,18 +52,18 @@ const isOperand = (t: Token | undefined) => t !== undefined && (t.cls === 'n' ||
 const isSqlCall = (t: Token | undefined) => t !== undefined && t.cls === 'f' && SQL_FUNCS.has(t.text);
 
 /** Judges one value; returns the first rule that holds, or undefined. */
-export function detectSql(value: string, chars: { quote: boolean; structure: boolean }): SqlRule | undefined {
-  const s = value.length > SQL_SCAN_CHARS ? value.slice(0, SQL_SCAN_CHARS) : value;
-  const raw = lexSql(s);
+export function detectSql(value: string, chars: { quote: boolean; structure: boolean }, lower = value.toLowerCase()): SqlRule | undefined {
+  const s = lower.length > SQL_SCAN_CHARS ? lower.slice(0, SQL_SCAN_CHARS) : lower;
+  const raw = lexLower(s);
   const rule = anywhere(raw) ?? (chars.structure ? rawContinuation(raw) : undefined);
   if (rule !== undefined || !chars.quote) return rule;
   for (const q of ["'", '"', '`'] as const) {
     if (!s.includes(q)) continue;
     // A peek first: nothing closed the string (the value stays data), or a plain word follows the
     // closing quote (`O'Brien`, `she'd`: an apostrophe, a syntax error to SQL), and the context is done.
-    const peek = lexSql(s, q, 2);
+    const peek = lexLower(s, q, 2);
     if (peek[0]?.cls !== 's' || peek[1] === undefined || peek[1].cls === 'w') continue;
-    const toks = lexSql(s, q);
+    const toks = lexLower(s, q);
     const r = anywhere(toks) ?? afterQuote(toks);
     if (r !== undefined) return r;
   }

@@ -62,7 +62,7 @@ export function detectXss(decoded: string, lower: string): XssRule | undefined {
     const colon = l.indexOf(':');
     if (SCRIPT_URL_VALUE.test(l.slice(0, colon + 1).replace(BLANKS, '') + l.slice(colon + 1).trimStart())) return 'xss.script_url';
   }
-  if (SINK_CALL.test(l) && JS_BREAKOUT.test(l)) return 'xss.script_sink';
+  if (JS_BREAKOUT.test(l) && SINK_CALL.test(l)) return 'xss.script_sink';
   return undefined;
 }
 
