@@ -1,7 +1,7 @@
 import { C, charMask, SAFE_BITS, SHELL_SEPARATORS } from './chars';
 import type { PayloadKind } from './kinds';
 import { RULES } from './rules';
-import { detectShell } from './shell';
+import { detectShell, leadsWithProgram } from './shell';
 import { detectSql } from './sql';
 import { detectXss } from './xss';
 
@@ -30,13 +30,14 @@ const SQL_WORD = /union|select|sleep|benchmark|waitfor|information_schema|sysobj
 /** Runs the analysers over one decoded value: at most one hit per kind. */
 export function scanValue(decoded: string): readonly PayloadHit[] {
   const chars = charMask(decoded);
-  if ((chars & ~SAFE_BITS) === 0 && !SAFE_BUT_KEYWORD.test(decoded)) return NONE;
+  // `uname -a` is made of safe characters too: a value that starts with a program name and an argument goes on.
+  if ((chars & ~SAFE_BITS) === 0 && !SAFE_BUT_KEYWORD.test(decoded) && !(decoded.includes(' ') && leadsWithProgram(decoded.toLowerCase()))) return NONE;
   const text = decoded.toLowerCase();
   let hits: PayloadHit[] | undefined;
 
   const quote = (chars & C.QUOTE) !== 0;
   // Catalog names (information_schema, @@version) need no punctuation beyond `_` or `@`.
-  if ((quote || (chars & SQL_STRUCTURE) !== 0 || text.includes('union')) && SQL_WORD.test(text)) {
+  if ((quote || (chars & SQL_STRUCTURE) !== 0 || text.includes('union') || text.includes('*')) && SQL_WORD.test(text)) {
     const rule = detectSql(decoded, { quote, structure: true }, text);
     if (rule !== undefined) (hits ??= []).push({ kind: 'sql_injection', rule });
   }
@@ -44,7 +45,7 @@ export function scanValue(decoded: string): readonly PayloadHit[] {
     const rule = detectXss(decoded, text);
     if (rule !== undefined) (hits ??= []).push({ kind: 'xss', rule });
   }
-  if ((chars & SHELL_CHARS) !== 0) {
+  if ((chars & SHELL_CHARS) !== 0 || leadsWithProgram(text)) {
     const rule = detectShell(decoded, text);
     if (rule !== undefined) (hits ??= []).push({ kind: 'command_injection', rule });
   }

@@ -15,9 +15,10 @@
  * expansions, cmd.exe escapes or the unterminated fragments injections are made of.
  */
 
+const SSI_EXEC = /<!--#\s*exec\s+(?:cmd|cgi)\s*=/i;
 const SHELL_FUNCTION = /\(\)\s*\{\s*:?\s*;?\s*\}\s*;/;
 
-export type ShellRule = 'cmdi.function_definition' | 'cmdi.jndi_lookup' | 'cmdi.command' | 'cmdi.substitution' | 'cmdi.arithmetic' | 'cmdi.reverse_shell' | 'cmdi.exec_function';
+export type ShellRule = 'cmdi.ssi_exec' | 'cmdi.function_definition' | 'cmdi.jndi_lookup' | 'cmdi.command' | 'cmdi.substitution' | 'cmdi.arithmetic' | 'cmdi.reverse_shell' | 'cmdi.exec_function';
 
 export const SHELL_SCAN_CHARS = 2048;
 /** Nesting of `$(…)`/backticks followed; deeper levels are not read (bounds work on crafted input). */
@@ -98,11 +99,13 @@ function namesAProgram(lower: string): boolean {
 export function detectShell(value: string, lowerValue?: string): ShellRule | undefined {
   const s = value.length > SHELL_SCAN_CHARS ? value.slice(0, SHELL_SCAN_CHARS) : value;
   const lower = lowerValue === undefined ? s.toLowerCase() : lowerValue.length > SHELL_SCAN_CHARS ? lowerValue.slice(0, SHELL_SCAN_CHARS) : lowerValue;
-  if (!namesAProgram(lower) && !lower.includes('$((') && !lower.includes('()') && !lower.includes('${jndi:') && !lower.includes('/dev/')) return undefined;
+  if (!namesAProgram(lower) && !lower.includes('$((') && !lower.includes('()') && !lower.includes('${jndi:') && !lower.includes('/dev/') && !lower.includes('<!--#')) return undefined;
   if (s.includes('/dev/tcp/') || s.includes('/dev/udp/')) return 'cmdi.reverse_shell';
   // A bash function definition in a variable (Shellshock), and a JNDI lookup that loads remote code.
   if (s.includes('()') && SHELL_FUNCTION.test(s)) return 'cmdi.function_definition';
   if (s.toLowerCase().includes('${jndi:')) return 'cmdi.jndi_lookup';
+  // A server-side include directive runs its command when the page holding it is served.
+  if (s.includes('<!--#') && SSI_EXEC.test(s)) return 'cmdi.ssi_exec';
   const contexts: Array<'' | "'" | '"'> = [''];
   if (s.includes("'")) contexts.push("'");
   if (s.includes('"')) contexts.push('"');
@@ -129,15 +132,29 @@ function wholeCommand(s: string): ShellRule | undefined {
   const m = /^\s*([a-z][\w.-]*)\s+(\S+)/i.exec(s);
   if (m === null) return undefined;
   const name = programName(m[1]!);
-  if (!COMMANDS.has(name) || PROSE_LEADS.has(name)) return undefined;
+  if (!COMMANDS.has(name)) return undefined;
   const arg = m[2]!;
-  if (/^-{1,2}[a-z]/i.test(arg) || ABSOLUTE.test(arg) || /^\d{1,3}(?:\.\d{1,3}){3}$|^https?:\/\//i.test(arg) || SUBCOMMANDS[name]?.includes(arg.toLowerCase())) return 'cmdi.command';
+  const sub = SUBCOMMANDS[name]?.includes(arg.toLowerCase()) ?? false;
+  // Where the program name is also an English word, only an absolute path or a subcommand will do.
+  if (PROSE_LEADS.has(name)) return ABSOLUTE.test(arg) || (sub && SWITCH.test(s)) ? 'cmdi.command' : undefined;
+  if (/^-{1,2}[a-z]/i.test(arg) || ABSOLUTE.test(arg) || /^\d{1,3}(?:\.\d{1,3}){3}$|^https?:\/\//i.test(arg) || sub) return 'cmdi.command';
   if (/^\/[a-z]+$/i.test(arg) && WINDOWS.has(name)) return 'cmdi.command';
+  // `sleep 5` and nothing else: a timing probe.
+  if (WAITS.has(name) && /^\s*\S+\s+\d+\s*$/.test(s)) return 'cmdi.command';
   return undefined;
 }
 
+const SWITCH = /\s(?:\/[a-z]+|-{1,2}[a-z][\w-]*)(?:\s|$)/i;
+const WAITS = new Set(['sleep', 'timeout', 'ping']);
+
+/** Whether a value starts with a known program name and an argument: the cheap gate for wholeCommand. */
+export function leadsWithProgram(lower: string): boolean {
+  const m = /^\s*([a-z][\w.-]*)\s+\S/.exec(lower);
+  return m !== null && COMMANDS.has(programName(m[1]!));
+}
+
 /** Program names that are also how English sentences start. */
-const PROSE_LEADS = new Set(['set', 'type', 'more', 'less', 'find', 'sort', 'head', 'tail', 'cut', 'call', 'start', 'date', 'file', 'host', 'mail', 'for', 'at', 'test', 'source', 'w', 'who', 'last', 'copy', 'move', 'which']);
+const PROSE_LEADS = new Set(['net', 'set', 'type', 'more', 'less', 'find', 'sort', 'head', 'tail', 'cut', 'call', 'start', 'date', 'file', 'host', 'mail', 'for', 'at', 'test', 'source', 'w', 'who', 'last', 'copy', 'move', 'which']);
 const WINDOWS = new Set(['ipconfig', 'dir', 'netstat', 'tasklist', 'systeminfo', 'net', 'netsh', 'reg', 'sc', 'schtasks', 'taskkill', 'wmic', 'certutil', 'findstr', 'del', 'cmd', 'powershell', 'pwsh']);
 
 function execCall(s: string, depth: number): ShellRule | undefined {

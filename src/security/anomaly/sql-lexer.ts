@@ -5,7 +5,7 @@
  * an injection produces; the dialect facts below cover PostgreSQL, MySQL, MSSQL, Oracle and SQLite.
  *
  * Token classes (one character each, so a token sequence reads as a short fingerprint):
- *   n number · s string (closed) · u string left open at the end · v variable (@x, @@x, :x, $1)
+ *   n number · s string (closed) · u string left open at the end (its first characters as text) · v variable (@x, @@x, :x, $1)
  *   b true/false/null · w word/identifier · f function (word followed by `(`) · k keyword
  *   S select · U union · X statement verb (drop, insert, exec, waitfor …) · & and/or/xor/&&/||
  *   o operator (= < > + - * / like is in …) · ( ) , ; · c comment · x anything else
@@ -163,11 +163,11 @@ const COMMA: Token = { cls: ',', text: '' };
 const SEMI: Token = { cls: ';', text: '' };
 const OTHER: Token = { cls: 'x', text: '' };
 const STRING: Token = { cls: 's', text: '' };
-const OPEN_STRING: Token = { cls: 'u', text: '' };
 
 /** A string literal from `i` (just past its opening quote); a doubled quote or a backslash escapes. */
 function readString(s: string, i: number, q: number, out: Token[]): number {
   const n = s.length;
+  const start = i;
   while (i < n) {
     const c = s.charCodeAt(i);
     if (c === 92) {
@@ -184,7 +184,7 @@ function readString(s: string, i: number, q: number, out: Token[]): number {
     }
     i++;
   }
-  out.push(OPEN_STRING);
+  out.push({ cls: 'u', text: s.slice(start, start + 64) });
   return n;
 }
 

@@ -42,7 +42,7 @@ const SQL_FUNCS = new Set([
   'char_length', 'waitfor', 'abs', 'sum', 'max', 'min', 'avg', 'least', 'greatest', 'strcmp', 'position', 'locate',
 ]);
 
-const CATALOG = /^(?:information_schema\.|sysobjects$|syscolumns$|sys\.(?:objects|tables|columns|databases|user_summary|sql_logins)|pg_catalog|pg_shadow|pg_user$|pg_database|sqlite_master|sqlite_schema|mysql\.(?:user|db)|all_tables|all_tab_columns|user_tables|user_tab_columns|sysibm\.|syscat\.|rdb\$|msysobjects|master\.\.sys|dba_users)/;
+const CATALOG = /^(?:information_schema\.|(?:master\.+(?:dbo\.)?)?xp_(?:cmdshell|regread|dirtree|fileexist)|sp_(?:oacreate|executesql|makewebtask|addlogin|addsrvrolemember)|sysobjects$|syscolumns$|sys\.(?:objects|tables|columns|databases|user_summary|sql_logins)|pg_catalog|pg_shadow|pg_user$|pg_database|sqlite_master|sqlite_schema|mysql\.(?:user|db)|all_tables|all_tab_columns|user_tables|user_tab_columns|sysibm\.|syscat\.|rdb\$|msysobjects|master\.\.sys|dba_users)/;
 const SYSTEM_VARIABLES = /^@@(?:version|datadir|hostname|basedir|servername|language|spid|tmpdir)/;
 
 const COMPARISONS = new Set(['=', '<', '>', '<=', '>=', '<>', '!=', '<=>', 'like', 'rlike', 'regexp', 'is', 'in', 'between', 'sounds', 'glob', 'not', '!<', '!>']);
@@ -55,7 +55,7 @@ const isSqlCall = (t: Token | undefined) => t !== undefined && t.cls === 'f' && 
 export function detectSql(value: string, chars: { quote: boolean; structure: boolean }, lower = value.toLowerCase()): SqlRule | undefined {
   const s = lower.length > SQL_SCAN_CHARS ? lower.slice(0, SQL_SCAN_CHARS) : lower;
   const raw = lexLower(s);
-  const rule = anywhere(raw) ?? (chars.structure ? rawContinuation(raw) : undefined);
+  const rule = anywhere(raw) ?? (chars.structure ? (rawContinuation(raw) ?? afterOperand(raw)) : undefined);
   if (rule !== undefined || !chars.quote) return rule;
   for (const q of ["'", '"', '`'] as const) {
     if (!s.includes(q)) continue;
@@ -115,12 +115,18 @@ function selectList(t: readonly Token[], i: number): boolean {
   const a = t[i];
   if (a === undefined) return false;
   if (a.cls === 'k' && (a.text === 'all' || a.text === 'distinct' || a.text === 'top')) return selectList(t, i + 1);
-  if (a.cls === 'n' || a.cls === 'b' || a.cls === 'v' || a.cls === 'f' || a.cls === '(' || (a.cls === 'o' && a.text === '*')) return true;
+  if (a.cls === 'n' || a.cls === 'b' || a.cls === 'v' || a.cls === 'f' || a.cls === '(') return true;
+  if (a.cls === 'o' && a.text === '*') return endsItem(t[i + 1]);
   if (a.cls === 'w' || a.cls === 's') {
     const b = t[i + 1];
     return b !== undefined && (b.cls === ',' || (b.cls === 'k' && b.text === 'from') || (b.cls === '&' && b.text === '||') || (b.cls === 'o' && b.text !== 'in'));
   }
   return false;
+}
+
+/** What may follow a select-list item: another item, FROM, the end, a comment. */
+function endsItem(b: Token | undefined): boolean {
+  return b === undefined || b.cls === ',' || b.cls === 'c' || b.cls === ';' || b.cls === ')' || (b.cls === 'k' && (b.text === 'from' || b.text === 'into'));
 }
 
 function startsStatement(t: readonly Token[], i: number): boolean {
@@ -212,6 +218,17 @@ function rawContinuation(t: readonly Token[]): SqlRule | undefined {
   return undefined;
 }
 
+/**
+ * The value appended right after the page's own operand (`WHERE id = 5` + value): it starts with
+ * what would continue an expression: a connective, a closing parenthesis, a clause keyword.
+ */
+function afterOperand(t: readonly Token[]): SqlRule | undefined {
+  const first = t[0];
+  if (first === undefined || !(first.cls === '&' || first.cls === ')' || (first.cls === 'k' && (first.text === 'as' || first.text === 'where' || first.text === 'order' || first.text === 'group' || first.text === 'having' || first.text === 'limit' || first.text === 'procedure')))) return undefined;
+  return rawContinuation([NUMBER_OPERAND, ...t]);
+}
+const NUMBER_OPERAND: Token = { cls: 'n', text: '1' };
+
 /** After a closed string: anything but more text is the value speaking SQL. */
 function afterQuote(t: readonly Token[]): SqlRule | undefined {
   let i = 1;
@@ -222,6 +239,8 @@ function afterQuote(t: readonly Token[]): SqlRule | undefined {
   if (c === undefined) return undefined;
   switch (c.cls) {
     case '&':
+      // `' or 'x`: the page's own closing quote completes a one-word string, true to MySQL and SQLite.
+      if (t[i + 1]?.cls === 'u' && t[i + 2] === undefined && !/\s/.test(t[i + 1]!.text)) return 'sqli.tautology';
       return predicate(t, i + 1, true) ? 'sqli.tautology' : undefined;
     case 'o':
       // "status "in transit"": after a word operator, prose goes on with a word.
@@ -296,7 +315,7 @@ function predicate(t: readonly Token[], i: number, afterString: boolean): boolea
   if (op === undefined || op.cls === 'c') return (afterString || op !== undefined) && (a.cls === 'n' || a.cls === 'b');
   if (op.cls === ';' || op.cls === ')') return a.cls === 'n' || a.cls === 'b';
   if (op.cls !== 'o' || !COMPARISONS.has(op.text)) return false;
-  const b = t[j + 2];
+  const b = op.text === 'is' && t[j + 2]?.text === 'not' ? t[j + 3] : t[j + 2];
   if (b === undefined) return false;
   if (b.cls === 'S' || b.cls === 'f' || b.cls === '(' || b.cls === 'b' || b.cls === 'v') return true;
   if (!isOperand(b)) return false;
