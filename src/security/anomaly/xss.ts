@@ -35,7 +35,7 @@ const BLANKS = /[\x00-\x20\x7f]+/g;
 /** Names of JavaScript functions that execute strings, show dialogs or reach the page: sinks. */
 const SINK_CALL = /(?:^|[^\w$.])(?:alert|prompt|confirm|eval|print|settimeout|setinterval|fetch|import|atob|document\s*\.\s*write(?:ln)?|(?:top|window|self|parent|frames|globalthis)\s*(?:\.\s*\w+|\[[^\]]{1,40}\]))\s*(?:\(|`)|(?:document\s*\.\s*(?:cookie|domain)|\.innerhtml\s*=|location(?:\.href)?\s*=)/;
 /** A value that closes a JavaScript string or statement, then continues with code. */
-const JS_BREAKOUT = /(?:^|['"`]|\\['"])\s*[-+*/%;,)|&^}\]]/;
+const JS_BREAKOUT = /['"`]\s*[-+*/%;,)|&^}\]]|^\s*[-+*/%;,)|&^}\]]/;
 /** A javascript: URL as a whole value: the scheme followed by code, not by prose ("javascript: the good parts"). */
 const SCRIPT_URL_VALUE = /^(?:java|vb|live|ecma)script:(?:[\w$.]+(?:\(|`|=|\[)|[/'"(`{[\\%&]|void\b|eval\b|this\b)/;
 
