@@ -63,6 +63,7 @@ export function decodeForScan(raw: string, plusAsSpace: boolean): string {
   let s = plusAsSpace && raw.includes('+') ? raw.replaceAll('+', ' ') : raw;
   if (needsNormalising(s)) s = normalise(s);
   if (NEEDS_ROUND.test(s)) {
+    const before = s;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let next = s;
       if (next.includes('%') && PERCENT.test(next)) next = percentDecode(next);
@@ -71,7 +72,7 @@ export function decodeForScan(raw: string, plusAsSpace: boolean): string {
       if (next === s) break;
       s = next;
     }
-    if (needsNormalising(s)) s = normalise(s);
+    if (s !== before && needsNormalising(s)) s = normalise(s);
   }
   return s.includes('\0') ? s.replaceAll('\0', '') : s;
 }
