@@ -8,7 +8,7 @@
  *
  * Prints CPU µs/request for the request-line scan, the body scan and both together: the median of
  * ROUNDS timed rounds after a warm-up, so JIT tiering and GC spikes do not decide the figure.
- * Target (issue 3): at most 20 µs per typical request.
+ * Targets: at most 20 µs per typical request (issue 3); at most 100 µs for a 4 KB JSON body (issue 12).
  */
 const { performance } = require('node:perf_hooks');
 const { inspectRequestLine, inspectBody, BODY_MAX_DEPTH } = require('../dist/security/anomaly/inspect');
@@ -132,14 +132,12 @@ for (const [label, reqs] of [['typical', [typical]], ['typical, unseen UA + Refe
     if (label.startsWith('typical') && name === 'whole request') worst = Math.max(worst, r.median);
   }
 }
-{
-  const f = () => inspectBody(bigBody, bodyOpts).findings.length;
-  time(f, 5_000);
-  const rounds = Array.from({ length: ROUNDS }, () => time(f, Math.max(1, Math.floor(ITERATIONS / 10))));
-  const m = median(rounds);
-  console.log(`  ${'4 KB JSON body'.padEnd(29)} ${`(${JSON.stringify(bigBody).length} bytes)`.padEnd(38)} ${fmt(m)} [${fmt(Math.min(...rounds))} – ${fmt(Math.max(...rounds))}] (target ≤ ${BODY_TARGET_US} µs) ${m <= BODY_TARGET_US ? 'OK' : 'OVER TARGET'}`);
-  if (m > BODY_TARGET_US) worst = Math.max(worst, TARGET_US + 1);
-}
+const f = () => inspectBody(bigBody, bodyOpts).findings.length;
+time(f, 5_000);
+const bigRounds = Array.from({ length: ROUNDS }, () => time(f, Math.max(1, Math.floor(ITERATIONS / 10))));
+const bigUs = median(bigRounds);
+console.log(`  ${'4 KB JSON body'.padEnd(29)} ${`(${JSON.stringify(bigBody).length} bytes)`.padEnd(38)} ${fmt(bigUs)} [${fmt(Math.min(...bigRounds))} – ${fmt(Math.max(...bigRounds))}]`);
 console.log(`reference: JSON.parse of the typical body ${parseUs.toFixed(2)} µs CPU`);
 console.log(`typical request (worse of seen / unseen headers): ${worst.toFixed(2)} µs CPU (target ≤ ${TARGET_US} µs) ${worst <= TARGET_US ? 'OK' : 'OVER TARGET'}; calibration loop ${calibrationMs().ms.toFixed(1)} ms`);
-process.exitCode = worst <= TARGET_US ? 0 : 1;
+console.log(`4 KB JSON body: ${bigUs.toFixed(2)} µs CPU (target ≤ ${BODY_TARGET_US} µs) ${bigUs <= BODY_TARGET_US ? 'OK' : 'OVER TARGET'}`);
+process.exitCode = worst <= TARGET_US && bigUs <= BODY_TARGET_US ? 0 : 1;

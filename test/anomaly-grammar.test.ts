@@ -40,6 +40,14 @@ describe('anomaly grammar: SQL lexer', () => {
       'q` = `q` AND 1=1 AND `q',
       "' WAITFOR DELAY '0:0:4'--",
       'id FROM information_schema.columns',
+      // appended after the page's own number: `WHERE id = 5` + value
+      ' or 3=3--',
+      ') or (7=7',
+      ' WHERE 4=4 AND 4=5--',
+      // the page's closing quote completes a one-word string, true to MySQL
+      "nobody' or 'z",
+      'SELECT * FROM staff',
+      'EXEC master..xp_cmdshell',
     ]) {
       expect(sql(v), v).to.be.a('string');
       expect(kinds(v), v).to.include('sql_injection');
@@ -57,6 +65,10 @@ describe('anomaly grammar: SQL lexer', () => {
       'The committee will select one winner (or two).',
       'Having 2 kids and 1 dog, we need the bigger car',
       'Delete from my cart: the red shoes',
+      "Where's my parcel? (order 88)",
+      'The "or" in her note confused me: refund or replace?',
+      'select * is greyed out in the report builder',
+      'or else what?',
     ]) expect(kinds(v), v).to.deep.equal([]);
   });
 });
@@ -117,8 +129,14 @@ describe('anomaly grammar: shell', () => {
       'x;${PATH%%u*}bin${PATH%%u*}id',
       'x; echo data > /var/www/html/n.php',
       "system('id -u')",
+      // the value handed to system() whole
       'ls -la /opt',
-    ]) expect(detectShell(decodeForScan(v, false)), v).to.be.a('string');
+      'uname -a',
+      'cat /etc/group',
+      'sleep 7',
+      'ipconfig /all',
+      '<!--#exec cmd="id" -->',
+    ]) expect(kinds(v), v).to.include('command_injection');
   });
 
   it('leaves prose with &, |, ;, $ and command-like words alone', () => {
@@ -131,6 +149,10 @@ describe('anomaly grammar: shell', () => {
       'run `ls -la` in the folder and send a screenshot',
       'echo chamber',
       'find my order #4521 please',
+      'net user count is 50',
+      'sleep 7 hours a night',
+      'set -up fee waived',
+      'cat 5e cable',
     ]) expect(kinds(v), v).to.not.include('command_injection');
   });
 });

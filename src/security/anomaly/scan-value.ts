@@ -45,7 +45,7 @@ export function scanValue(decoded: string): readonly PayloadHit[] {
     const rule = detectXss(decoded, text);
     if (rule !== undefined) (hits ??= []).push({ kind: 'xss', rule });
   }
-  if ((chars & SHELL_CHARS) !== 0 || leadsWithProgram(text)) {
+  if ((chars & SHELL_CHARS) !== 0 || leadsWithProgram(text) || text.includes('<!--#')) {
     const rule = detectShell(decoded, text);
     if (rule !== undefined) (hits ??= []).push({ kind: 'command_injection', rule });
   }
