@@ -89,6 +89,7 @@ describe('anomaly grammar: HTML tokenizer', () => {
       '%3Cdetails%20open%20ontoggle%3Dgo()%3E',
       'javascript:document.title=1',
       '<div style=x:expr\\65ssion(go())>',
+      '<form action=//login.invalid><input name=pw type=password></form>',
     ]) {
       const d = decodeForScan(v, false);
       expect(detectXss(d, d.toLowerCase()), v).to.be.a('string');

@@ -11,11 +11,12 @@ const { Parser } = require('htmlparser2') as typeof Htmlparser2;
  * context it may land in (element content; inside a double-quoted, single-quoted or unquoted
  * attribute value) and judged by what the browser would build from it: a script-capable element,
  * an event-handler attribute, a javascript:/data: URL in an attribute that loads or navigates,
- * `srcdoc`, CSS that runs script. Tag and attribute names arrive lower-cased and attribute values
+ * `srcdoc`, CSS that runs script; and injected forms and password fields, which phish credentials
+ * without any script. Tag and attribute names arrive lower-cased and attribute values
  * entity-decoded from the tokenizer, so case and entity tricks need no special handling here.
  */
 
-export type XssRule = 'xss.script_element' | 'xss.vector_element' | 'xss.event_handler' | 'xss.script_url' | 'xss.srcdoc' | 'xss.css_script' | 'xss.script_sink';
+export type XssRule = 'xss.form_injection' | 'xss.script_element' | 'xss.vector_element' | 'xss.event_handler' | 'xss.script_url' | 'xss.srcdoc' | 'xss.css_script' | 'xss.script_sink';
 
 /** Characters of a value handed to the tokenizer: a bound on work per value. */
 export const XSS_SCAN_CHARS = 4096;
@@ -93,6 +94,7 @@ function scanHtml(html: string, skip: number): XssRule | undefined {
         if (SCRIPT_ELEMENTS.has(name)) found = 'xss.script_element';
         else if (VECTOR_ELEMENTS.has(name)) found = 'xss.vector_element';
         else if (name === 'style') inStyle = true;
+        else if (name === 'form') found = 'xss.form_injection';
       },
       onattribute(name, value, quote) {
         if (found !== undefined || attrIndex++ < skip) return;
@@ -102,6 +104,8 @@ function scanHtml(html: string, skip: number): XssRule | undefined {
         else if ((URL_ATTRIBUTES.has(name) || name === 'http-equiv' || name === 'attributename') && SCRIPT_SCHEME.test(value.toLowerCase().replace(BLANKS, ''))) found = 'xss.script_url';
         else if (name === 'http-equiv' && value.toLowerCase().includes('refresh')) found = 'xss.script_element';
         else if (name === 'rel' && value.toLowerCase().includes('import')) found = 'xss.script_element';
+        // A password field the page did not put there: a credential form an attacker reads.
+        else if (name === 'type' && value.toLowerCase() === 'password') found = 'xss.form_injection';
       },
       ontext(text) {
         if (found === undefined && inStyle && CSS_SCRIPT.test(cssText(text))) found = 'xss.css_script';
