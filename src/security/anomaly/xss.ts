@@ -19,7 +19,7 @@ const { Parser } = require('htmlparser2') as typeof Htmlparser2;
 export type XssRule = 'xss.form_injection' | 'xss.script_element' | 'xss.vector_element' | 'xss.event_handler' | 'xss.script_url' | 'xss.srcdoc' | 'xss.css_script' | 'xss.script_sink';
 
 /** Characters of a value handed to the tokenizer: a bound on work per value. */
-export const XSS_SCAN_CHARS = 4096;
+export const XSS_SCAN_CHARS = 2048;
 
 /** Elements that run or load script, or re-target the page, whatever their attributes. */
 const SCRIPT_ELEMENTS = new Set(['script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'portal', 'isindex', 'xml', 'import', 'noembed']);
