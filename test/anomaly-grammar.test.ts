@@ -11,7 +11,7 @@ import { detectXss } from '../src/security/anomaly/xss';
  * list): attacks of each shape and evasion, and ordinary text with the same words and punctuation.
  */
 const kinds = (v: string) => scanValue(decodeForScan(v, false)).map((h) => h.kind);
-const sql = (v: string) => detectSql(v, { quote: /['"`]/.test(v), structure: true });
+const sql = (v: string) => detectSql(v, /['"`]/.test(v));
 
 describe('anomaly grammar: SQL lexer', () => {
   it('reduces a value to token classes, reading /*!…*/ bodies as code and closed comments as space', () => {

@@ -38,7 +38,7 @@ export function scanValue(decoded: string): readonly PayloadHit[] {
   const quote = (chars & C.QUOTE) !== 0;
   // Catalog names (information_schema, @@version) need no punctuation beyond `_` or `@`.
   if ((quote || (chars & SQL_STRUCTURE) !== 0 || text.includes('union') || text.includes('*')) && SQL_WORD.test(text)) {
-    const rule = detectSql(decoded, { quote, structure: true }, text);
+    const rule = detectSql(decoded, quote, text);
     if (rule !== undefined) (hits ??= []).push({ kind: 'sql_injection', rule });
   }
   if ((chars & XSS_CHARS) !== 0) {

@@ -59,8 +59,6 @@ interface Command {
   /** Whether each word carried shell syntax (a quote, escape, expansion or substitution) rather than plain text. */
   marked: boolean[];
   redirect: boolean;
-  /** Ended by a separator or the end of a substitution, rather than by the end of the value. */
-  closed: boolean;
 }
 
 interface Scan {
@@ -199,9 +197,8 @@ function readLine(s: string, i: number, injectedStart: boolean, scan: Scan, dept
     marked = false;
     inWord = false;
   };
-  const endCommand = (closed: boolean) => {
+  const endCommand = () => {
     endWord();
-    cmd.closed = closed;
     judge(cmd, scan);
     cmd = newCommand(true);
   };
@@ -247,7 +244,7 @@ function readLine(s: string, i: number, injectedStart: boolean, scan: Scan, dept
       case 13:
       case 26: // SUB: cmd.exe ends a command line at it
       case 59: // ;
-        endCommand(true);
+        endCommand();
         i++;
         continue;
       case 38: // &
@@ -257,7 +254,7 @@ function readLine(s: string, i: number, injectedStart: boolean, scan: Scan, dept
           i++; // `>&` is a redirection
           continue;
         }
-        endCommand(true);
+        endCommand();
         i++;
         if (s.charCodeAt(i) === 38 || s.charCodeAt(i) === 124) i++;
         continue;
@@ -273,10 +270,10 @@ function readLine(s: string, i: number, injectedStart: boolean, scan: Scan, dept
         continue;
       case 41: // )
         if (depth > 0) {
-          endCommand(true);
+          endCommand();
           return i + 1;
         }
-        endCommand(true);
+        endCommand();
         i++;
         continue;
       case 62: // >
@@ -347,7 +344,7 @@ function readLine(s: string, i: number, injectedStart: boolean, scan: Scan, dept
       }
       case 35: // # starts a comment at the start of a word
         if (!inWord) {
-          endCommand(false);
+          endCommand();
           const nl = s.indexOf('\n', i);
           if (nl === -1) return n;
           i = nl;
@@ -375,12 +372,12 @@ function readLine(s: string, i: number, injectedStart: boolean, scan: Scan, dept
         i++;
     }
   }
-  if (scan.rule === undefined) endCommand(false);
+  if (scan.rule === undefined) endCommand();
   return n;
 }
 
 function newCommand(injected: boolean): Command {
-  return { injected, words: [], marked: [], redirect: false, closed: false };
+  return { injected, words: [], marked: [], redirect: false };
 }
 
 /** `$(…)` or a backtick pair at `i`: its content is a command line of its own, and always injected. */

@@ -52,11 +52,11 @@ const isOperand = (t: Token | undefined) => t !== undefined && (t.cls === 'n' ||
 const isSqlCall = (t: Token | undefined) => t !== undefined && t.cls === 'f' && SQL_FUNCS.has(t.text);
 
 /** Judges one value; returns the first rule that holds, or undefined. */
-export function detectSql(value: string, chars: { quote: boolean; structure: boolean }, lower = value.toLowerCase()): SqlRule | undefined {
+export function detectSql(value: string, hasQuote: boolean, lower = value.toLowerCase()): SqlRule | undefined {
   const s = lower.length > SQL_SCAN_CHARS ? lower.slice(0, SQL_SCAN_CHARS) : lower;
   const raw = lexLower(s);
-  const rule = anywhere(raw) ?? (chars.structure ? (rawContinuation(raw) ?? afterOperand(raw)) : undefined);
-  if (rule !== undefined || !chars.quote) return rule;
+  const rule = anywhere(raw) ?? rawContinuation(raw) ?? afterOperand(raw);
+  if (rule !== undefined || !hasQuote) return rule;
   for (const q of ["'", '"', '`'] as const) {
     if (!s.includes(q)) continue;
     // A peek first: nothing closed the string (the value stays data), or a plain word follows the
