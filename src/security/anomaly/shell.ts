@@ -443,7 +443,6 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   systemctl: ['status', 'start', 'stop', 'restart', 'list-units'],
   netsh: ['firewall', 'advfirewall', 'wlan', 'interface'],
   which: ['python', 'perl', 'curl', 'wget', 'nc', 'netcat', 'bash', 'gcc', 'php', 'ruby'],
-  echo: [],
 };
 
 function judge(cmd: Command, scan: Scan): void {

@@ -142,8 +142,8 @@ export function lexLower(s: string, quote?: "'" | '"' | '`', maxTokens = MAX_TOK
     else if (c === 59) out.push(SEMI);
     else if (OPERATOR_CHARS.includes(s[i]!)) {
       const two = s.slice(i, i + 2);
-      if (OPERATORS_2.has(two) || two === '<=' || (two === '<=' && s[i + 2] === '>')) {
-        const op = s[i + 2] === '>' && two === '<=' ? '<=>' : two;
+      if (OPERATORS_2.has(two)) {
+        const op = two === '<=' && s[i + 2] === '>' ? '<=>' : two; // MySQL's null-safe equality
         out.push(op === '||' || op === '&&' ? { cls: '&', text: op } : { cls: 'o', text: op });
         i += op.length;
         continue;
