@@ -140,7 +140,7 @@ describe('anomaly detection: in process (spans, server-to-server routes, audit l
     expect(events).to.have.length(1);
     expect(events[0]!.attributes).to.deep.equal({
       'caly.anomaly.kind': 'xss',
-      'caly.anomaly.rule': 'xss.event_handler_in_tag',
+      'caly.anomaly.rule': 'xss.event_handler',
       'caly.anomaly.location': 'query.comment',
       'caly.anomaly.action': 'flagged',
     });

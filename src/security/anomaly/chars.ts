@@ -37,9 +37,6 @@ export const C = {
  */
 export const SAFE_BITS = C.DOT | C.DASH | C.TAB;
 
-/** For rules whose precondition is a keyword, not punctuation. */
-export const ANY = -1;
-
 export const SHELL_SEPARATORS = C.SEMI | C.PIPE | C.AMP | C.NEWLINE | C.DOLLAR;
 
 /** Bits per ASCII code, built once from the table above: one array read per character. */

@@ -23,12 +23,34 @@ const MAX_ROUNDS = 3;
 /** Anything the rounds could change; most values have none of these and return at once. */
 const NEEDS_ROUND = /[%&\\]/;
 /**
- * The blocks whose NFKC forms include ASCII letters, digits or punctuation (fullwidth and small
- * forms, letterlike and enclosed alphanumerics, ligatures, compatibility spaces, mathematical
- * alphanumerics via their surrogate lead U+D835, slash lookalikes). Text in Devanagari, Tamil,
- * Arabic, Cyrillic … has none, so it skips a normalisation pass that would cost more than the scan.
+ * Characters whose NFKC form holds an ASCII letter, digit or punctuation (fullwidth and small forms,
+ * letterlike and enclosed alphanumerics, ligatures, compatibility spaces, dot leaders, super- and
+ * subscripts, mathematical alphanumerics via their surrogate lead U+D835, slash lookalikes). Built
+ * once from the blocks that hold them by asking `normalize` itself, so text in Devanagari, Tamil,
+ * Arabic, Cyrillic, and ordinary typography (em dashes, curly quotes) skips a normalisation pass
+ * that would cost more than the scan.
  */
-const NON_ASCII = /[\u00a0-\u00bf\u02b0-\u02ff\u1d00-\u1dbf\u2000-\u209f\u2100-\u218f\u2215\u2460-\u24ff\u29f5-\u29f9\u2e00-\u2e7f\u3000-\u33ff\ufb00-\ufb4f\ufe10-\ufe6f\uff00-\uffef\ud835]/;
+const NFKC_TO_ASCII = (() => {
+  const blocks: Array<[number, number]> = [
+    [0xa0, 0xbf], [0x2b0, 0x2ff], [0x1d00, 0x1dbf], [0x2000, 0x209f], [0x2100, 0x218f], [0x2460, 0x24ff],
+    [0x2e00, 0x2e7f], [0x3000, 0x33ff], [0xfb00, 0xfb4f], [0xfe10, 0xfe6f], [0xff00, 0xffef],
+  ];
+  // One byte per UTF-16 code unit: a table lookup per character is cheaper than a long character class.
+  const table = new Uint8Array(0x10000);
+  for (const [from, to] of blocks) {
+    for (let c = from; c <= to; c++) if (/[\x20-\x7e]/.test(String.fromCharCode(c).normalize('NFKC'))) table[c] = 1;
+  }
+  for (const c of [0x2044, 0x2215, 0x29f5, 0x29f6, 0x29f7, 0x29f8, 0x29f9, 0xd835]) table[c] = 1;
+  return table;
+})();
+
+function needsNormalising(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xa0 && NFKC_TO_ASCII[c] === 1) return true;
+  }
+  return false;
+}
 const PERCENT = /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i;
 const ENTITY = /&(?:#x?[0-9a-f]+|[a-z][a-z0-9]{1,31});?/i;
 const JS_ESCAPE = /\\(?:u[0-9a-f]{4}|x[0-9a-f]{2})/i;
@@ -39,8 +61,9 @@ const SLASH_FOR: Readonly<Record<string, string>> = { '\u2215': '/', '\u2044': '
 
 export function decodeForScan(raw: string, plusAsSpace: boolean): string {
   let s = plusAsSpace && raw.includes('+') ? raw.replaceAll('+', ' ') : raw;
-  if (NON_ASCII.test(s)) s = normalise(s);
+  if (needsNormalising(s)) s = normalise(s);
   if (NEEDS_ROUND.test(s)) {
+    const before = s;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let next = s;
       if (next.includes('%') && PERCENT.test(next)) next = percentDecode(next);
@@ -49,7 +72,7 @@ export function decodeForScan(raw: string, plusAsSpace: boolean): string {
       if (next === s) break;
       s = next;
     }
-    if (NON_ASCII.test(s)) s = normalise(s);
+    if (s !== before && needsNormalising(s)) s = normalise(s);
   }
   return s.includes('\0') ? s.replaceAll('\0', '') : s;
 }

@@ -134,11 +134,16 @@ export function inspectBody(body: unknown, opts: BodyScanOptions): { findings: F
 
   // A location string is built only for a finding, or when descending into a nested object: most
   // string values are clean, and building `body.a.b` for each would cost more than scanning it.
+  // Arrays of records repeat the same keys: a key found clean once in this body is clean again
+  // (the scan is a pure function of the string). Its characters still count against the budget.
+  const cleanKeys = new Set<string>();
   const scanString = (value: string, parent: string, step: Step, key: string): void => {
     const s = value.length > budget ? value.slice(0, budget) : value;
     if (s.length < value.length) complete = false;
     budget -= s.length;
+    if (step === 'key' && cleanKeys.has(s)) return;
     const hits = s === '' ? NO_HITS : scanValue(decodeForScan(s, false));
+    if (step === 'key' && hits.length === 0) cleanKeys.add(s);
     for (const hit of hits) if (findings.length < MAX_FINDINGS) findings.push({ kind: hit.kind, rule: hit.rule, location: locate(parent, step, key) });
   };
 

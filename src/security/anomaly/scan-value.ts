@@ -1,6 +1,9 @@
-import { C, charMask, SAFE_BITS } from './chars';
+import { C, charMask, SAFE_BITS, SHELL_SEPARATORS } from './chars';
 import type { PayloadKind } from './kinds';
-import { RULES, type View } from './rules';
+import { RULES } from './rules';
+import { detectShell, leadsWithProgram } from './shell';
+import { detectSql } from './sql';
+import { detectXss } from './xss';
 
 export interface PayloadHit {
   readonly kind: PayloadKind;
@@ -11,64 +14,48 @@ const NONE: readonly PayloadHit[] = Object.freeze([]);
 
 /**
  * Values made only of letters, digits, spaces and `,.?!+-` (SAFE_BITS; not newlines, which
- * separate shell commands) cannot complete any rule's structure except the keyword-only ones
- * checked here: most real values (ids, names, numbers, phone numbers, plain prose) leave without
- * running a single rule.
+ * separate shell commands) cannot hold a string break-out, a tag, a shell separator or a call:
+ * the only structures they can complete are a UNION that reaches a SELECT, a clause or comment
+ * after a number (`9 ORDER BY 3--`) and a `..` path segment.
+ * Most real values (ids, names, numbers, phone numbers, plain prose) leave after this test.
  */
-const SAFE_BUT_KEYWORD = /union|\.\.|sysobjects|syscolumns/i;
+const SAFE_BUT_KEYWORD = /union|intersect|except|minus|\.\.|--|\b(?:order|group)\s+by\b/i;
 
-const SQL_COMMENT = /\/\*!\d*|\/\*(?!!)[\s\S]*?\*\/|\*\//g;
-const WHITESPACE_RUN = /\s+/g;
-/** Unicode spaces \s also collapses (most are NFKC-folded to ' ' already by the decoder). */
-const NBSP_LIKE = /[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
-const BLANK_OR_CONTROL = /[\x00-\x20\x7f]+/g;
-/** Shell no-ops used to hide a command from filters: `${IFS}`, `$IFS$9`, `''`, `""`, `c\at`, `$@`. */
-const SHELL_NOOP_CHARS = C.QUOTE | C.DOLLAR | C.BACKSLASH;
-const SHELL_NOOPS = /\$\{ifs\}|\$ifs(?:\$\d)?|''|""|\$@|(?<=[a-z])\\(?=[a-z])/g;
+/** Which grammars a value's characters can complete; each analyser runs only when its test passes. */
+const SQL_STRUCTURE = C.UNDERSCORE | C.AT | C.EQ | C.LT | C.GT | C.LPAREN | C.SEMI | C.PIPE | C.AMP | C.HASH | C.DASH | C.SLASH;
+const XSS_CHARS = C.LT | C.EQ | C.COLON | C.LPAREN | C.BACKTICK;
+const SHELL_CHARS = SHELL_SEPARATORS | C.BACKTICK | C.SLASH | C.CONTROL | C.LPAREN;
+const SQL_WORD = /union|select|sleep|benchmark|waitfor|information_schema|sysobjects|syscolumns|pg_|sqlite_|xp_|dbms_|utl_|@@|\b(?:when|and|or|xor|order|group|having|where|limit|procedure|into|exec|execute|drop|insert|delete|update|declare|shutdown|create|alter|truncate|like|rlike|regexp|in)\b|&&|\|\||--|#|\/\*|[a-z_]\s*\(/i;
 
-/**
- * Runs the payload rules over one decoded value: at most one hit per kind (the first rule, in
- * RULES order, that matches). Views other than `text` are built only when a rule needs them.
- */
+/** Runs the analysers over one decoded value: at most one hit per kind. */
 export function scanValue(decoded: string): readonly PayloadHit[] {
   const chars = charMask(decoded);
-  if ((chars & ~SAFE_BITS) === 0 && !SAFE_BUT_KEYWORD.test(decoded)) return NONE;
+  // `uname -a` is made of safe characters too: a value that starts with a program name and an argument goes on.
+  if ((chars & ~SAFE_BITS) === 0 && !SAFE_BUT_KEYWORD.test(decoded) && !(decoded.includes(' ') && leadsWithProgram(decoded.toLowerCase()))) return NONE;
   const text = decoded.toLowerCase();
-
-  let sql: string | undefined;
-  let compact: string | undefined;
-  let shell: string | undefined;
-  const view = (v: View): string => {
-    switch (v) {
-      case 'text':
-        return text;
-      case 'sql':
-        return (sql ??= text.includes('/*')
-          ? text.replace(SQL_COMMENT, ' ').replace(WHITESPACE_RUN, ' ')
-          : chars & (C.TAB | C.NEWLINE | C.CONTROL) || text.includes('  ') || NBSP_LIKE.test(text)
-            ? text.replace(WHITESPACE_RUN, ' ')
-            : text);
-      case 'compact':
-        // Both compact-view rules match a URL scheme, so without a colon the copy is not worth making.
-        return (compact ??= chars & C.COLON ? text.replace(BLANK_OR_CONTROL, '') : text);
-      case 'shell':
-        return (shell ??= chars & SHELL_NOOP_CHARS ? text.replace(SHELL_NOOPS, (m) => (m.startsWith('$') && m !== '$@' ? ' ' : '')) : text);
-    }
-  };
-
   let hits: PayloadHit[] | undefined;
-  let seen = 0; // bit set of kinds already hit
+
+  const quote = (chars & C.QUOTE) !== 0;
+  // Catalog names (information_schema, @@version) need no punctuation beyond `_` or `@`.
+  if ((quote || (chars & SQL_STRUCTURE) !== 0 || text.includes('union') || text.includes('*')) && SQL_WORD.test(text)) {
+    const rule = detectSql(decoded, quote, text);
+    if (rule !== undefined) (hits ??= []).push({ kind: 'sql_injection', rule });
+  }
+  if ((chars & XSS_CHARS) !== 0) {
+    const rule = detectXss(decoded, text);
+    if (rule !== undefined) (hits ??= []).push({ kind: 'xss', rule });
+  }
+  if ((chars & SHELL_CHARS) !== 0 || leadsWithProgram(text) || text.includes('<!--#')) {
+    const rule = detectShell(decoded, text);
+    if (rule !== undefined) (hits ??= []).push({ kind: 'command_injection', rule });
+  }
   for (const rule of RULES) {
-    const bit = KIND_BIT[rule.kind];
-    if (seen & bit || (chars & rule.anyOf) === 0) continue;
-    const subject = view(rule.view);
-    if (rule.when !== undefined && !rule.when(subject, chars)) continue;
-    if (rule.re.test(subject)) {
-      seen |= bit;
+    if ((chars & rule.anyOf) === 0) continue;
+    if (rule.when !== undefined && !rule.when(text)) continue;
+    if (rule.re.test(text)) {
       (hits ??= []).push({ kind: rule.kind, rule: rule.id });
+      break;
     }
   }
   return hits ?? NONE;
 }
-
-const KIND_BIT: Readonly<Record<PayloadKind, number>> = { sql_injection: 1, xss: 2, command_injection: 4, path_traversal: 8 };
