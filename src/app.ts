@@ -9,7 +9,8 @@ import type { Database } from './db/pool';
 import { errorEnvelope } from './errors/envelope';
 import type { Check, EventLoopMonitor } from './health/checks';
 import { registerHealthRoutes } from './health/routes';
-import { parseBody } from './http/body';
+import { boundBodyShape, parseBody } from './http/body';
+import { refuseUnstorableInput } from './http/storable-input';
 import type { AppState } from './http/state';
 import { requestTimeout } from './http/timeout';
 import { accessLog } from './logging/access-log';
@@ -91,6 +92,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(anomaly.requestScan); // path, query, headers, missing UA, 413 on the way out (monitor: flag; block: 403)
   app.use(requestTimeout(config.REQUEST_TIMEOUT_MS)); // 504 past the deadline
   app.use(parseBody(config.BODY_LIMIT_BYTES)); // bounded JSON and form bodies
+  app.use(boundBodyShape()); // 400 past 32 levels or 10,000 fields, before anything recurses
+  app.use(refuseUnstorableInput()); // 400 for NUL, lone surrogates, invalid UTF-8 (webhooks sanitise instead)
   app.use(rejectPrototypeKeys()); // 400 for __proto__/constructor/prototype keys anywhere in a body
   app.use(anomaly.bodyScan); // string values of JSON and form bodies, bounded by ANOMALY_BODY_SCAN_BYTES
   if (deps.auth) app.use(deps.auth.identify); // a validly signed access token names the tenant (refuses nothing)

@@ -124,7 +124,7 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
   // Dependency scans (docs/dependency-scanner.md): npm audit in the background, one replica at a time.
   const dependencyScans = createDependencyScans({ config, pool: db.pool, logger, instruments: telemetry.instruments });
   // The Caly domain (docs/domain.md): auth, calls, recordings, Exotel webhooks.
-  const domain = await createDomain({ config, db, keys, audit, limiters });
+  const domain = await createDomain({ config, db, keys, audit, limiters, instruments: telemetry.instruments });
   const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, audit, limiters, plugins: [dependencyScans.registerRoutes, domain.registerRoutes], auth: domain.auth, staffGuard: domain.staffGuard, healthChecks: { audit: async () => audit.healthCheck() }, isShuttingDown: lifecycle.isShuttingDown });
   server.on('request', app.callback());
 

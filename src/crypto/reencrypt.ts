@@ -1,4 +1,4 @@
-import { phoneAad, recordingUrlAad } from '../calls/pii';
+import { phoneAad, recordingUrlAad, streamUrlsAad } from '../calls/pii';
 import type { Queryable } from '../db/pool';
 import { tenantSecretAad } from '../tenants/repository';
 import type { ServiceKeys } from './keys';
@@ -30,6 +30,7 @@ const TABLES: readonly EncryptedTable[] = [
       { name: 'from_enc', aad: (r) => phoneAad(r.tenant_id!, 'from'), hashColumn: 'from_hash' },
       { name: 'to_enc', aad: (r) => phoneAad(r.tenant_id!, 'to'), hashColumn: 'to_hash' },
       { name: 'recording_url_enc', aad: (r) => recordingUrlAad(r.tenant_id!) },
+      { name: 'stream_urls_enc', aad: (r) => streamUrlsAad(r.tenant_id!) },
     ],
   },
 ];
