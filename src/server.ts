@@ -105,7 +105,7 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     batchSize: config.AUDIT_BATCH_SIZE,
     flushIntervalMs: config.AUDIT_FLUSH_INTERVAL_MS,
     maxBacklog: config.AUDIT_MAX_BACKLOG,
-    throttle: new SourceThrottle({ perWindow: config.AUDIT_THROTTLE_PER_MINUTE, windowMs: 60_000 }),
+    throttle: new SourceThrottle({ perWindow: config.AUDIT_THROTTLE_PER_MINUTE, windowMs: config.AUDIT_THROTTLE_WINDOW_S * 1000 }),
   });
   await audit.start();
   const stopAuditPurge = startPurgeJob({ db, audit, logger, retentionDays: config.AUDIT_RETENTION_DAYS, intervalMs: config.AUDIT_PURGE_INTERVAL_MS });

@@ -65,6 +65,7 @@ export const configSchema = {
     AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, default: 365 },
     AUDIT_PURGE_INTERVAL_MS: { type: 'integer', minimum: 1000, default: 3600000 },
     AUDIT_THROTTLE_PER_MINUTE: { type: 'integer', minimum: 1, default: 60 },
+    AUDIT_THROTTLE_WINDOW_S: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
 
     // domain: users, tokens, recordings
     PASSWORD_HASH_MEMORY_KIB: { type: 'integer', minimum: 256, maximum: 1048576, default: 19456 },
@@ -161,6 +162,8 @@ export interface Config {
   AUDIT_PURGE_INTERVAL_MS: number;
   /** Attack-prone events (security violations, rate-limit hits, access denials) kept per client address per minute. */
   AUDIT_THROTTLE_PER_MINUTE: number;
+  /** The throttle's window (60 s, hence the name above); held-back events are summarised when it ends. */
+  AUDIT_THROTTLE_WINDOW_S: number;
 
   /** argon2id memory cost; 19456 KiB (OWASP's floor with t=2) by default. Lower only in tests. */
   PASSWORD_HASH_MEMORY_KIB: number;

@@ -7,6 +7,7 @@ import { auditFromCtx } from '../audit/context';
 import type { Auth } from '../auth/middleware';
 import { CAN } from '../auth/roles';
 import { getCall } from '../calls/repository';
+import { callNotFound } from '../calls/not-found';
 import { callIdParams, type CallIdParams } from '../calls/schemas';
 import type { Database } from '../db/pool';
 import { NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors/app-error';
@@ -44,7 +45,7 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
       throw new PayloadTooLargeError(deps.maxBytes);
     }
     // The call is checked before a byte of the body is read: no upload for another tenant's call.
-    if (!(await getCall(db, tenantId, callId))) throw new NotFoundError('Call');
+    if (!(await getCall(db, tenantId, callId))) return callNotFound(ctx, deps, callId);
 
     const tenantDir = recordingFile(deps.dir, tenantId);
     await mkdir(tenantDir, { recursive: true, mode: 0o700 });
@@ -91,7 +92,7 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
   router.get('/api/calls/:id/recording', auth.authenticate, auth.requireRole(CAN.readCalls), params, async function downloadRecording(ctx) {
     const callId = idOf(ctx);
     const call = await getCall(db, ctx.state.tenantId!, callId);
-    if (!call) throw new NotFoundError('Call');
+    if (!call) return callNotFound(ctx, deps, callId);
     if (!call.recording_path) throw new NotFoundError('Recording');
     const path = recordingFile(deps.dir, call.recording_path);
     const info = await stat(path).catch(() => null);
