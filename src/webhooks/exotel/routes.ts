@@ -20,7 +20,7 @@ export interface ExotelRoutesDeps {
   db: Database;
   audit: AuditSink;
   keys: ServiceKeys;
-  limiters: Pick<Limiters, 'webhook'>;
+  limiters: Pick<Limiters, 'webhook' | 'webhookAuth'>;
   bodyLimitBytes: number;
   instruments: Instruments;
 }
@@ -36,7 +36,7 @@ const STATUS = '/webhooks/exotel/:credential/status';
  */
 export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRoutesDeps): void {
   const { db, audit, keys } = deps;
-  const guard = exotelGuard({ db, audit });
+  const guard = exotelGuard({ db, audit, limits: deps.limiters.webhookAuth });
   const limit = deps.limiters.webhook((ctx) => (ctx as AppContext & { params?: Record<string, string> }).params?.credential ?? '');
   const front = [hideCredential, serverToServer, limit, guard] as const;
 
