@@ -82,7 +82,6 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       logger: log.logger,
       slowRequestMs: config.SLOW_REQUEST_MS,
       logFastSuccess: config.ACCESS_LOG === 'all',
-      isSensitiveKey: log.redactor.isSensitiveKey,
     }),
   ); // one line per request
   app.use(errorEnvelope({ instruments, production: config.NODE_ENV === 'production' })); // one error shape

@@ -18,18 +18,6 @@ const tenants = new WeakMap<AppContext, WebhookTenant>();
 /** The tenant the guard admitted for this request. */
 export const webhookTenant = (ctx: AppContext): WebhookTenant => tenants.get(ctx)!;
 
-/**
- * The credential in the path is masked wherever a path is recorded (src/http/path.ts). Caller
- * numbers in a Passthru query are personal data: the access log keeps the keys, not the values.
- */
-export async function hideCredential(ctx: AppContext, next: Next): Promise<void> {
-  try {
-    await next();
-  } finally {
-    if (ctx.querystring) ctx.querystring = ctx.querystring.replace(/((?:^|&)(?:Call)?(?:From|To)|(?:^|&)DialWhomNumber)=[^&]*/g, '$1=[phone]');
-  }
-}
-
 function allowed(ip: string, cidrs: readonly string[]): boolean {
   const list = new BlockList();
   for (const c of cidrs) {

@@ -10,7 +10,7 @@ import { serverToServer } from '../../security/anomaly';
 import { webhookRawAad } from '../../calls/pii';
 import type { Instruments } from '../../telemetry/instruments';
 import { deadLetter, errorCodeOf, isPermanent } from './dead-letter';
-import { exotelGuard, hideCredential, webhookTenant } from './guard';
+import { exotelGuard, webhookTenant } from './guard';
 import { ingestEvent, type IngestResult } from './ingest';
 import { readMultipartFields } from './multipart-fields';
 import { parsePassthru, parseStatusCallback, type ExotelEvent } from './payload';
@@ -38,7 +38,8 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
   const { db, audit, keys } = deps;
   const guard = exotelGuard({ db, audit, limits: deps.limiters.webhookAuth });
   const limit = deps.limiters.webhook((ctx) => (ctx as AppContext & { params?: Record<string, string> }).params?.credential ?? '');
-  const front = [hideCredential, serverToServer, limit, guard] as const;
+  // Caller numbers and URLs in the query are masked by the logger's one redaction point.
+  const front = [serverToServer, limit, guard] as const;
 
   /** The payload exactly as received (query string and raw body), sealed to the tenant. */
   function sealRaw(ctx: AppContext, tenantId: string, fields?: Raw): string {
