@@ -67,6 +67,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     version: config.APP_VERSION,
     checkTimeoutMs: config.HEALTH_CHECK_TIMEOUT_MS,
     healthToken: config.HEALTH_TOKEN,
+    trustProxy: config.TRUST_PROXY,
+    host: config.HOST,
     isShuttingDown: deps.isShuttingDown,
     extraChecks: deps.healthChecks,
   });

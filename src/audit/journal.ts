@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger';
 import type { AuditRecord } from './record';
@@ -52,7 +52,9 @@ export class Journal {
    */
   async open(dir = this.dir): Promise<number[]> {
     this.dir = dir;
-    await mkdir(this.dir, { recursive: true });
+    // Owner-only: the journal holds audit events (addresses, user ids, metadata) in clear.
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await chmod(this.dir, 0o700);
     await this.claim();
     const found = (await readdir(this.dir))
       .map((f) => SEGMENT.exec(f))
@@ -91,7 +93,7 @@ export class Journal {
       throw new JournalInUseError(`audit journal directory ${this.dir} is in use by live process ${previous}: give each replica its own AUDIT_JOURNAL_DIR`);
     }
     const tmp = `${owner}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+    await writeFile(tmp, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }), { mode: 0o600 });
     await rename(tmp, owner);
   }
 
@@ -233,7 +235,7 @@ export class Journal {
   private async write(seg: number, data: Buffer): Promise<void> {
     if (this.fhSeg !== seg) {
       await this.closeFile();
-      this.fh = await open(join(this.dir, segmentName(seg)), 'a');
+      this.fh = await open(join(this.dir, segmentName(seg)), 'a', 0o600);
       this.fhSeg = seg;
     }
     let off = 0;

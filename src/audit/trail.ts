@@ -221,7 +221,7 @@ export class AuditTrail implements AuditSink {
     const line = JSON.stringify(rec);
     if (this.closed) {
       // A late emit after shutdown: straight into a fresh segment, replayed at the next start.
-      void appendFile(join(this.journal.path, segmentName(this.journal.activeSegment)), `${line}\n`).catch(() => undefined);
+      void appendFile(join(this.journal.path, segmentName(this.journal.activeSegment)), `${line}\n`, { mode: 0o600 }).catch(() => undefined);
       return;
     }
     if (!this.journalOnly && this.queue.length >= this.opts.maxBacklog) {
@@ -332,7 +332,7 @@ export class AuditTrail implements AuditSink {
       event_type: rec.type,
       error: { message: err.message },
     });
-    await appendFile(join(this.journal.path, 'quarantine.jsonl'), `${JSON.stringify(rec)}\n`).catch(() => undefined);
+    await appendFile(join(this.journal.path, 'quarantine.jsonl'), `${JSON.stringify(rec)}\n`, { mode: 0o600 }).catch(() => undefined);
   }
 }
 

@@ -1,4 +1,5 @@
 import { phoneAad, recordingUrlAad, streamUrlsAad } from '../calls/pii';
+import { recordingKeyAad } from '../recordings/sealed';
 import type { Queryable } from '../db/pool';
 import { tenantSecretAad } from '../tenants/repository';
 import type { ServiceKeys } from './keys';
@@ -31,6 +32,7 @@ const TABLES: readonly EncryptedTable[] = [
       { name: 'to_enc', aad: (r) => phoneAad(r.tenant_id!, 'to'), hashColumn: 'to_hash' },
       { name: 'recording_url_enc', aad: (r) => recordingUrlAad(r.tenant_id!) },
       { name: 'stream_urls_enc', aad: (r) => streamUrlsAad(r.tenant_id!) },
+      { name: 'recording_key_enc', aad: (r) => recordingKeyAad(r.tenant_id!) },
     ],
   },
 ];

@@ -46,7 +46,7 @@ export async function createDomain(deps: DomainDeps): Promise<Domain> {
     registerRoutes(router) {
       registerAuthRoutes(router, { db, audit, auth, limiters, passwords, tokens, keyring: keys.keyring, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_S });
       registerCallRoutes(router, { db, audit, auth, keys, recordingsDir: config.RECORDINGS_DIR });
-      registerRecordingRoutes(router, { db, audit, auth, limiters, dir: config.RECORDINGS_DIR, maxBytes: config.RECORDING_MAX_BYTES });
+      registerRecordingRoutes(router, { db, audit, auth, limiters, keyring: keys.keyring, dir: config.RECORDINGS_DIR, maxBytes: config.RECORDING_MAX_BYTES });
       registerExotelWebhooks(router, { db, audit, keys, limiters, bodyLimitBytes: config.BODY_LIMIT_BYTES, instruments: deps.instruments });
     },
   };
