@@ -60,6 +60,7 @@ describe('adversarial audit: nothing an attacker does is hidden from the trail',
     acmeCall = (await sql<{ id: string }>(tdb.url, "SELECT id FROM calls WHERE call_sid = 'audit1'"))[0]!.id;
   });
   after(async () => {
+    console.log(`      figures: ${auditFigures.attempts} audited attempts, ${auditFigures.lost} missing from the trail`);
     await svc?.stop();
     await tdb?.drop();
     dir?.remove();

@@ -50,6 +50,7 @@ describe('adversarial logs: one redaction point, no secret or number the test se
     owner = await new Client(svc).login('owner@acme.test', secrets.password);
   });
   after(async () => {
+    console.log(`      figures: ${logFigures.secretsSent} secrets and numbers sent, ${new Set(logFigures.found).size} found in the log`);
     await svc?.stop();
     await tdb?.drop();
     dir?.remove();
