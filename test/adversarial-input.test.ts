@@ -92,6 +92,9 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
       ['PATCH', `/api/calls/${callId}`, '{"notes":"\\ud800"}'],
       ['PATCH', `/api/calls/${callId}`, '{"notes":"ok\\udfff"}'],
       ['POST', '/api/auth/login', '{"email":"a\\u0000@x.test","password":"p"}'],
+      // A cursor is client-held text too: an impossible offset or year inside it is still a 4xx.
+      ['GET', `/api/calls?cursor=${Buffer.from(JSON.stringify(['2026-01-01 00:00:00+23:59', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`],
+      ['GET', `/api/calls?cursor=${Buffer.from(JSON.stringify(['0000-01-01T00:00:00Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`],
     ];
     for (const [method, path, body] of cases) {
       const r = await api(method, path, body);
@@ -171,7 +174,7 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
       { method: 'GET', path: () => '/health/ready', query: ['x'] },
     ];
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: routes.length - 1 }), fc.array(fc.tuple(fc.nat(), value), { maxLength: 5 }), fc.boolean(), async (ri, values, sidOk) => {
+      fc.asyncProperty(fc.integer({ min: 0, max: routes.length - 1 }), fc.array(fc.tuple(fc.nat(), value), { maxLength: 5 }), fc.boolean(), fc.boolean(), async (ri, values, sidOk, asForm) => {
         const route = routes[ri]!;
         const keys = [...route.query, ...(route.body ?? [])];
         const assigned = values.map(([n, v]) => [keys[n % Math.max(1, keys.length)] ?? 'x', v] as const);
@@ -179,7 +182,10 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
         if (route.path('').includes('/passthru') && sidOk) query.push(`CallSid=prop${ri}${query.length}`);
         const body = route.body ? Object.fromEntries(assigned.filter(([k]) => route.body!.includes(k))) : undefined;
         if (body && route.path('').includes('/status') && sidOk) body.CallSid = `propst${Object.keys(body).length}`;
-        const r = await send(route.method, `${route.path(callId)}${query.length ? `?${query.join('&')}` : ''}`, { authorization: `Bearer ${owner.accessToken}`, 'user-agent': 'fc', ...(body ? { 'content-type': 'application/json' } : {}) }, body ? JSON.stringify(body) : undefined);
+        // Bodies as JSON or, like many Exotel integrations, urlencoded (values as text).
+        const encoded = !body ? undefined : asForm ? Object.entries(body).map(([k, v]) => `${enc(k)}=${enc(typeof v === 'string' ? v : JSON.stringify(v))}`).join('&') : JSON.stringify(body);
+        const type = asForm ? 'application/x-www-form-urlencoded' : 'application/json';
+        const r = await send(route.method, `${route.path(callId)}${query.length ? `?${query.join('&')}` : ''}`, { authorization: `Bearer ${owner.accessToken}`, 'user-agent': 'fc', ...(body ? { 'content-type': type } : {}) }, encoded);
         expect(r.status, `${route.method} ${route.path(callId)} ${JSON.stringify(values)} → ${r.body}`).to.be.below(500);
         if (r.status >= 400 && route.method !== 'HEAD') expect(envelope(r.body)).to.be.a('string');
       }),
