@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Keyring } from '../crypto/encryption';
 
@@ -45,7 +45,6 @@ export async function openSealed(path: string, sealedKey: string, keyring: Keyri
 }
 
 async function readEdges(path: string, size: number): Promise<{ iv: Buffer; tag: Buffer }> {
-  const { open } = await import('node:fs/promises');
   const fh = await open(path, 'r');
   try {
     const iv = Buffer.alloc(IV_BYTES);
