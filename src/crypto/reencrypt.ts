@@ -9,7 +9,7 @@ import type { ServiceKeys } from './keys';
  * listed here, or a key rotation would leave it readable only with the old key.
  */
 interface EncryptedTable {
-  table: 'tenants' | 'calls' | 'webhook_dead_letters';
+  table: 'tenants' | 'calls' | 'webhook_events' | 'webhook_dead_letters';
   columns: ReadonlyArray<{ name: string; aad(row: Record<string, string>): string; hashColumn?: string }>;
   /** Columns the AAD needs besides id. */
   context: readonly string[];
@@ -34,6 +34,11 @@ const TABLES: readonly EncryptedTable[] = [
       { name: 'stream_urls_enc', aad: (r) => streamUrlsAad(r.tenant_id!) },
       { name: 'recording_key_enc', aad: (r) => recordingKeyAad(r.tenant_id!) },
     ],
+  },
+  {
+    table: 'webhook_events',
+    context: ['tenant_id'],
+    columns: [{ name: 'raw_payload_enc', aad: (r) => webhookRawAad(r.tenant_id!) }],
   },
   {
     table: 'webhook_dead_letters',

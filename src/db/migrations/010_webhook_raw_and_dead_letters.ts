@@ -12,6 +12,9 @@ export const m010: Migration = {
   name: 'webhook_raw_and_dead_letters',
   sql: `
     ALTER TABLE webhook_events ADD COLUMN IF NOT EXISTS raw_payload_enc text;
+    -- A surrogate key, so that secrets:reencrypt can walk the ledger in batches like other tables.
+    ALTER TABLE webhook_events ADD COLUMN IF NOT EXISTS id uuid NOT NULL DEFAULT gen_random_uuid();
+    CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_id_idx ON webhook_events (id);
 
     CREATE TABLE IF NOT EXISTS webhook_dead_letters (
       id              uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
