@@ -1,5 +1,4 @@
 import { createWriteStream } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,9 +55,13 @@ export function receiveFile(req: IncomingMessage, target: string, maxBytes: numb
       stream.on('limit', () => fail(new PayloadTooLargeError(maxBytes)));
       const out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
       out.write(seal.iv);
-      written = pipeline(stream, count, seal.cipher, out)
-        .then(() => appendFile(target, seal.cipher.getAuthTag()))
-        .then(() => ({ head, bytes }));
+      // The tag goes through the same stream (never a reopen by name: the caller may already have
+      // deleted a refused upload, and a reopen would bring it back).
+      const tag = new Transform({
+        transform: (chunk: Buffer, _enc, cb) => cb(null, chunk),
+        flush: (cb) => cb(null, seal.cipher.getAuthTag()),
+      });
+      written = pipeline(stream, count, seal.cipher, tag, out).then(() => ({ head, bytes }));
       written.catch(() => undefined);
     });
     bb.on('error', (err: Error) => fail(new BadRequestError('Malformed multipart body', err)));
