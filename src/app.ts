@@ -9,7 +9,8 @@ import type { Database } from './db/pool';
 import { errorEnvelope } from './errors/envelope';
 import type { Check, EventLoopMonitor } from './health/checks';
 import { registerHealthRoutes } from './health/routes';
-import { parseBody } from './http/body';
+import { boundBodyShape, parseBody } from './http/body';
+import { refuseUnstorableInput } from './http/storable-input';
 import type { AppState } from './http/state';
 import { requestTimeout } from './http/timeout';
 import { accessLog } from './logging/access-log';
@@ -66,6 +67,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     version: config.APP_VERSION,
     checkTimeoutMs: config.HEALTH_CHECK_TIMEOUT_MS,
     healthToken: config.HEALTH_TOKEN,
+    trustProxy: config.TRUST_PROXY,
+    host: config.HOST,
     isShuttingDown: deps.isShuttingDown,
     extraChecks: deps.healthChecks,
   });
@@ -81,20 +84,22 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       logger: log.logger,
       slowRequestMs: config.SLOW_REQUEST_MS,
       logFastSuccess: config.ACCESS_LOG === 'all',
-      isSensitiveKey: log.redactor.isSensitiveKey,
     }),
   ); // one line per request
   app.use(errorEnvelope({ instruments, production: config.NODE_ENV === 'production' })); // one error shape
   app.use(securityHeaders({ hstsPreload: config.HSTS_PRELOAD })); // helmet values + Permissions-Policy, on every response
   if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL) app.use(httpsRedirect(config.PUBLIC_BASE_URL)); // 308 to PUBLIC_BASE_URL
   app.use(corsPolicy(config.CORS_ORIGINS)); // allowlisted origins only
+  if (deps.auth) app.use(deps.auth.claim); // a validly signed token's tenant, for audit events only (refuses nothing)
   app.use(anomaly.requestScan); // path, query, headers, missing UA, 413 on the way out (monitor: flag; block: 403)
   app.use(requestTimeout(config.REQUEST_TIMEOUT_MS)); // 504 past the deadline
   app.use(parseBody(config.BODY_LIMIT_BYTES)); // bounded JSON and form bodies
+  app.use(boundBodyShape()); // 400 past 32 levels or 10,000 fields, before anything recurses
+  app.use(refuseUnstorableInput()); // 400 for NUL, lone surrogates, invalid UTF-8 (webhooks sanitise instead)
   app.use(rejectPrototypeKeys()); // 400 for __proto__/constructor/prototype keys anywhere in a body
   app.use(anomaly.bodyScan); // string values of JSON and form bodies, bounded by ANOMALY_BODY_SCAN_BYTES
-  if (deps.auth) app.use(deps.auth.identify); // a validly signed access token names the tenant (refuses nothing)
-  app.use(limitApiPaths(limiters.api)); // API budget for /api/* (per tenant, else per address)
+  if (deps.auth) app.use(deps.auth.identify); // token AND session verified: the tenant is known (refuses nothing)
+  app.use(limitApiPaths(limiters.api)); // API budget for /api/* (per verified tenant, else per address)
   app.use(router.routes()); // the routes (route-level: validation, rate limits, guards)
   app.use(router.allowedMethods()); // 405 + Allow for known paths
 

@@ -154,7 +154,7 @@ async function startService(
     flushIntervalMs: config.AUDIT_FLUSH_INTERVAL_MS,
     maxBacklog: config.AUDIT_MAX_BACKLOG,
     stallAfterMs: config.AUDIT_STALL_MS,
-    throttle: new SourceThrottle({ perWindow: config.AUDIT_THROTTLE_PER_MINUTE, windowMs: 60_000 }),
+    throttle: new SourceThrottle({ perWindow: config.AUDIT_THROTTLE_PER_MINUTE, windowMs: config.AUDIT_THROTTLE_WINDOW_S * 1000 }),
   });
   await audit.start();
   const stopAuditPurge = startPurgeJob({ db, audit, logger, retentionDays: config.AUDIT_RETENTION_DAYS, intervalMs: config.AUDIT_PURGE_INTERVAL_MS });
@@ -173,7 +173,7 @@ async function startService(
   // Dependency scans (docs/dependency-scanner.md): npm audit in the background, one replica at a time.
   const dependencyScans = createDependencyScans({ config, pool: db.pool, logger, instruments: telemetry.instruments });
   // The Caly domain (docs/domain.md): auth, calls, recordings, Exotel webhooks.
-  const domain = await createDomain({ config, db, keys, audit, limiters });
+  const domain = await createDomain({ config, db, keys, audit, limiters, instruments: telemetry.instruments });
   const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, audit, limiters, plugins: [dependencyScans.registerRoutes, domain.registerRoutes], auth: domain.auth, staffGuard: domain.staffGuard, healthChecks: { audit: async () => audit.healthCheck() }, isShuttingDown: lifecycle.isShuttingDown });
   server.on('request', app.callback());
 

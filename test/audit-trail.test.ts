@@ -225,8 +225,9 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
       expect((await getJson(`${app.url}/api/audit-logs/stats?${qs}`)).status, qs).to.equal(400);
     }
     expect((await getJson(`${app.url}/api/audit-logs/verify?deep=1`)).status).to.equal(400);
-    // An offset PostgreSQL would reject (+23:59) is valid RFC 3339: converted to UTC, not a 500.
-    expect((await getJson(`${app.url}/api/audit-logs?from=2024-01-01T00:00:00%2B23:59`)).status).to.equal(200);
+    // An offset no time zone has (+23:59, which PostgreSQL also refuses) is a client error, not a 500.
+    expect((await getJson(`${app.url}/api/audit-logs?from=2024-01-01T00:00:00%2B23:59`)).status).to.equal(400);
+    expect((await getJson(`${app.url}/api/audit-logs?from=2024-01-01T00:00:00%2B14:00`)).status).to.equal(200);
   });
 
   it('never answers 5xx to arbitrary query strings (property-based)', async () => {

@@ -83,7 +83,8 @@ describe('domain: secrets at rest and key rotation', function () {
     expect(first.code, first.stderr).to.equal(0);
     const report = JSON.parse(first.stdout) as { keyId: string; rewritten: Record<string, number>; total: number; unreadableTotal: number };
     expect(report.keyId).to.equal(keyId(K2));
-    expect(report.rewritten).to.deep.equal({ 'tenants.exotel_api_key_enc': 1, 'calls.from_enc': 1, 'calls.to_enc': 1, 'calls.recording_url_enc': 1 });
+    // The webhook events sealed under K1 (their verbatim payloads) are rewritten too.
+    expect(report.rewritten).to.deep.equal({ 'tenants.exotel_api_key_enc': 1, 'calls.from_enc': 1, 'calls.to_enc': 1, 'calls.recording_url_enc': 1, 'webhook_events.raw_payload_enc': 2 });
     expect(report.unreadableTotal).to.equal(0);
     const second = JSON.parse((await runCli('crypto/reencrypt-cli.js', [], envWith(K2, K1))).stdout) as { total: number };
     expect(second.total).to.equal(0);
@@ -111,7 +112,10 @@ describe('domain: secrets at rest and key rotation', function () {
     const r = await runCli('crypto/reencrypt-cli.js', [], envWith(K3));
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/could not be decrypted/);
-    expect((JSON.parse(r.stdout) as { unreadableTotal: number }).unreadableTotal).to.equal(6); // API key + 3 values of k1call + 2 of k2call
+    const unreadable = JSON.parse(r.stdout) as { unreadable: Record<string, number>; unreadableTotal: number };
+    // API key + 3 values of k1call + 2 of k2call, and the 3 webhook events' verbatim payloads
+    expect(unreadable.unreadable).to.deep.equal({ 'tenants.exotel_api_key_enc': 1, 'calls.from_enc': 2, 'calls.to_enc': 2, 'calls.recording_url_enc': 1, 'webhook_events.raw_payload_enc': 3 });
+    expect(unreadable.unreadableTotal).to.equal(9);
     expect(await sql(tdb.url, 'SELECT from_enc FROM calls ORDER BY call_sid')).to.deep.equal(before);
   });
 

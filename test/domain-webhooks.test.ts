@@ -117,9 +117,16 @@ describe('domain: Exotel webhooks', function () {
       expect((await api.req('GET', PASSTHRU, `${passthru(acme)}?${passthruLegacyWithStream('pt0002')}`)).status).to.equal(200);
       expect((await api.req('GET', PASSTHRU, `${passthru(acme)}?${passthruStreamJson('pt0003')}`)).status).to.equal(200);
       const a = await callBySid('pt0002');
-      expect((a!.exotel as { stream: Record<string, string> }).stream).to.deep.equal({ StreamSID: 'st_pt0002', Status: 'completed', Duration: '42', RecordingUrl: 'https://recordings.exotel.com/s.mp3', StreamUrl: 'wss://voice.caly.test/audio?callId=1', DisconnectedBy: 'user' });
+      // Stream URLs are access URLs: stored encrypted like the recording URL, reported as present, never returned.
+      expect((a!.exotel as { stream: Record<string, string> }).stream).to.deep.equal({ StreamSID: 'st_pt0002', Status: 'completed', Duration: '42', DisconnectedBy: 'user' });
       const b = await callBySid('pt0003');
-      expect((b!.exotel as { stream: Record<string, string> }).stream).to.deep.equal({ StreamSID: 'js1', Status: 'completed', Duration: '7', StreamUrl: 'wss://voice.caly.test/a' });
+      expect((b!.exotel as { stream: Record<string, string> }).stream).to.deep.equal({ StreamSID: 'js1', Status: 'completed', Duration: '7' });
+      expect(JSON.stringify([a, b])).not.to.match(/wss:|recordings\.exotel\.com\/s\.mp3/);
+      const sealed = await sql<{ stream_urls_enc: string; exotel: unknown }>(tdb.url, `SELECT stream_urls_enc, exotel FROM calls WHERE call_sid IN ('pt0002', 'pt0003')`);
+      for (const r of sealed) {
+        expect(r.stream_urls_enc).to.be.a('string').and.not.include('wss');
+        expect(JSON.stringify(r.exotel)).not.to.include('wss:');
+      }
       // "+919812345678" arrived as " 919812345678": still the same, searchable number
       const found = await api.json<{ data: Array<{ callSid: string; from: string }> }>('GET', '/api/calls', '/api/calls?phone=%2B919812345678', { token: ownerToken });
       expect(found.body.data.map((c) => [c.callSid, c.from])).to.deep.equal([['pt0002', '+919812345678']]);

@@ -7,7 +7,7 @@ import { startService, type ServiceHandle } from './helpers/service';
 
 describe('logging', () => {
   describe('redaction', () => {
-    const { redact, isSensitiveKey } = createRedactor(['customerPhone']);
+    const { redact, isSensitiveKey, logVerdict } = createRedactor(['customerPhone']);
 
     it('is deep, case-insensitive and by key fragment', () => {
       const out = redact({
@@ -48,9 +48,11 @@ describe('logging', () => {
     });
 
     it('redacts sensitive query-string parameters, keeping the rest', () => {
-      expect(redactQueryString('page=2&access_token=abc&Password=x&q=o%27brien&api%5Fkey=k', isSensitiveKey)).to.equal(
-        `page=2&access_token=${REDACTED}&Password=${REDACTED}&q=o%27brien&api%5Fkey=${REDACTED}`,
+      // Search terms (q) may name a person: removed like secrets; caller numbers keep 4 digits.
+      expect(redactQueryString('page=2&access_token=abc&Password=x&q=o%27brien&api%5Fkey=k&From=%2B919812734650&note=call%20919812734650', logVerdict)).to.equal(
+        `page=2&access_token=${REDACTED}&Password=${REDACTED}&q=${REDACTED}&api%5Fkey=${REDACTED}&From=[phone ***4650]&note=${encodeURIComponent('call [phone ***4650]')}`,
       );
+      expect(isSensitiveKey('from')).to.equal(false); // audit metadata keeps from/to of a change
     });
 
     it('the logger redacts every field before it is written', () => {

@@ -49,8 +49,9 @@ describe('rate limits on the running service (shared Redis)', function () {
       RATE_LIMIT_PREFIX: prefix,
       TRUST_PROXY: 'true',
       RATE_LIMIT_LOGIN_POINTS: '3',
+      RATE_LIMIT_LOGIN_IP_POINTS: '4',
       RATE_LIMIT_LOGIN_WINDOW_S: '3',
-      // login tests make up to 5 /api requests per address inside one API window
+      // login tests make up to 6 /api requests per address inside one API window
       RATE_LIMIT_API_POINTS: '6',
       RATE_LIMIT_API_WINDOW_S: '2',
     });
@@ -61,18 +62,18 @@ describe('rate limits on the running service (shared Redis)', function () {
     await deleteKeys(prefix);
   });
 
-  it('login: per normalised email (trimmed, lower-cased), whatever the address; headers count down; 429 with Retry-After', async () => {
+  it('login: per address and normalised email pair (trimmed, lower-cased); headers count down; 429 with Retry-After', async () => {
     const spellings = ['Lim.Email@Example.com', '  lim.email@example.COM ', 'lim.email@example.com'];
     const t0 = nowS();
     for (let i = 0; i < 3; i++) {
-      const res = await drain(await login(svc.url, spellings[i]!, `10.20.0.${i + 1}`));
+      const res = await drain(await login(svc.url, spellings[i]!, '10.20.0.1'));
       expect(res.status, `attempt ${i + 1}`).to.equal(401);
       expect(res.headers.get('x-ratelimit-limit')).to.equal('3');
       expect(res.headers.get('x-ratelimit-remaining')).to.equal(String(2 - i));
       const reset = Number(res.headers.get('x-ratelimit-reset'));
       expect(reset).to.be.within(Math.floor(t0), Math.ceil(t0) + 4);
     }
-    const limited = await login(svc.url, 'LIM.EMAIL@example.com', '10.20.0.9');
+    const limited = await login(svc.url, 'LIM.EMAIL@example.com', '10.20.0.1');
     expect(limited.status).to.equal(429);
     const retryAfter = Number(limited.headers.get('retry-after'));
     expect(retryAfter).to.be.within(1, 3);
@@ -83,18 +84,20 @@ describe('rate limits on the running service (shared Redis)', function () {
     expect(body.error.retryAfter).to.equal(retryAfter);
     expect(body.error.requestId).to.equal(limited.headers.get('x-request-id'));
 
-    // another person is not affected
+    // another person is not affected, and neither is the same account from another address:
+    // a guesser locks out only itself (lockout must not be a denial-of-service tool)
     expect((await drain(await login(svc.url, 'someone.else@example.com', '10.20.0.10'))).status).to.equal(401);
+    expect((await drain(await login(svc.url, 'lim.email@example.com', '10.20.0.12'))).status).to.equal(401);
 
     // the bucket empties when its window ends
     await waitForReset(limited);
-    const again = await drain(await login(svc.url, 'lim.email@example.com', '10.20.0.11'));
+    const again = await drain(await login(svc.url, 'lim.email@example.com', '10.20.0.1'));
     expect(again.status).to.equal(401);
     expect(again.headers.get('x-ratelimit-remaining')).to.equal('2');
   });
 
   it('login: per client address (X-Forwarded-For through TRUST_PROXY), whatever the email', async () => {
-    for (let i = 0; i < 3; i++) expect((await drain(await login(svc.url, `user${i}@ip-test.example`, '10.30.0.1'))).status).to.equal(401);
+    for (let i = 0; i < 4; i++) expect((await drain(await login(svc.url, `user${i}@ip-test.example`, '10.30.0.1'))).status).to.equal(401);
     const limited = await drain(await login(svc.url, 'user9@ip-test.example', '10.30.0.1'));
     expect(limited.status).to.equal(429);
     expect((await drain(await login(svc.url, 'user9@ip-test.example', '10.30.0.2'))).status).to.equal(401);
@@ -150,7 +153,7 @@ describe('rate limits on the running service (shared Redis)', function () {
     const r = new Redis(REDIS_URL);
     try {
       const keys = await r.keys(`${prefix}:*`);
-      expect(keys.some((k) => k.startsWith(`${prefix}:login_email:e:`))).to.equal(true);
+      expect(keys.some((k) => k.startsWith(`${prefix}:login_email:p:`))).to.equal(true);
       expect(keys.some((k) => k.startsWith(`${prefix}:login_ip:ip:10.60.0.1`))).to.equal(true);
       expect(keys.some((k) => k.startsWith(`${prefix}:api:ip:`))).to.equal(true);
       expect(keys.join(' ')).not.to.match(/example\.com/i);

@@ -37,6 +37,7 @@ export const AUDIT_EVENT_TYPES = [
   'CALL_ENDED',
   'RECORDING_RECEIVED',
   'AUDIT_PURGED',
+  'AUDIT_SUMMARY',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -82,6 +83,8 @@ export const DEFAULT_SEVERITY: Readonly<Record<AuditEventType, AuditSeverity>> =
   CALL_ENDED: 'LOW',
   RECORDING_RECEIVED: 'LOW',
   AUDIT_PURGED: 'HIGH',
+  // Anonymous noise held back by the per-source throttle, one row per source and event type.
+  AUDIT_SUMMARY: 'MEDIUM',
 };
 
 /** What a caller supplies; request context (ids, ip, user agent, trace) is filled in by the sink. */

@@ -9,8 +9,12 @@ export function auditFromCtx(ctx: AppContext): AuditRequestContext {
   if (traceId) out.traceId = traceId;
   const ua = ctx.get('user-agent');
   if (ua) out.userAgent = ua;
-  if (ctx.state.tenantId) out.tenantId = ctx.state.tenantId;
-  if (ctx.state.userId) out.userId = ctx.state.userId;
+  // The verified tenant, else the one a validly signed token claims: security events about a
+  // tenant must reach its admins even when the session behind the token is gone.
+  const tenantId = ctx.state.tenantId ?? ctx.state.claimedTenantId;
+  const userId = ctx.state.userId ?? ctx.state.claimedUserId;
+  if (tenantId) out.tenantId = tenantId;
+  if (userId) out.userId = userId;
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { claimDirectory, type DirectoryOwnership } from '../lifecycle/directory-owner';
 import type { Logger } from '../logging/logger';
@@ -50,7 +50,9 @@ export class Journal {
    */
   async open(dir = this.dir): Promise<number[]> {
     this.dir = dir;
-    await mkdir(this.dir, { recursive: true });
+    // Owner-only: the journal holds audit events (addresses, user ids, metadata) in clear.
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await chmod(this.dir, 0o700);
     await this.claim();
     const found = (await readdir(this.dir))
       .map((f) => SEGMENT.exec(f))
@@ -221,7 +223,7 @@ export class Journal {
   private async write(seg: number, data: Buffer): Promise<void> {
     if (this.fhSeg !== seg) {
       await this.closeFile();
-      this.fh = await open(join(this.dir, segmentName(seg)), 'a');
+      this.fh = await open(join(this.dir, segmentName(seg)), 'a', 0o600);
       this.fhSeg = seg;
     }
     let off = 0;

@@ -21,7 +21,7 @@ export function auditRefusals<C extends AppContext>(audit: AuditSink, guard: Gua
         return next();
       });
     } catch (err) {
-      if (!admitted && err instanceof AppError && (err.status === 401 || err.status === 403)) {
+      if (!admitted && !ctx.state.refusalAudited && err instanceof AppError && (err.status === 401 || err.status === 403)) {
         audit.emit(
           {
             type: 'ACCESS_DENIED',

@@ -95,7 +95,10 @@ export class AuditTrail implements AuditSink {
       this.journalOnly = true;
       this.opts.logger.info('audit journal: replaying events left by the previous run', { segments: leftover.length });
     }
-    this.timer = setInterval(() => void this.pump(true), this.opts.flushIntervalMs);
+    this.timer = setInterval(() => {
+      this.summarise();
+      void this.pump(true);
+    }, this.opts.flushIntervalMs);
     this.timer.unref();
     void this.pump(true);
     return { replaySegments: leftover.length };
@@ -103,15 +106,16 @@ export class AuditTrail implements AuditSink {
 
   emit(input: AuditEventInput, request?: AuditRequestContext): void {
     try {
-      const suppressed = this.throttle.admit(input.type, request?.clientIp);
-      if (suppressed === undefined) {
-        this.opts.instruments.auditDropped.add(1, { reason: 'throttled' });
+      const anonymous = !(input.tenantId ?? request?.tenantId) && !(input.userId ?? request?.userId);
+      if (!this.throttle.admit(input.type, request?.clientIp, anonymous)) {
+        // Held back, not dropped: counted here, stored as part of an AUDIT_SUMMARY row (summarise).
+        this.opts.instruments.auditHeldBack.add(1, { event_type: input.type });
+        trace.getActiveSpan()?.addEvent('audit.held_back', { 'caly.audit.event_type': input.type });
         return;
       }
       const span = trace.getActiveSpan();
       const ctx = request?.traceId || !span ? request : { ...request, traceId: span.spanContext().traceId };
-      const event = suppressed > 0 ? { ...input, metadata: { ...input.metadata, suppressedBefore: suppressed } } : input;
-      const rec = toRecord(event, ctx, this.opts.isSensitiveKey);
+      const rec = toRecord(input, ctx, this.opts.isSensitiveKey);
       span?.addEvent(`audit.${rec.type}`, {
         'caly.audit.event_type': rec.type,
         'caly.audit.severity': rec.severity,
@@ -125,6 +129,25 @@ export class AuditTrail implements AuditSink {
       // emit never throws into a request; a failure here is a bug worth a log line.
       this.opts.logger.error('audit emit failed', { error: { message: (err as Error).message }, event_type: input?.type });
       this.opts.instruments.auditDropped.add(1, { reason: 'emit_error' });
+    }
+  }
+
+  /**
+   * One AUDIT_SUMMARY row per source and event type whose throttle window has ended with events
+   * held back (all of them on shutdown): source, type, count, first and last seen.
+   */
+  private summarise(all = false): void {
+    for (const h of this.throttle.summaries(Date.now(), all)) {
+      this.emit(
+        {
+          type: 'AUDIT_SUMMARY',
+          outcome: 'FAILURE',
+          description: `${h.count} anonymous ${h.eventType} events from one source held back by the audit throttle`,
+          resourceType: 'audit_throttle',
+          metadata: { source: h.source, event_type: h.eventType, count: h.count, first_seen: h.firstSeen.toISOString(), last_seen: h.lastSeen.toISOString() },
+        },
+        h.source === '-' ? undefined : { clientIp: h.source },
+      );
     }
   }
 
@@ -198,6 +221,7 @@ export class AuditTrail implements AuditSink {
   /** Graceful shutdown: store everything within the bound; what is left stays journaled for the next start. */
   async close(timeoutMs: number): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.summarise(true);
     this.closingDeadline = Date.now() + timeoutMs;
     const ok = await this.drain(timeoutMs).catch(() => false);
     this.closed = true;
@@ -210,7 +234,7 @@ export class AuditTrail implements AuditSink {
     const line = JSON.stringify(rec);
     if (this.closed) {
       // A late emit after shutdown: straight into a fresh segment, replayed at the next start.
-      void appendFile(join(this.journal.path, segmentName(this.journal.activeSegment)), `${line}\n`).catch(() => undefined);
+      void appendFile(join(this.journal.path, segmentName(this.journal.activeSegment)), `${line}\n`, { mode: 0o600 }).catch(() => undefined);
       return;
     }
     if (!this.journalOnly && this.queue.length >= this.opts.maxBacklog) {
@@ -322,7 +346,7 @@ export class AuditTrail implements AuditSink {
       event_type: rec.type,
       error: { message: err.message },
     });
-    await appendFile(join(this.journal.path, 'quarantine.jsonl'), `${JSON.stringify(rec)}\n`).catch(() => undefined);
+    await appendFile(join(this.journal.path, 'quarantine.jsonl'), `${JSON.stringify(rec)}\n`, { mode: 0o600 }).catch(() => undefined);
   }
 }
 

@@ -4,7 +4,7 @@ import type { AuditSink } from '../audit/catalogue';
 import { auditFromCtx } from '../audit/context';
 import type { Queryable } from '../db/pool';
 import { AuthenticationError, AuthorizationError } from '../errors/app-error';
-import type { AppContext } from '../http/state';
+import { routeOf, type AppContext } from '../http/state';
 import { isRole, type CallerRole } from './roles';
 import { liveSession } from './sessions';
 import type { AccessClaims, AccessTokens } from './tokens';
@@ -19,8 +19,15 @@ export interface Auth {
   /** 403 AUTHORIZATION_ERROR, audited ACCESS_DENIED, unless the caller has one of `roles`. */
   requireRole(roles: readonly CallerRole[]): AuthMiddleware;
   /**
-   * App-level, before the API rate limiter: a correctly signed token names the tenant, so the API
-   * budget is per tenant rather than per address. Never refuses anything: `authenticate` does that.
+   * App-level, early (before the anomaly scan): a correctly signed token's tenant and user as
+   * `claimedTenantId`/`claimedUserId`, so security events name the tenant under attack. Checks the
+   * signature only and never refuses anything.
+   */
+  claim: AuthMiddleware;
+  /**
+   * App-level, before the API rate limiter: sets ctx.state.tenantId only once the token AND its
+   * session are verified, so a revoked or forged token is charged to its client address and can
+   * never spend a tenant's budget. Never refuses anything: `authenticate` does that.
    */
   identify: AuthMiddleware;
 }
@@ -32,30 +39,69 @@ function bearer(ctx: AppContext): string | undefined {
   return m?.[1];
 }
 
+/** What one request's bearer token turned out to be; computed once per request. */
+type Verdict =
+  | { kind: 'invalid' }
+  | { kind: 'ended'; claims: AccessClaims }
+  | { kind: 'live'; claims: AccessClaims; tenantId: string; role: CallerRole };
+
 export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: AuditSink; adminToken: string | undefined }): Auth {
   const { db, tokens, audit } = deps;
   const adminDigest = deps.adminToken === undefined ? undefined : digest(deps.adminToken);
-  // identify() already verified this request's token: authenticate() reuses the result.
-  const verified = new WeakMap<AppContext, { token: string; claims: AccessClaims | null }>();
-  const verify = async (ctx: AppContext, token: string): Promise<AccessClaims | null> => {
-    const seen = verified.get(ctx);
+  // claim(), identify() and authenticate() share one verification per request.
+  const claimed = new WeakMap<AppContext, { token: string; claims: AccessClaims | null }>();
+  const verdicts = new WeakMap<AppContext, { token: string; verdict: Verdict }>();
+  const claimsOf = async (ctx: AppContext, token: string): Promise<AccessClaims | null> => {
+    const seen = claimed.get(ctx);
     if (seen && seen.token === token) return seen.claims;
-    const claims = await tokens.verify(token);
-    verified.set(ctx, { token, claims });
+    const claims = token.includes('.') ? await tokens.verify(token) : null;
+    claimed.set(ctx, { token, claims });
     return claims;
   };
+  const verdictOf = async (ctx: AppContext, token: string): Promise<Verdict> => {
+    const seen = verdicts.get(ctx);
+    if (seen && seen.token === token) return seen.verdict;
+    const claims = await claimsOf(ctx, token);
+    let verdict: Verdict;
+    if (!claims) verdict = { kind: 'invalid' };
+    else {
+      const live = await liveSession(db, claims.userId, claims.sessionId);
+      verdict = live && isRole(live.role) ? { kind: 'live', claims, tenantId: live.tenantId, role: live.role } : { kind: 'ended', claims };
+    }
+    verdicts.set(ctx, { token, verdict });
+    return verdict;
+  };
+
+  /**
+   * A refused token is a failed authentication: audited. A forged or malformed one names nobody,
+   * so it is anonymous noise (bounded and summarised per source by the audit throttle); a validly
+   * signed token whose session ended names its tenant and user and is always stored.
+   */
+  function refuse(ctx: AppContext, verdict: Verdict & { kind: 'invalid' | 'ended' }): never {
+    ctx.state.refusalAudited = true;
+    audit.emit(
+      {
+        type: 'ACCESS_DENIED',
+        outcome: 'FAILURE',
+        description: verdict.kind === 'invalid' ? 'Refused an invalid or forged access token' : 'Refused an access token whose session has ended',
+        resourceType: 'session',
+        ...(verdict.kind === 'ended' ? { tenantId: verdict.claims.tenantId, userId: verdict.claims.userId, resourceId: verdict.claims.sessionId } : {}),
+        metadata: { reason: verdict.kind === 'invalid' ? 'invalid_token' : 'session_ended', route: routeOf(ctx) ?? null },
+      },
+      auditFromCtx(ctx),
+    );
+    throw new AuthenticationError(verdict.kind === 'invalid' ? 'Invalid or expired access token' : 'This session has ended; log in again');
+  }
 
   async function authenticate(ctx: AppContext, next: Next): Promise<void> {
     const token = bearer(ctx);
     if (!token) throw new AuthenticationError('Authentication required: send Authorization: Bearer <access token>');
-    const claims = await verify(ctx, token);
-    if (!claims) throw new AuthenticationError('Invalid or expired access token');
-    const live = await liveSession(db, claims.userId, claims.sessionId);
-    if (!live || !isRole(live.role)) throw new AuthenticationError('This session has ended; log in again');
-    ctx.state.userId = claims.userId;
-    ctx.state.tenantId = live.tenantId;
-    ctx.state.role = live.role;
-    ctx.state.sessionId = claims.sessionId;
+    const verdict = await verdictOf(ctx, token);
+    if (verdict.kind !== 'live') refuse(ctx, verdict);
+    ctx.state.userId = verdict.claims.userId;
+    ctx.state.tenantId = verdict.tenantId;
+    ctx.state.role = verdict.role;
+    ctx.state.sessionId = verdict.claims.sessionId;
     await next();
   }
 
@@ -74,6 +120,7 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
     return async function requireRoleMiddleware(ctx, next) {
       const role = ctx.state.role;
       if (!role || !roles.includes(role)) {
+        ctx.state.refusalAudited = true;
         audit.emit(
           {
             type: 'ACCESS_DENIED',
@@ -89,15 +136,26 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
     };
   }
 
-  async function identify(ctx: AppContext, next: Next): Promise<void> {
+  async function claim(ctx: AppContext, next: Next): Promise<void> {
     const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
-    if (token && token.includes('.')) {
-      const claims = await verify(ctx, token);
-      if (claims) ctx.state.tenantId = claims.tenantId;
+    if (token) {
+      const claims = await claimsOf(ctx, token);
+      if (claims) {
+        ctx.state.claimedTenantId = claims.tenantId;
+        ctx.state.claimedUserId = claims.userId;
+      }
     }
     await next();
   }
 
-  return { authenticate, authenticateStaff, requireRole, identify };
-}
+  async function identify(ctx: AppContext, next: Next): Promise<void> {
+    const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
+    if (token && token.includes('.')) {
+      const verdict = await verdictOf(ctx, token);
+      if (verdict.kind === 'live') ctx.state.tenantId = verdict.tenantId;
+    }
+    await next();
+  }
 
+  return { authenticate, authenticateStaff, requireRole, claim, identify };
+}

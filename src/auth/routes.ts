@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
-import type { AuditSink } from '../audit/catalogue';
+import type { AuditEventInput, AuditSink } from '../audit/catalogue';
 import { auditFromCtx } from '../audit/context';
 import type { Keyring } from '../crypto/encryption';
 import { mask } from '../crypto/keys';
@@ -14,7 +14,7 @@ import type { Auth } from './middleware';
 import type { PasswordHasher } from './passwords';
 import type { Role } from './roles';
 import { loginBody, passwordBody, refreshBody, type LoginBody, type PasswordBody, type RefreshBody } from './schemas';
-import { revokeFamily, revokeOtherSessions, rotateSession, startSession, type IssuedRefresh } from './sessions';
+import { revokeFamily, revokeOtherSessions, rotateSession, startSession, type IssuedRefresh, type RotateResult } from './sessions';
 import type { AccessTokens } from './tokens';
 import { findUserByEmail, findUserById } from './users';
 
@@ -30,6 +30,24 @@ export interface AuthRoutesDeps {
 }
 
 const INVALID_LOGIN = 'Invalid email or password';
+
+/**
+ * A revoked refresh token presented again, at its true severity. Rotated away: two parties hold
+ * the session, one stole it (CRITICAL, the family is revoked). Presented again after the family
+ * was revoked for reuse: the thief keeps trying (HIGH). After logout, a password change or a
+ * disabled user: a stale tab or client, worth recording but no alarm (MEDIUM). The tenant is
+ * always named, so its admins see it.
+ */
+function reuseEvent(r: Extract<RotateResult, { kind: 'reuse' }>): AuditEventInput {
+  const base = { tenantId: r.tenantId, userId: r.userId, resourceType: 'session', resourceId: r.sessionId } as const;
+  if (r.revokedReason === 'rotated') {
+    return { ...base, type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', severity: 'CRITICAL', description: 'A rotated refresh token was reused: the whole session was revoked', metadata: { reason: 'refresh_token_reuse' } };
+  }
+  if (r.revokedReason === 'reuse') {
+    return { ...base, type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', severity: 'HIGH', description: 'A refresh token of a session revoked for reuse was presented again', metadata: { reason: 'refresh_token_reuse_repeated' } };
+  }
+  return { ...base, type: 'ACCESS_DENIED', outcome: 'FAILURE', severity: 'MEDIUM', description: `Refresh token presented after the session ended (${r.revokedReason})`, metadata: { reason: `refresh_after_${r.revokedReason}` } };
+}
 const bodyOf = <B>(ctx: AppContext) => inputOf<{ body: B }>(ctx).body;
 /** A short, non-reversible reference to an email for audit metadata (no address in the trail). */
 const emailRef = (email: string) => createHash('sha256').update(email).digest('hex').slice(0, 16);
@@ -80,12 +98,7 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
 
   router.post('/api/auth/refresh', validated<{ body: RefreshBody }>({ body: refreshBody }), async function refresh(ctx) {
     const result = await rotateSession(db, bodyOf<RefreshBody>(ctx).refreshToken, deps.refreshTtlSeconds);
-    if (result.kind === 'reuse') {
-      audit.emit(
-        { type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', description: 'A rotated refresh token was reused: the whole session was revoked', userId: result.userId, resourceType: 'session', resourceId: result.sessionId, metadata: { reason: 'refresh_token_reuse' } },
-        auditFromCtx(ctx),
-      );
-    }
+    if (result.kind === 'reuse') audit.emit(reuseEvent(result), auditFromCtx(ctx));
     if (result.kind !== 'rotated') throw new AuthenticationError('Invalid refresh token');
     const user = await findUserById(db, result.userId);
     if (!user) throw new AuthenticationError('Invalid refresh token');

@@ -17,7 +17,8 @@ export interface IssuedRefresh {
 
 export type RotateResult =
   | { kind: 'rotated'; userId: string; issued: IssuedRefresh }
-  | { kind: 'reuse'; userId: string; sessionId: string }
+  /** A revoked token came back; `revokedReason` says why it was revoked, which decides how alarming that is. */
+  | { kind: 'reuse'; userId: string; tenantId: string; sessionId: string; revokedReason: RevokeReason }
   | { kind: 'invalid' };
 
 async function insertToken(q: Queryable, userId: string, familyId: string, ttlSeconds: number): Promise<{ id: string; issued: IssuedRefresh }> {
@@ -39,8 +40,8 @@ export async function rotateSession(db: Database, presented: string, ttlSeconds:
   return db.transaction(async (tx) => {
     // FOR UPDATE: two concurrent refreshes with one token serialise here; the second one sees the
     // token revoked and is treated as reuse, which is the safe reading.
-    const { rows } = await tx.query<{ id: string; user_id: string; family_id: string; revoked_at: Date | null; expired: boolean; usable: boolean }>(
-      `SELECT r.id, r.user_id, r.family_id, r.revoked_at, r.expires_at <= now() AS expired, (u.active AND t.active) AS usable
+    const { rows } = await tx.query<{ id: string; user_id: string; tenant_id: string; family_id: string; revoked_at: Date | null; revoked_reason: RevokeReason | null; expired: boolean; usable: boolean }>(
+      `SELECT r.id, r.user_id, u.tenant_id, r.family_id, r.revoked_at, r.revoked_reason, r.expires_at <= now() AS expired, (u.active AND t.active) AS usable
          FROM refresh_tokens r JOIN users u ON u.id = r.user_id JOIN tenants t ON t.id = u.tenant_id
         WHERE r.token_hash = $1 FOR UPDATE OF r`,
       [hashToken(presented)],
@@ -48,8 +49,10 @@ export async function rotateSession(db: Database, presented: string, ttlSeconds:
     const row = rows[0];
     if (!row) return { kind: 'invalid' } as const;
     if (row.revoked_at !== null) {
-      await revokeFamily(tx, row.family_id, 'reuse');
-      return { kind: 'reuse', userId: row.user_id, sessionId: row.family_id } as const;
+      // Only a token that was rotated away means two holders; after logout or a password change
+      // the family is already revoked and there is nothing more to revoke.
+      if (row.revoked_reason === 'rotated') await revokeFamily(tx, row.family_id, 'reuse');
+      return { kind: 'reuse', userId: row.user_id, tenantId: row.tenant_id, sessionId: row.family_id, revokedReason: row.revoked_reason ?? 'rotated' } as const;
     }
     if (row.expired || !row.usable) return { kind: 'invalid' } as const;
     const next = await insertToken(tx, row.user_id, row.family_id, ttlSeconds);

@@ -54,12 +54,13 @@ export async function createAccessTokens(keys: readonly Uint8Array[], ttlSeconds
     async verify(token) {
       for (const key of keys) {
         try {
-          const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+          const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], requiredClaims: ['exp', 'iat', 'sub'] });
           const { sub, tid, role, sid } = payload;
           if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || !isRole(role)) return null;
           return { userId: sub, tenantId: tid, role, sessionId: sid };
         } catch (err) {
-          // Only a signature mismatch is worth trying the next (older) key for.
+          // A token without `exp` never expires: refused (requiredClaims). Only a signature
+          // mismatch is worth trying the next (older) key for.
           if (!(err instanceof errors.JWSSignatureVerificationFailed)) return null;
         }
       }

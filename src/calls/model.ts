@@ -20,6 +20,8 @@ export interface CallRow {
   ended_at: Date | null;
   duration_s: number | null;
   recording_url_enc: string | null;
+  stream_urls_enc: string | null;
+  recording_key_enc: string | null;
   recording_path: string | null;
   recording_mime: string | null;
   recording_bytes: string | null;
@@ -34,5 +36,5 @@ export interface CallRow {
 }
 
 export const CALL_COLUMNS = `id, tenant_id, call_sid, direction, exophone, from_enc, to_enc, status, started_at, ended_at, duration_s,
-  recording_url_enc, recording_path, recording_mime, recording_bytes, resolved, notes, tags, exotel, created_at, updated_at,
+  recording_url_enc, stream_urls_enc, recording_key_enc, recording_path, recording_mime, recording_bytes, resolved, notes, tags, exotel, created_at, updated_at,
   created_at::text AS created_cursor`;

@@ -10,6 +10,9 @@ export type PhoneColumn = 'from' | 'to';
 
 export const phoneAad = (tenantId: string, column: PhoneColumn) => `calls.${column}:${tenantId}`;
 export const recordingUrlAad = (tenantId: string) => `calls.recording_url:${tenantId}`;
+export const streamUrlsAad = (tenantId: string) => `calls.stream_urls:${tenantId}`;
+/** The verbatim payload of an Exotel event (webhook_events, webhook_dead_letters). */
+export const webhookRawAad = (tenantId: string) => `webhook.raw_payload:${tenantId}`;
 
 export interface SealedPhone {
   enc: string;

@@ -62,3 +62,9 @@ export async function deleteCall(q: Queryable, tenantId: string, id: string): Pr
   const { rows } = await q.query<{ recording_path: string | null }>('DELETE FROM calls WHERE tenant_id = $1 AND id = $2 RETURNING recording_path', [tenantId, id]);
   return rows[0] ?? null;
 }
+
+/** The tenant that owns a call id, whoever asks: only to audit probes of other tenants' ids. */
+export async function callOwner(q: Queryable, id: string): Promise<string | null> {
+  const { rows } = await q.query<{ tenant_id: string }>('SELECT tenant_id FROM calls WHERE id = $1', [id]);
+  return rows[0]?.tenant_id ?? null;
+}

@@ -13,6 +13,7 @@ import { inputOf, validated } from '../domain/validated';
 import { deleteCall, getCall, listCalls, updateCall } from './repository';
 import { callIdParams, decodeCursor, encodeCursor, listCallsQuery, patchCallBody, type CallIdParams, type ListCallsQuery, type PatchCallBody } from './schemas';
 import { callView } from './view';
+import { callNotFound } from './not-found';
 
 export interface CallRoutesDeps {
   db: Database;
@@ -51,7 +52,7 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
   router.get('/api/calls/:id', auth.authenticate, auth.requireRole(CAN.readCalls), validated<{ params: CallIdParams }>({ params: callIdParams }), async function getCallRoute(ctx) {
     const { id } = inputOf<{ params: CallIdParams }>(ctx).params;
     const row = await getCall(db, tenantOf(ctx), id);
-    if (!row) throw new NotFoundError('Call');
+    if (!row) return callNotFound(ctx, deps, id);
     audit.emit({ type: 'DATA_ACCESSED', outcome: 'SUCCESS', description: 'Read a call', resourceType: 'call', resourceId: id }, auditFromCtx(ctx));
     ctx.set('Cache-Control', 'private, no-store');
     ctx.body = callView(row, keys.keyring);
@@ -64,11 +65,13 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
     validated<{ params: CallIdParams; body: PatchCallBody }>({ params: callIdParams, body: patchCallBody }),
     async function patchCallRoute(ctx) {
       const { params, body } = inputOf<{ params: CallIdParams; body: PatchCallBody }>(ctx);
-      const { before, after } = await db.transaction(async (tx) => {
+      const found = await db.transaction(async (tx) => {
         const before = await getCall(tx, tenantOf(ctx), params.id, true);
-        if (!before) throw new NotFoundError('Call');
+        if (!before) return undefined;
         return { before, after: (await updateCall(tx, tenantOf(ctx), params.id, body))! };
       });
+      if (!found) return callNotFound(ctx, deps, params.id);
+      const { before, after } = found;
       // Notes are free text that may hold personal data: the trail records that they changed, not what they say.
       const changes: Record<string, unknown> = {};
       if (body.notes !== undefined && body.notes !== before.notes) changes.notes = { changed: true, length: { from: before.notes.length, to: after.notes.length } };
@@ -82,7 +85,7 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
   router.delete('/api/calls/:id', auth.authenticate, auth.requireRole(CAN.deleteCalls), validated<{ params: CallIdParams }>({ params: callIdParams }), async function deleteCallRoute(ctx) {
     const { id } = inputOf<{ params: CallIdParams }>(ctx).params;
     const gone = await deleteCall(db, tenantOf(ctx), id);
-    if (!gone) throw new NotFoundError('Call');
+    if (!gone) return callNotFound(ctx, deps, id);
     if (gone.recording_path) await unlink(recordingFile(deps.recordingsDir, gone.recording_path)).catch(() => undefined);
     audit.emit({ type: 'DATA_DELETED', outcome: 'SUCCESS', description: 'Deleted a call', resourceType: 'call', resourceId: id, metadata: { had_recording: gone.recording_path !== null } }, auditFromCtx(ctx));
     ctx.status = 204;

@@ -45,6 +45,7 @@ export const configSchema = {
     REDIS_URL: { type: 'string', format: 'redis-url' },
     RATE_LIMIT_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,64}$', default: 'caly:rl' },
     RATE_LIMIT_LOGIN_POINTS: { type: 'integer', minimum: 1, default: 6 },
+    RATE_LIMIT_LOGIN_IP_POINTS: { type: 'integer', minimum: 1, default: 30 },
     RATE_LIMIT_LOGIN_WINDOW_S: { type: 'integer', minimum: 1, default: 900 },
     RATE_LIMIT_REGISTER_POINTS: { type: 'integer', minimum: 1, default: 5 },
     RATE_LIMIT_REGISTER_WINDOW_S: { type: 'integer', minimum: 1, default: 900 },
@@ -52,6 +53,8 @@ export const configSchema = {
     RATE_LIMIT_API_WINDOW_S: { type: 'integer', minimum: 1, default: 900 },
     RATE_LIMIT_WEBHOOK_POINTS: { type: 'integer', minimum: 1, default: 1000 },
     RATE_LIMIT_WEBHOOK_WINDOW_S: { type: 'integer', minimum: 1, default: 60 },
+    RATE_LIMIT_WEBHOOK_AUTH_POINTS: { type: 'integer', minimum: 1, default: 20 },
+    RATE_LIMIT_WEBHOOK_AUTH_WINDOW_S: { type: 'integer', minimum: 1, default: 600 },
     RATE_LIMIT_UPLOAD_POINTS: { type: 'integer', minimum: 1, default: 10 },
     RATE_LIMIT_UPLOAD_WINDOW_S: { type: 'integer', minimum: 1, default: 3600 },
     ANOMALY_MODE: { type: 'string', enum: ['monitor', 'block'], default: 'monitor' },
@@ -66,6 +69,7 @@ export const configSchema = {
     AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, default: 365 },
     AUDIT_PURGE_INTERVAL_MS: { type: 'integer', minimum: 1000, default: 3600000 },
     AUDIT_THROTTLE_PER_MINUTE: { type: 'integer', minimum: 1, default: 60 },
+    AUDIT_THROTTLE_WINDOW_S: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
 
     // domain: users, tokens, recordings
     PASSWORD_HASH_MEMORY_KIB: { type: 'integer', minimum: 256, maximum: 1048576, default: 19456 },
@@ -141,6 +145,8 @@ export interface Config {
   /** Store key prefix of the rate limiters (`<prefix>:<limiter>:<bucket>`); tests use their own. */
   RATE_LIMIT_PREFIX: string;
   RATE_LIMIT_LOGIN_POINTS: number;
+  /** Login attempts per client address over all accounts (the pair bucket above is per account). */
+  RATE_LIMIT_LOGIN_IP_POINTS: number;
   RATE_LIMIT_LOGIN_WINDOW_S: number;
   RATE_LIMIT_REGISTER_POINTS: number;
   RATE_LIMIT_REGISTER_WINDOW_S: number;
@@ -148,6 +154,9 @@ export interface Config {
   RATE_LIMIT_API_WINDOW_S: number;
   RATE_LIMIT_WEBHOOK_POINTS: number;
   RATE_LIMIT_WEBHOOK_WINDOW_S: number;
+  /** Failed webhook credentials allowed per client address per window, then 429 before any lookup. */
+  RATE_LIMIT_WEBHOOK_AUTH_POINTS: number;
+  RATE_LIMIT_WEBHOOK_AUTH_WINDOW_S: number;
   RATE_LIMIT_UPLOAD_POINTS: number;
   RATE_LIMIT_UPLOAD_WINDOW_S: number;
   ANOMALY_MODE: 'monitor' | 'block';
@@ -164,6 +173,8 @@ export interface Config {
   AUDIT_PURGE_INTERVAL_MS: number;
   /** Attack-prone events (security violations, rate-limit hits, access denials) kept per client address per minute. */
   AUDIT_THROTTLE_PER_MINUTE: number;
+  /** The throttle's window (60 s, hence the name above); held-back events are summarised when it ends. */
+  AUDIT_THROTTLE_WINDOW_S: number;
 
   /** argon2id memory cost; 19456 KiB (OWASP's floor with t=2) by default. Lower only in tests. */
   PASSWORD_HASH_MEMORY_KIB: number;

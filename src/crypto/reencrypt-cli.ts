@@ -1,3 +1,4 @@
+import { scrubText } from '../logging/redact';
 /**
  * `npm run secrets:reencrypt`: after rotating ENCRYPTION_KEY (new key current, old one in
  * ENCRYPTION_KEYS_PREVIOUS), rewrites every encrypted value under the current key. When it reports
@@ -31,6 +32,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`secrets:reencrypt: ${err instanceof ConfigError ? err.message : `failed: ${(err as Error).message}`}\n`);
+  process.stderr.write(`secrets:reencrypt: ${scrubText(err instanceof ConfigError ? err.message : `failed: ${(err as Error).message}`)}\n`);
   process.exitCode = 1;
 });

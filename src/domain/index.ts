@@ -13,6 +13,7 @@ import type { Database } from '../db/pool';
 import type { AppState } from '../http/state';
 import { registerRecordingRoutes } from '../recordings/routes';
 import type { Limiters } from '../security/rate-limit';
+import type { Instruments } from '../telemetry/instruments';
 import { registerExotelWebhooks } from '../webhooks/exotel/routes';
 
 export interface DomainDeps {
@@ -21,6 +22,7 @@ export interface DomainDeps {
   keys: ServiceKeys;
   audit: AuditSink;
   limiters: Limiters;
+  instruments: Instruments;
 }
 
 export interface Domain {
@@ -44,8 +46,8 @@ export async function createDomain(deps: DomainDeps): Promise<Domain> {
     registerRoutes(router) {
       registerAuthRoutes(router, { db, audit, auth, limiters, passwords, tokens, keyring: keys.keyring, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_S });
       registerCallRoutes(router, { db, audit, auth, keys, recordingsDir: config.RECORDINGS_DIR });
-      registerRecordingRoutes(router, { db, audit, auth, limiters, dir: config.RECORDINGS_DIR, maxBytes: config.RECORDING_MAX_BYTES });
-      registerExotelWebhooks(router, { db, audit, keys, limiters, bodyLimitBytes: config.BODY_LIMIT_BYTES });
+      registerRecordingRoutes(router, { db, audit, auth, limiters, keyring: keys.keyring, dir: config.RECORDINGS_DIR, maxBytes: config.RECORDING_MAX_BYTES });
+      registerExotelWebhooks(router, { db, audit, keys, limiters, bodyLimitBytes: config.BODY_LIMIT_BYTES, instruments: deps.instruments });
     },
   };
 }

@@ -64,7 +64,8 @@ export function toAppError(err: unknown): AppError {
     // or value (the driver text stays in logs and spans as the cause).
     if (err.code === '23505') return new ConflictError('Resource already exists');
     if (err.code === '23503') return new BadRequestError('A referenced resource does not exist or is still in use', err);
-    if (err.code === '22P02' || err.code === '22007' || err.code === '22008' || err.code === '22003') return new BadRequestError('Invalid value in request', err);
+    // 22021/22P05: NUL or an untranslatable character; 22009: a time zone displacement out of range.
+    if (['22P02', '22007', '22008', '22003', '22009', '22021', '22P05'].includes(err.code)) return new BadRequestError('Invalid value in request', err);
     if (err.code === '22001' || err.code === '23514' || err.code === '23502') return new BadRequestError('A value does not meet the constraints of its field', err);
     // Still failing after db.transaction's bounded retries: a transient conflict, worth retrying later.
     if (err.code === '40001' || err.code === '40P01') return new ServiceUnavailableError('The database is busy; retry the request', 1);

@@ -16,6 +16,9 @@ export interface HealthDeps {
   version: string;
   checkTimeoutMs: number;
   healthToken: string | undefined;
+  /** Whether a loopback client address may stand in for HEALTH_TOKEN (see guard.ts). */
+  trustProxy: boolean;
+  host: string;
   /** True from the moment shutdown begins: readiness must fail at once. */
   isShuttingDown(): boolean;
   /** Extra checks other concerns contribute (audit backlog …). */
@@ -31,7 +34,7 @@ const HEAP_DEGRADED_BYTES = 1.5 * 1024 ** 3;
  */
 export function registerHealthRoutes(router: Router<AppState>, deps: HealthDeps): void {
   const startedAt = Date.now();
-  const guard = healthGuard(deps.healthToken);
+  const guard = healthGuard(deps.healthToken, { trustProxy: deps.trustProxy, host: deps.host });
   const respond = (ctx: { status: number; body: unknown; set(k: string, v: string): void }, body: { status: string }) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.status = body.status === 'unhealthy' ? 503 : 200;

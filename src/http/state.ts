@@ -18,6 +18,14 @@ export interface AppState {
   role?: 'owner' | 'admin' | 'agent' | 'viewer' | 'platform';
   /** Set by authentication: the login session (refresh-token family) an access token belongs to. */
   sessionId?: string;
+  /**
+   * Tenant and user a correctly signed access token names, before its session is checked. For the
+   * audit trail only (so a tenant's admins see attacks on their tenant): never for budgets or access.
+   */
+  claimedTenantId?: string;
+  claimedUserId?: string;
+  /** A guard already audited its refusal of this request (audit/refusals.ts does not repeat it). */
+  refusalAudited?: boolean;
 }
 
 export type AppContext = ParameterizedContext<AppState> & {

@@ -5,21 +5,19 @@ import type { AppContext } from '../http/state';
 import { loggablePath } from '../http/path';
 import { routeOf } from '../http/state';
 import { lineWriterFor, type Logger } from './logger';
-import { redactQueryString } from './redact';
 
 export interface AccessLogOptions {
   logger: Logger;
   slowRequestMs: number;
   /** false: skip the line for fast successful requests (errors, slow requests, warnings still log). */
   logFastSuccess: boolean;
-  isSensitiveKey(key: string): boolean;
 }
 
 /**
  * One line per request, written after the response status is final, with the request span's
  * trace_id, span_id and trace_flags as instrumentation-winston would add them (see lineWriterFor).
  */
-export function accessLog({ logger, slowRequestMs, logFastSuccess, isSensitiveKey }: AccessLogOptions) {
+export function accessLog({ logger, slowRequestMs, logFastSuccess }: AccessLogOptions) {
   const writeLine = lineWriterFor(logger);
   return async function accessLogMiddleware(ctx: AppContext, next: Next): Promise<void> {
     const startedAt = performance.now();
@@ -43,7 +41,8 @@ export function accessLog({ logger, slowRequestMs, logFastSuccess, isSensitiveKe
           user_agent: ctx.get('user-agent') || undefined,
         };
         const qs = ctx.querystring;
-        if (qs) line.query = redactQueryString(qs, isSensitiveKey);
+        // Raw: the logger's format (the one redaction point) redacts it parameter by parameter.
+        if (qs) line.query = qs;
         if (state.tenantId) line.tenant_id = state.tenantId;
         if (state.userId) line.user_id = state.userId;
         if (slow) {

@@ -2,7 +2,7 @@ import { isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 import SonicBoom from 'sonic-boom';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import { createRedactor, type RedactorApi } from './redact';
+import { createRedactor, maskPhone, redactQueryString, REDACTED, scrubText, type RedactorApi } from './redact';
 
 export type Logger = winston.Logger;
 
@@ -34,21 +34,31 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
   const redactor = createRedactor(opts.redactKeys);
   const sonic = opts.stream ? undefined : new SonicBoom({ fd: 1, sync: false, minLength: 0 });
 
-  // One format pass: redact, timestamp, serialise. logform's json() uses safe-stable-stringify,
-  // which is slower than JSON.stringify on the flat objects we log; fall back to it only for cycles.
+  // One format pass: redact, timestamp, serialise. This is the one redaction point: every line,
+  // the per-request access line included (lineWriterFor), is built here. logform's json() uses
+  // safe-stable-stringify, which is slower than JSON.stringify on the flat objects we log; fall
+  // back to it only for cycles.
   function formatLine(level: unknown, info: Record<string, unknown>): string {
     const out: Record<string, unknown> = { time: isoNow(), level };
     for (const key of Object.keys(info)) {
       if (key === 'level') continue;
-      const v = info[key];
-      out[key === 'message' ? 'msg' : key] =
-        key !== 'message' && redactor.isSensitiveKey(key) ? '[REDACTED]' : typeof v === 'object' && v !== null ? redactor.redact(v) : v;
+      out[key === 'message' ? 'msg' : key] = redactTop(key, info[key]);
     }
     try {
       return JSON.stringify(out);
     } catch {
       return JSON.stringify(redactor.redact(out));
     }
+  }
+  function redactTop(key: string, v: unknown): unknown {
+    if (key === 'message') return typeof v === 'string' ? scrubText(v) : v;
+    // A raw query string (the access line's `query`): parameter by parameter.
+    if (key === 'query' && typeof v === 'string') return redactQueryString(v, redactor.logVerdict);
+    const verdict = redactor.logVerdict(key);
+    if (verdict === 'secret' || verdict === 'pii') return v === undefined || v === null || v === '' ? v : REDACTED;
+    if (verdict === 'phone' && (typeof v === 'string' || typeof v === 'number')) return maskPhone(String(v));
+    if (typeof v === 'string') return scrubText(v);
+    return typeof v === 'object' && v !== null ? redactor.redact(v) : v;
   }
   const lineFormat = winston.format((info) => {
     (info as Record<symbol, unknown>)[MESSAGE] = formatLine(info[LEVEL as unknown as string] ?? info.level, info);

@@ -4,22 +4,22 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { BadRequestError, PayloadTooLargeError } from '../errors/app-error';
+import { HEAD_BYTES } from './container';
+import type { Sealer } from './sealed';
 
 export interface ReceivedFile {
-  /** The first bytes, for type sniffing. */
+  /** The first HEAD_BYTES of the plaintext, for the container parser. */
   head: Buffer;
   bytes: number;
 }
 
-const HEAD_BYTES = 16;
-
 /**
- * Streams the multipart field `file` to `target` (created exclusively, mode 0600) and stops at
- * `maxBytes` while streaming: nothing larger is ever held in memory or kept on disk. Other parts
- * are discarded. Resolves null when the body has no `file` part. The caller deletes `target` on
- * any failure.
+ * Streams the multipart field `file` through `seal`'s cipher to `target` (created exclusively,
+ * mode 0600: iv, ciphertext, tag) and stops at `maxBytes` while streaming: nothing larger is ever
+ * held in memory or kept on disk, and no plaintext is ever written. Other parts are discarded.
+ * Resolves null when the body has no `file` part. The caller deletes `target` on any failure.
  */
-export function receiveFile(req: IncomingMessage, target: string, maxBytes: number): Promise<ReceivedFile | null> {
+export function receiveFile(req: IncomingMessage, target: string, maxBytes: number, seal: Sealer): Promise<ReceivedFile | null> {
   return new Promise((resolvePromise, reject) => {
     let bb: busboy.Busboy;
     try {
@@ -53,7 +53,15 @@ export function receiveFile(req: IncomingMessage, target: string, maxBytes: numb
         },
       });
       stream.on('limit', () => fail(new PayloadTooLargeError(maxBytes)));
-      written = pipeline(stream, count, createWriteStream(target, { flags: 'wx', mode: 0o600 })).then(() => ({ head, bytes }));
+      const out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
+      out.write(seal.iv);
+      // The tag goes through the same stream (never a reopen by name: the caller may already have
+      // deleted a refused upload, and a reopen would bring it back).
+      const tag = new Transform({
+        transform: (chunk: Buffer, _enc, cb) => cb(null, chunk),
+        flush: (cb) => cb(null, seal.cipher.getAuthTag()),
+      });
+      written = pipeline(stream, count, seal.cipher, tag, out).then(() => ({ head, bytes }));
       written.catch(() => undefined);
     });
     bb.on('error', (err: Error) => fail(new BadRequestError('Malformed multipart body', err)));

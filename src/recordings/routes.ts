@@ -7,20 +7,25 @@ import { auditFromCtx } from '../audit/context';
 import type { Auth } from '../auth/middleware';
 import { CAN } from '../auth/roles';
 import { getCall } from '../calls/repository';
+import { callNotFound } from '../calls/not-found';
 import { callIdParams, type CallIdParams } from '../calls/schemas';
+import type { Keyring } from '../crypto/encryption';
 import type { Database } from '../db/pool';
 import { NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors/app-error';
 import type { AppContext, AppState } from '../http/state';
 import type { Limiters } from '../security/rate-limit';
 import { inputOf, validated } from '../domain/validated';
 import { receiveFile } from './receive';
-import { recordingFile, sniffAudio } from './storage';
+import { parseAudioContainer } from './container';
+import { newSealer, openSealed } from './sealed';
+import { recordingFile } from './storage';
 
 export interface RecordingRoutesDeps {
   db: Database;
   audit: AuditSink;
   auth: Auth;
   limiters: Pick<Limiters, 'upload'>;
+  keyring: Keyring;
   dir: string;
   maxBytes: number;
 }
@@ -29,7 +34,7 @@ export interface RecordingRoutesDeps {
 const MULTIPART_OVERHEAD = 16 * 1024;
 const idOf = (ctx: AppContext) => inputOf<{ params: CallIdParams }>(ctx).params.id;
 
-/** `POST|GET /api/calls/:id/recording`: upload (multipart, sniffed, size-capped) and download, tenant-scoped. */
+/** `POST|GET /api/calls/:id/recording`: upload (multipart, container-parsed, size-capped, encrypted) and download, tenant-scoped. */
 export function registerRecordingRoutes(router: Router<AppState>, deps: RecordingRoutesDeps): void {
   const { db, audit, auth } = deps;
   const params = validated<{ params: CallIdParams }>({ params: callIdParams });
@@ -44,32 +49,33 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
       throw new PayloadTooLargeError(deps.maxBytes);
     }
     // The call is checked before a byte of the body is read: no upload for another tenant's call.
-    if (!(await getCall(db, tenantId, callId))) throw new NotFoundError('Call');
+    if (!(await getCall(db, tenantId, callId))) return callNotFound(ctx, deps, callId);
 
     const tenantDir = recordingFile(deps.dir, tenantId);
     await mkdir(tenantDir, { recursive: true, mode: 0o700 });
     const name = `${randomUUID()}`;
     const tmp = recordingFile(deps.dir, `${tenantId}/.upload-${name}`);
     let kept = false;
+    const seal = newSealer(deps.keyring, tenantId);
     try {
       let file;
       try {
-        file = await receiveFile(ctx.req, tmp, deps.maxBytes);
+        file = await receiveFile(ctx.req, tmp, deps.maxBytes, seal);
       } catch (err) {
         if (err instanceof PayloadTooLargeError) ctx.set('Connection', 'close');
         throw err;
       }
       if (!file || file.bytes === 0) throw new ValidationError('Request validation failed', [{ path: '/body/file', message: 'an audio file part named "file" is required' }]);
-      const type = sniffAudio(file.head);
+      const type = parseAudioContainer(file.head, file.bytes);
       if (!type) throw new UnsupportedMediaTypeError('The file is not a supported audio format (WAV, MP3, OGG, FLAC)');
       const relative = `${tenantId}/${name}.${type.ext}`;
       await rename(tmp, recordingFile(deps.dir, relative));
       kept = true;
       const { rows } = await db.query<{ old: string | null }>(
-        `UPDATE calls c SET recording_path = $3, recording_mime = $4, recording_bytes = $5, updated_at = now()
+        `UPDATE calls c SET recording_path = $3, recording_mime = $4, recording_bytes = $5, recording_key_enc = $6, updated_at = now()
            FROM (SELECT recording_path AS old FROM calls WHERE tenant_id = $1 AND id = $2 FOR UPDATE) prev
           WHERE c.tenant_id = $1 AND c.id = $2 RETURNING prev.old`,
-        [tenantId, callId, relative, type.mime, file.bytes],
+        [tenantId, callId, relative, type.mime, file.bytes, seal.sealedKey],
       );
       if (rows.length === 0) {
         await unlink(recordingFile(deps.dir, relative)).catch(() => undefined); // deleted meanwhile
@@ -91,16 +97,18 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
   router.get('/api/calls/:id/recording', auth.authenticate, auth.requireRole(CAN.readCalls), params, async function downloadRecording(ctx) {
     const callId = idOf(ctx);
     const call = await getCall(db, ctx.state.tenantId!, callId);
-    if (!call) throw new NotFoundError('Call');
+    if (!call) return callNotFound(ctx, deps, callId);
     if (!call.recording_path) throw new NotFoundError('Recording');
     const path = recordingFile(deps.dir, call.recording_path);
     const info = await stat(path).catch(() => null);
     if (!info) throw new NotFoundError('Recording');
+    // Files stored before encryption have no key and are served as they are.
+    const body = call.recording_key_enc ? await openSealed(path, call.recording_key_enc, deps.keyring, call.tenant_id) : { stream: createReadStream(path), bytes: info.size };
     audit.emit({ type: 'DATA_ACCESSED', outcome: 'SUCCESS', description: 'Downloaded a call recording', resourceType: 'recording', resourceId: callId }, auditFromCtx(ctx));
     ctx.set('Cache-Control', 'private, no-store');
     ctx.set('Content-Disposition', `attachment; filename="${callId}.${call.recording_path.split('.').pop()}"`);
     ctx.type = call.recording_mime ?? 'application/octet-stream';
-    ctx.length = info.size;
-    ctx.body = createReadStream(path);
+    ctx.length = body.bytes;
+    ctx.body = body.stream;
   });
 }

@@ -50,6 +50,12 @@ export interface Instruments {
   auditWriteFailures: Counter;
   /** Events dropped by back-pressure (backlog full), by reason. */
   auditDropped: Counter<{ reason: string }>;
+  /** Anonymous events held back by the per-source throttle (each one is in an AUDIT_SUMMARY row), by type. */
+  auditHeldBack: Counter<{ event_type: string }>;
+
+  // --- Exotel webhooks -------------------------------------------------------------------------
+  /** Exotel events the database refused, kept in webhook_dead_letters (each delivery counted), by kind. */
+  webhookDeadLetters: Counter<{ kind: 'passthru' | 'status' }>;
 
   // --- dependency scanner ----------------------------------------------------------------------
   /** Failed dependency scans (audit could not run or parse). */
@@ -122,6 +128,15 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
     }),
     auditWriteFailures: meter.createCounter('caly.audit.write_failures', { description: 'Failed audit batch writes (retried).', unit: '{batch}' }),
     auditDropped: meter.createCounter('caly.audit.dropped', { description: 'Audit events dropped by back-pressure.', unit: '{event}' }),
+    auditHeldBack: meter.createCounter('caly.audit.held_back', {
+      description: 'Anonymous audit events held back by the per-source throttle and stored as counts in AUDIT_SUMMARY rows.',
+      unit: '{event}',
+    }),
+
+    webhookDeadLetters: meter.createCounter('caly.webhook.dead_letters', {
+      description: 'Exotel event deliveries the database refused, kept in the dead-letter table.',
+      unit: '{event}',
+    }),
 
     dependencyScanFailures: meter.createCounter('caly.dependency.scan_failures', { description: 'Dependency scans that could not complete.', unit: '{scan}' }),
 

@@ -1,3 +1,4 @@
+import { scrubText } from '../logging/redact';
 /**
  * Tenant administration from the command line: how a newcomer gets a login (docs/domain.md).
  *
@@ -203,6 +204,7 @@ main().catch((err: unknown) => {
       : code === '23503'
         ? 'no such tenant'
         : `failed: ${(err as Error).message}`;
-  process.stderr.write(`tenant: ${message}\n`);
+  // Through the logger's value pass: an error may quote an argument (a number, a URL).
+  process.stderr.write(`tenant: ${scrubText(message)}\n`);
   process.exitCode = 1;
 });

@@ -65,7 +65,10 @@ export function isIsoDateTime(value: string): boolean {
   const m = DATE_TIME.exec(value);
   if (!m || !isIsoDate(m[1]!)) return false;
   if (Number(m[2]) > 23 || Number(m[3]) > 59 || Number(m[4]) > 59) return false;
-  return m[5] === undefined || (Number(m[6]) <= 23 && Number(m[7]) <= 59);
+  // Real zones span -12:00 to +14:00; PostgreSQL refuses displacements past 15:59 (a 500 before),
+  // so anything beyond ±14:00 is a client error here. Year 0000 does not exist in PostgreSQL either.
+  if (m[5] !== undefined && (Number(m[6]) * 60 + Number(m[7]) > 14 * 60 || Number(m[7]) > 59)) return false;
+  return Number(m[1]!.slice(0, 4)) >= 1;
 }
 
 /** RFC 9562 UUID, versions 1–8, RFC variant, any letter case. Nil and max UUIDs are not ids we issue. */

@@ -30,6 +30,7 @@ export function domainEnv(databaseUrl: string, dataDir: string, extra: Record<st
     ENCRYPTION_KEY: K1,
     PASSWORD_HASH_MEMORY_KIB: '1024',
     RATE_LIMIT_LOGIN_POINTS: '1000',
+    RATE_LIMIT_LOGIN_IP_POINTS: '1000',
     RATE_LIMIT_API_POINTS: '100000',
     RATE_LIMIT_UPLOAD_POINTS: '1000',
     AUDIT_FLUSH_INTERVAL_MS: '20',

@@ -59,7 +59,8 @@ export function createReporter(deps: ReporterDeps): Report {
             description: `Security anomaly ${f.kind} (${f.rule}) in ${f.location}, request ${action}`,
             metadata: { kind: f.kind, rule: f.rule, location: f.location, route: route ?? null, action },
           },
-          { requestId, clientIp, userAgent: ctx.get('user-agent') || undefined },
+          // The tenant a validly signed token names, when there is one: its admins see attacks on it.
+          { requestId, clientIp, userAgent: ctx.get('user-agent') || undefined, tenantId: ctx.state.tenantId ?? ctx.state.claimedTenantId, userId: ctx.state.userId ?? ctx.state.claimedUserId },
         );
       }
     }

@@ -5,19 +5,19 @@ import type { AppContext } from '../../http/state';
 import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
 import { reject, setLimitHeaders, take, type EnforceDeps, type NamedLimiter } from './enforce';
-import { credentialKey, emailKey, ipKey, tenantOrIpKey } from './keys';
+import { addressEmailKey, credentialKey, ipKey, tenantOrIpKey } from './keys';
 import { buildLimiter, type LimiterSpec, type RateLimitStore } from './store';
 
 export type { RateLimitStore } from './store';
 export { createRedisClient, quitRedisClient, waitUntilReady } from './store';
 
-export type LimiterName = 'login_email' | 'login_ip' | 'register' | 'api' | 'webhook' | 'upload';
+export type LimiterName = 'login_email' | 'login_ip' | 'register' | 'api' | 'webhook' | 'webhook_auth' | 'upload';
 export type RouteMiddleware = (ctx: AppContext, next: Next) => Promise<void>;
 
 /** Route-level middleware factories, one per budget. Health and metrics are never limited. */
 export interface Limiters {
   readonly store: RateLimitStore['kind'];
-  /** Login: per client address, then per normalised email (needs the parsed body). */
+  /** Login: per client address, then per address and normalised email pair (needs the parsed body). */
   login: RouteMiddleware;
   /** Registration: per client address. */
   register: RouteMiddleware;
@@ -31,6 +31,12 @@ export interface Limiters {
   webhook(credentialOf: (ctx: AppContext) => string): RouteMiddleware;
   /** Uploads: per tenant (per client address before authentication exists). */
   upload: RouteMiddleware;
+  /**
+   * Webhook credential guessing, per client address: `refuseIfExhausted` answers 429 before any
+   * lookup once an address has spent its failures; `failed` spends one. Successful deliveries
+   * spend nothing, so Exotel is never slowed by someone else's guessing from elsewhere.
+   */
+  webhookAuth: { refuseIfExhausted(ctx: AppContext): Promise<void>; failed(ctx: AppContext): Promise<void> };
 }
 
 export interface LimiterDeps {
@@ -38,6 +44,7 @@ export interface LimiterDeps {
     Config,
     | 'RATE_LIMIT_PREFIX'
     | 'RATE_LIMIT_LOGIN_POINTS'
+    | 'RATE_LIMIT_LOGIN_IP_POINTS'
     | 'RATE_LIMIT_LOGIN_WINDOW_S'
     | 'RATE_LIMIT_REGISTER_POINTS'
     | 'RATE_LIMIT_REGISTER_WINDOW_S'
@@ -45,6 +52,8 @@ export interface LimiterDeps {
     | 'RATE_LIMIT_API_WINDOW_S'
     | 'RATE_LIMIT_WEBHOOK_POINTS'
     | 'RATE_LIMIT_WEBHOOK_WINDOW_S'
+    | 'RATE_LIMIT_WEBHOOK_AUTH_POINTS'
+    | 'RATE_LIMIT_WEBHOOK_AUTH_WINDOW_S'
     | 'RATE_LIMIT_UPLOAD_POINTS'
     | 'RATE_LIMIT_UPLOAD_WINDOW_S'
   >;
@@ -57,10 +66,13 @@ export interface LimiterDeps {
 export function limiterSpecs(c: LimiterDeps['config']): Record<LimiterName, LimiterSpec> {
   return {
     login_email: { name: 'login_email', points: c.RATE_LIMIT_LOGIN_POINTS, windowS: c.RATE_LIMIT_LOGIN_WINDOW_S },
-    login_ip: { name: 'login_ip', points: c.RATE_LIMIT_LOGIN_POINTS, windowS: c.RATE_LIMIT_LOGIN_WINDOW_S },
+    // Wider than the pair bucket: it bounds one address trying many accounts, and must not fire
+    // before the pair bucket does for one account (or that bucket would never decide anything).
+    login_ip: { name: 'login_ip', points: c.RATE_LIMIT_LOGIN_IP_POINTS, windowS: c.RATE_LIMIT_LOGIN_WINDOW_S },
     register: { name: 'register', points: c.RATE_LIMIT_REGISTER_POINTS, windowS: c.RATE_LIMIT_REGISTER_WINDOW_S },
     api: { name: 'api', points: c.RATE_LIMIT_API_POINTS, windowS: c.RATE_LIMIT_API_WINDOW_S },
     webhook: { name: 'webhook', points: c.RATE_LIMIT_WEBHOOK_POINTS, windowS: c.RATE_LIMIT_WEBHOOK_WINDOW_S },
+    webhook_auth: { name: 'webhook_auth', points: c.RATE_LIMIT_WEBHOOK_AUTH_POINTS, windowS: c.RATE_LIMIT_WEBHOOK_AUTH_WINDOW_S },
     upload: { name: 'upload', points: c.RATE_LIMIT_UPLOAD_POINTS, windowS: c.RATE_LIMIT_UPLOAD_WINDOW_S },
   };
 }
@@ -103,7 +115,7 @@ function login(ip: NamedLimiter, email: NamedLimiter, deps: EnforceDeps): RouteM
     const byIp = await take(ip, ipKey(ctx), deps);
     if (byIp && !byIp.allowed) reject(ctx, ip, byIp.res, deps);
     const address = (ctx.request.body as { email?: unknown } | undefined)?.email;
-    const byEmail = typeof address === 'string' && address.trim() !== '' ? await take(email, emailKey(address), deps) : undefined;
+    const byEmail = typeof address === 'string' && address.trim() !== '' ? await take(email, addressEmailKey(ctx, address), deps) : undefined;
     if (byEmail && !byEmail.allowed) reject(ctx, email, byEmail.res, deps);
     if (byEmail && (!byIp || byEmail.res.remainingPoints <= byIp.res.remainingPoints)) setLimitHeaders(ctx, email, byEmail.res);
     else if (byIp) setLimitHeaders(ctx, ip, byIp.res);
@@ -123,6 +135,7 @@ export function createLimiters(deps: LimiterDeps): Limiters {
     register: named('register'),
     api: named('api'),
     webhook: named('webhook'),
+    webhook_auth: named('webhook_auth'),
     upload: named('upload'),
   };
   return {
@@ -142,6 +155,18 @@ export function createLimiters(deps: LimiterDeps): Limiters {
         deps,
       ),
     upload: single(l.upload, tenantOrIpKey, deps),
+    webhookAuth: {
+      async refuseIfExhausted(ctx) {
+        const res = await l.webhook_auth.limiter.get(ipKey(ctx)).catch(() => null);
+        if (!res || res.consumedPoints < l.webhook_auth.points) return;
+        // Spend one more so the store's counter passes points + 1 once: one audit row per window.
+        const d = await take(l.webhook_auth, ipKey(ctx), deps);
+        if (d && !d.allowed) reject(ctx, l.webhook_auth, d.res, deps);
+      },
+      async failed(ctx) {
+        await take(l.webhook_auth, ipKey(ctx), deps);
+      },
+    },
   };
 }
 

@@ -15,6 +15,15 @@ export const normaliseEmail = (email: string): string => email.trim().toLowerCas
 
 export const emailKey = (email: string): string => `e:${digest(normaliseEmail(email))}`;
 
+/**
+ * Login lockout bucket: one client address trying one account. Per email alone, six wrong
+ * passwords from anywhere locked the real user out everywhere: lockout as a denial-of-service
+ * tool. Per pair, a guesser locks out only itself; guessing one account from many addresses is
+ * slowed by argon2 per attempt and the per-address bucket, and is visible in LOGIN_FAILURE events
+ * (which name the user and tenant and are never throttled).
+ */
+export const addressEmailKey = (ctx: AppContext, email: string): string => `p:${digest(`${ipKey(ctx)}|${normaliseEmail(email)}`)}`;
+
 export const credentialKey = (credential: string): string => `c:${digest(credential)}`;
 
 export const tenantKey = (tenantId: string): string => `t:${tenantId}`;

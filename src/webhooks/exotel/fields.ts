@@ -1,3 +1,5 @@
+import { shapeViolation } from '../../http/body';
+
 /**
  * Reading Exotel's loosely typed fields. Every value may arrive as a string (query, form,
  * multipart) or typed (JSON); a repeated query key arrives as an array. Everything is bounded:
@@ -7,13 +9,22 @@ export type Raw = Record<string, unknown>;
 
 const MAX_TEXT = 2048;
 
+/**
+ * Text PostgreSQL would refuse (NUL; lone surrogates, which are not Unicode) becomes U+FFFD: an
+ * Exotel event is never refused for an odd optional field. The verbatim payload is kept
+ * encrypted beside the event (webhook_events.raw_payload_enc).
+ */
+export function clean(s: string): string {
+  return s.replace(/\u0000|\p{Cs}/gu, '\ufffd');
+}
+
 export function text(raw: Raw, ...keys: string[]): string | undefined {
   for (const k of keys) {
     let v = raw[k];
     if (Array.isArray(v)) v = v[0];
     if (typeof v === 'number' && Number.isFinite(v)) v = String(v);
     if (typeof v === 'string') {
-      const t = v.trim();
+      const t = clean(v.trim());
       if (t !== '' && t.toLowerCase() !== 'null') return t.slice(0, MAX_TEXT);
     }
   }
@@ -59,7 +70,8 @@ export function nested(raw: Raw, name: string): unknown {
   if (typeof direct === 'object' && direct !== null) return direct;
   if (typeof direct === 'string' && /^[[{]/.test(direct.trim()) && direct.length <= 16_384) {
     try {
-      return JSON.parse(direct) as unknown;
+      const parsed = JSON.parse(direct) as unknown;
+      return shapeViolation(parsed) ? undefined : parsed;
     } catch {
       return undefined;
     }
@@ -86,7 +98,7 @@ export function pick(value: unknown, keys: readonly string[]): Record<string, st
   const out: Record<string, string> = {};
   for (const k of keys) {
     const v = (value as Raw)[k];
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v).slice(0, 512);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = clean(String(v)).slice(0, 512);
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -5,6 +5,7 @@ import { auditFromCtx } from '../../audit/context';
 import type { Queryable } from '../../db/pool';
 import { AuthenticationError, AuthorizationError } from '../../errors/app-error';
 import type { AppContext } from '../../http/state';
+import type { Limiters } from '../../security/rate-limit';
 import { credentialMatches, hashWebhookCredential, WEBHOOK_CREDENTIAL_PATTERN } from '../../tenants/credentials';
 import { tenantByCredential } from '../../tenants/repository';
 
@@ -16,18 +17,6 @@ export interface WebhookTenant {
 const tenants = new WeakMap<AppContext, WebhookTenant>();
 /** The tenant the guard admitted for this request. */
 export const webhookTenant = (ctx: AppContext): WebhookTenant => tenants.get(ctx)!;
-
-/**
- * The credential in the path is masked wherever a path is recorded (src/http/path.ts). Caller
- * numbers in a Passthru query are personal data: the access log keeps the keys, not the values.
- */
-export async function hideCredential(ctx: AppContext, next: Next): Promise<void> {
-  try {
-    await next();
-  } finally {
-    if (ctx.querystring) ctx.querystring = ctx.querystring.replace(/((?:^|&)(?:Call)?(?:From|To)|(?:^|&)DialWhomNumber)=[^&]*/g, '$1=[phone]');
-  }
-}
 
 function allowed(ip: string, cidrs: readonly string[]): boolean {
   const list = new BlockList();
@@ -45,12 +34,14 @@ function allowed(ip: string, cidrs: readonly string[]): boolean {
  * Authenticates an Exotel webhook by the credential in its path: hashed, looked up by hash and
  * compared in constant time; then the tenant's optional IP allowlist. Refusals are audited.
  */
-export function exotelGuard(deps: { db: Queryable; audit: AuditSink }) {
+export function exotelGuard(deps: { db: Queryable; audit: AuditSink; limits: Limiters['webhookAuth'] }) {
   return async function exotelGuardMiddleware(ctx: AppContext & { params: Record<string, string> }, next: Next): Promise<void> {
+    await deps.limits.refuseIfExhausted(ctx); // 429 for an address that has spent its wrong guesses
     const credential = ctx.params.credential ?? '';
     const digest = hashWebhookCredential(credential);
     const tenant = WEBHOOK_CREDENTIAL_PATTERN.test(credential) ? await tenantByCredential(deps.db, digest) : null;
     if (!tenant || !credentialMatches(tenant.hash, digest)) {
+      await deps.limits.failed(ctx);
       deps.audit.emit(
         { type: 'ACCESS_DENIED', outcome: 'FAILURE', description: 'Exotel webhook with an unknown credential', resourceType: 'webhook', metadata: { route: ctx._matchedRoute, reason: 'unknown_credential' } },
         auditFromCtx(ctx),

@@ -1,5 +1,5 @@
 import { TERMINAL, type CallStatus } from '../../calls/model';
-import { recordingUrlAad, sealPhone } from '../../calls/pii';
+import { recordingUrlAad, sealPhone, streamUrlsAad } from '../../calls/pii';
 import type { ServiceKeys } from '../../crypto/keys';
 import type { Database, Queryable } from '../../db/pool';
 import { NotFoundError } from '../../errors/app-error';
@@ -21,9 +21,14 @@ async function isTenantExophone(q: Queryable, tenantId: string, candidates: stri
  * first in the same transaction: a retry of an event already processed finds it and changes
  * nothing, and two deliveries racing each other serialise on its primary key.
  */
-export async function ingestEvent(db: Database, keys: ServiceKeys, tenantId: string, ev: ExotelEvent): Promise<IngestResult> {
+export async function ingestEvent(db: Database, keys: ServiceKeys, tenantId: string, ev: ExotelEvent, rawPayloadEnc: string): Promise<IngestResult> {
   return db.transaction(async (tx) => {
-    const fresh = await tx.query('INSERT INTO webhook_events (tenant_id, call_sid, event_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1', [tenantId, ev.callSid, ev.eventKey]);
+    const fresh = await tx.query('INSERT INTO webhook_events (tenant_id, call_sid, event_key, raw_payload_enc) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1', [
+      tenantId,
+      ev.callSid,
+      ev.eventKey,
+      rawPayloadEnc,
+    ]);
     if (fresh.rowCount === 0) return { duplicate: true } as const;
 
     const select = () =>
@@ -32,10 +37,11 @@ export async function ingestEvent(db: Database, keys: ServiceKeys, tenantId: str
         [tenantId, ev.callSid],
       );
     let existing = (await select()).rows[0];
-    // A new call must name one of this tenant's ExoPhones when it names numbers at all; a known
-    // CallSid is already bound to the tenant (status callbacks of API calls may name none).
+    // Every event that names numbers must name one of this tenant's ExoPhones, not only the first:
+    // a call created by an event without numbers must not later be bound to another tenant's
+    // ExoPhone. Events naming no number at all (status callbacks of API calls) pass.
     const exophone = await isTenantExophone(tx, tenantId, ev.exophoneCandidates);
-    if (!existing && ev.exophoneCandidates.length > 0 && !exophone) throw new NotFoundError('ExoPhone');
+    if (ev.exophoneCandidates.length > 0 && !exophone) throw new NotFoundError('ExoPhone');
 
     let created = false;
     if (!existing) {
@@ -64,6 +70,7 @@ export async function ingestEvent(db: Database, keys: ServiceKeys, tenantId: str
          duration_s = COALESCE($11, duration_s),
          recording_url_enc = COALESCE($12, recording_url_enc),
          exotel = exotel || $13::jsonb,
+         stream_urls_enc = COALESCE($14, stream_urls_enc),
          updated_at = now()
        WHERE id = $1`,
       [
@@ -80,6 +87,7 @@ export async function ingestEvent(db: Database, keys: ServiceKeys, tenantId: str
         ev.durationS ?? null,
         ev.recordingUrl ? keys.keyring.encrypt(ev.recordingUrl, recordingUrlAad(tenantId)) : null,
         JSON.stringify(ev.extras),
+        ev.streamUrls ? keys.keyring.encrypt(JSON.stringify(ev.streamUrls), streamUrlsAad(tenantId)) : null,
       ],
     );
     return {

@@ -18,7 +18,9 @@ export interface ExotelEvent {
   endedAt?: Date;
   durationS?: number;
   recordingUrl?: string;
-  /** Extras kept on the call (calls.exotel): legs, custom field, digits, stream … */
+  /** Stream access URLs (wss:// and its recording): stored encrypted, never in `extras`. */
+  streamUrls?: { StreamUrl?: string; RecordingUrl?: string };
+  /** Extras kept on the call (calls.exotel): legs, custom field, digits, stream status … */
   extras: Record<string, unknown>;
   /** Same notification, same key: Exotel's retries are recognised by it. */
   eventKey: string;
@@ -114,7 +116,11 @@ export function parsePassthru(raw: Raw): ExotelEvent {
   const flow = text(raw, 'flow_id');
   if (flow && /^[A-Za-z0-9_-]{1,64}$/.test(flow)) ev.extras.flowId = flow;
   const stream = pick(nested(raw, 'Stream'), STREAM_KEYS);
-  if (stream) ev.extras.stream = stream;
+  if (stream) {
+    const { StreamUrl, RecordingUrl, ...rest } = stream;
+    if (StreamUrl !== undefined || RecordingUrl !== undefined) ev.streamUrls = { ...(StreamUrl ? { StreamUrl } : {}), ...(RecordingUrl ? { RecordingUrl } : {}) };
+    if (Object.keys(rest).length > 0) ev.extras.stream = rest;
+  }
   return ev;
 }
 

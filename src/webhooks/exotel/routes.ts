@@ -7,7 +7,10 @@ import { AppError, ValidationError } from '../../errors/app-error';
 import type { AppContext, AppState } from '../../http/state';
 import type { Limiters } from '../../security/rate-limit';
 import { serverToServer } from '../../security/anomaly';
-import { exotelGuard, hideCredential, webhookTenant } from './guard';
+import { webhookRawAad } from '../../calls/pii';
+import type { Instruments } from '../../telemetry/instruments';
+import { deadLetter, errorCodeOf, isPermanent } from './dead-letter';
+import { exotelGuard, webhookTenant } from './guard';
 import { ingestEvent, type IngestResult } from './ingest';
 import { readMultipartFields } from './multipart-fields';
 import { parsePassthru, parseStatusCallback, type ExotelEvent } from './payload';
@@ -17,30 +20,43 @@ export interface ExotelRoutesDeps {
   db: Database;
   audit: AuditSink;
   keys: ServiceKeys;
-  limiters: Pick<Limiters, 'webhook'>;
+  limiters: Pick<Limiters, 'webhook' | 'webhookAuth'>;
   bodyLimitBytes: number;
+  instruments: Instruments;
 }
 
 const PASSTHRU = '/webhooks/exotel/:credential/passthru';
 const STATUS = '/webhooks/exotel/:credential/status';
 
 /**
- * Exotel's webhooks (../shared/reference/exotel-webhooks.md, docs/domain.md). Payloads are read
+ * Exotel's webhooks (docs/domain.md). Payloads are read
  * leniently rather than through a closed validate() schema: Exotel adds fields without notice and
  * sends different subsets per applet, and a 4xx for an unknown field would drop real calls. What
  * is kept is normalised and bounded field by field (payload.ts); CallSid is required.
  */
 export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRoutesDeps): void {
   const { db, audit, keys } = deps;
-  const guard = exotelGuard({ db, audit });
+  const guard = exotelGuard({ db, audit, limits: deps.limiters.webhookAuth });
   const limit = deps.limiters.webhook((ctx) => (ctx as AppContext & { params?: Record<string, string> }).params?.credential ?? '');
-  const front = [hideCredential, serverToServer, limit, guard] as const;
+  // Caller numbers and URLs in the query are masked by the logger's one redaction point.
+  const front = [serverToServer, limit, guard] as const;
 
-  async function record(ctx: AppContext, ev: ExotelEvent): Promise<IngestResult> {
+  /** The payload exactly as received (query string and raw body), sealed to the tenant. */
+  function sealRaw(ctx: AppContext, tenantId: string, fields?: Raw): string {
+    const body = (ctx.request as { rawBody?: string }).rawBody ?? (fields ? JSON.stringify(fields) : undefined);
+    return keys.keyring.encrypt(JSON.stringify({ query: ctx.querystring, ...(body !== undefined ? { body } : {}) }), webhookRawAad(tenantId));
+  }
+
+  /**
+   * Stores the event; a payload PostgreSQL refuses for good goes to the dead-letter table instead
+   * (counted, audited), and the answer is still 2xx: Exotel's retry would fail the same way and the
+   * event would be lost. Transient failures (database away) stay 5xx so that Exotel retries.
+   */
+  async function record(ctx: AppContext, ev: ExotelEvent, rawPayloadEnc: string): Promise<IngestResult | { duplicate: true; deadLettered: true }> {
     const tenant = webhookTenant(ctx);
     let result: IngestResult;
     try {
-      result = await ingestEvent(db, keys, tenant.id, ev);
+      result = await ingestEvent(db, keys, tenant.id, ev, rawPayloadEnc);
     } catch (err) {
       if (err instanceof AppError && err.status === 404) {
         audit.emit(
@@ -48,7 +64,18 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
           auditFromCtx(ctx),
         );
       }
-      throw err;
+      if (err instanceof AppError || !isPermanent(err)) throw err;
+      const code = errorCodeOf(err);
+      const attempts = await deadLetter(db, tenant.id, ev, rawPayloadEnc, code);
+      deps.instruments.webhookDeadLetters.add(1, { kind: ev.kind });
+      ctx.state.span?.setAttribute('caly.webhook.dead_letter', true);
+      if (attempts === 1) {
+        audit.emit(
+          { type: 'INTEGRATION_FAILED', outcome: 'FAILURE', description: 'Exotel event the database refused: kept in the dead-letter table', resourceType: 'call', metadata: { kind: ev.kind, call_sid: ev.callSid, reason: 'dead_letter', error_code: code } },
+          auditFromCtx(ctx),
+        );
+      }
+      return { duplicate: true, deadLettered: true };
     }
     if (result.duplicate) {
       ctx.state.span?.setAttribute('caly.webhook.duplicate', true);
@@ -65,7 +92,7 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
   /** Sync Passthru branches on the status: the tenant's rule picks 200 (choice A) or 302 (choice B). */
   async function passthru(ctx: AppContext): Promise<void> {
     const raw: Raw = { ...(ctx.query as Raw), ...(ctx.method === 'POST' && isPlainObject(ctx.request.body) ? (ctx.request.body as Raw) : {}) };
-    await record(ctx, parsePassthru(raw));
+    await record(ctx, parsePassthru(raw), sealRaw(ctx, webhookTenant(ctx).id));
     ctx.body = 'OK';
     ctx.status = webhookTenant(ctx).passthruResponse;
   }
@@ -75,7 +102,7 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
     if (ctx.request.is('multipart/form-data')) body = await readMultipartFields(ctx.req, deps.bodyLimitBytes);
     else if (isPlainObject(ctx.request.body)) body = ctx.request.body as Raw;
     else throw new ValidationError('Request validation failed', [{ path: '/body', message: 'must be a JSON, urlencoded or multipart object' }]);
-    await record(ctx, parseStatusCallback({ ...(ctx.query as Raw), ...body }));
+    await record(ctx, parseStatusCallback({ ...(ctx.query as Raw), ...body }), sealRaw(ctx, webhookTenant(ctx).id, body));
     ctx.body = { received: true };
   }
 
