@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import type { AuditSink } from '../../audit/catalogue';
 import type { AppContext } from '../../http/state';
 import type { Logger } from '../../logging/logger';
@@ -11,24 +10,19 @@ export interface ReporterDeps {
   logger: Logger;
   instruments: Instruments;
   audit: AuditSink;
-  /** At most one audit event per client IP and kind per window; metrics, spans and logs are not limited. */
-  auditWindowMs?: number;
-  /** Distinct (client IP, kind) pairs remembered; the oldest are forgotten first. */
-  auditMemory?: number;
 }
 
 export type Report = (ctx: AppContext, findings: readonly Finding[], route: string | undefined, action: Action) => void;
 
 /**
  * Makes each finding visible four ways: a metric by kind and route, a `security.anomaly` span
- * event, a warn log line with the request id, and (rate-limited per source) an audit event. None
- * of them carries the offending value: only kind, rule id and location.
+ * event, a warn log line with the request id, and an audit event. None of them carries the
+ * offending value: only kind, rule id and location. The audit event is never dropped here: a flood
+ * from an anonymous source is held back and summarised by the audit trail's throttle (one
+ * AUDIT_SUMMARY row per source and type), and events naming a tenant or user are never throttled.
  */
 export function createReporter(deps: ReporterDeps): Report {
   const { logger, instruments, audit } = deps;
-  // Bounded and time-limited, so an attacker rotating IPs costs memory only up to `max`.
-  const recentlyAudited = new LRUCache<string, true>({ max: deps.auditMemory ?? 10_000, ttl: deps.auditWindowMs ?? 60_000 });
-
   return function report(ctx, findings, route, action) {
     const { requestId, span } = ctx.state;
     const clientIp = ctx.ip;
@@ -49,10 +43,7 @@ export function createReporter(deps: ReporterDeps): Report {
         action,
         client_ip: clientIp,
       });
-      const key = `${clientIp}|${f.kind}`;
-      if (!recentlyAudited.has(key)) {
-        recentlyAudited.set(key, true);
-        audit.emit(
+      audit.emit(
           {
             type: 'SECURITY_VIOLATION',
             outcome: 'SECURITY_ALERT',
@@ -61,8 +52,7 @@ export function createReporter(deps: ReporterDeps): Report {
           },
           // The tenant a validly signed token names, when there is one: its admins see attacks on it.
           { requestId, clientIp, userAgent: ctx.get('user-agent') || undefined, tenantId: ctx.state.tenantId ?? ctx.state.claimedTenantId, userId: ctx.state.userId ?? ctx.state.claimedUserId },
-        );
-      }
+      );
     }
   };
 }
