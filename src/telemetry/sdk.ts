@@ -1,4 +1,4 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, SpanKind, trace, type Attributes, type Context, type Link } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -15,8 +15,10 @@ import {
   ConsoleSpanExporter,
   ParentBasedSampler,
   SimpleSpanProcessor,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   type Sampler,
+  type SamplingResult,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -41,6 +43,23 @@ export interface TelemetryOptions {
   spanExporter?: SpanExporter;
   /** Tests may read metrics through their own reader. */
   metricReader?: MetricReader;
+}
+
+/**
+ * Drops CLIENT spans that start no trace of their own: queries and Redis calls outside a request
+ * (audit writes, purge, probes, warm-up) are not worth a trace. They must still be measured, so
+ * this is done here rather than with instrumentation-pg's requireParentSpan, which skips the
+ * query's db.client.operation.duration observation together with its span.
+ */
+export class NoOrphanClientSpans implements Sampler {
+  constructor(private readonly inner: Sampler) {}
+  shouldSample(ctx: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    if (kind === SpanKind.CLIENT && trace.getSpanContext(ctx) === undefined) return { decision: SamplingDecision.NOT_RECORD };
+    return this.inner.shouldSample(ctx, traceId, name, kind, attributes, links);
+  }
+  toString(): string {
+    return `NoOrphanClientSpans{${this.inner.toString()}}`;
+  }
 }
 
 function sampler(config: Config): Sampler {
@@ -103,7 +122,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
 
   const tracerProvider = new NodeTracerProvider({
     resource,
-    sampler: sampler(config),
+    sampler: new NoOrphanClientSpans(sampler(config)),
     spanProcessors: spanProcessors(config, opts),
   });
   trace.setGlobalTracerProvider(tracerProvider);
@@ -129,8 +148,8 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
     meterProvider,
     instrumentations: [
       new PgInstrumentation({
-        // Queries outside a request (migrations, pool warm-up, health probes) are not worth a trace.
-        requireParentSpan: true,
+        // Queries outside a request get no span (NoOrphanClientSpans) but are still measured.
+        requireParentSpan: false,
         ignoreConnectSpans: true,
         enhancedDatabaseReporting: false,
       }),
