@@ -50,6 +50,7 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     redactKeys: config.LOG_REDACT_KEYS.split(',').map((s) => s.trim()).filter(Boolean),
   });
   const { logger } = log;
+  telemetry.attachLog(logger); // the SDK's own warnings (dropped spans, failed exports) into our log
   for (const w of warnings) logger.warn(w);
 
   let embedded: EmbeddedDatabase | undefined;

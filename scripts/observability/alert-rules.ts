@@ -65,6 +65,7 @@ function specs(ctx: RuleContext): AlertSpec[] {
   const whW = windowOf(ctx, A.webhook_auth_failures.window);
   const awW = windowOf(ctx, A.audit_write_failures.window);
   const sqW = windowOf(ctx, A.slow_queries.window);
+  const tlW = windowOf(ctx, A.trace_spans_lost.window);
   const byRoute = (extra: string) => `sum by (job, http_route) (rate(${count}{${J},http_route!~"${excluded}"${extra}}[${errW}]))`;
   const pool = 'job, instance, db_client_connection_pool_name';
   return [
@@ -161,6 +162,19 @@ function specs(ctx: RuleContext): AlertSpec[] {
       team: 'sre',
       summary: '{{ $labels.instance }} is down',
       description: 'Prometheus cannot scrape {{ $labels.instance }} of {{ $labels.job }}. Alertmanager silences the other alerts of that instance while this fires.',
+    },
+    {
+      // Two ways a span never reaches the collector: the batch queue was full (dropped before
+      // export) or the export itself failed after its retries.
+      alert: 'CalyTraceSpansDropped',
+      expr:
+        `sum by (job, instance) (rate(otel_sdk_processor_span_processed_total{${J},error_type="queue_full"}[${tlW}])) > ${A.trace_spans_lost.rate_per_second}\n` +
+        `or sum by (job, instance) (rate(otel_sdk_exporter_span_exported_total{${J},error_type!=""}[${tlW}])) > ${A.trace_spans_lost.rate_per_second}`,
+      for: A.trace_spans_lost.for,
+      severity: 'ticket',
+      team: 'sre',
+      summary: 'Traces of {{ $labels.instance }} are losing spans',
+      description: `{{ $labels.instance }} loses {{ $value | humanize }} spans per second over ${tlW} (queue full or failed exports): traces are incomplete and request ids may lead nowhere.`,
     },
     {
       // The gauge's own `severity` label would collide with the routing label: copy it aside.

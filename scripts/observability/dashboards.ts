@@ -111,7 +111,7 @@ const database: DashboardSpec = {
 const runtime: DashboardSpec = {
   uid: 'caly-runtime',
   title: 'Caly API / Runtime',
-  description: 'Node.js event loop, heap and garbage collection per replica.',
+  description: 'Node.js event loop, heap and garbage collection per replica; the trace pipeline (spans queued, exported, lost).',
   panels: [
     {
       title: 'Event-loop delay',
@@ -130,6 +130,24 @@ const runtime: DashboardSpec = {
       description: 'Seconds per second spent in garbage collection, by type.',
       unit: 'percentunit',
       queries: [{ expr: `sum by (instance, v8js_gc_type) (rate(v8js_gc_duration_sum{${J}}[${RI}]))`, legend: '{{instance}} {{v8js_gc_type}}' }],
+    },
+    {
+      title: 'Trace spans processed and exported',
+      description: 'Spans leaving the batch processor and the OTLP exporter per second; an error_type (queue_full, or the export error) is a lost span.',
+      unit: 'ops',
+      queries: [
+        { expr: `sum by (instance, error_type) (rate(otel_sdk_processor_span_processed_total{${J}}[${RI}]))`, legend: '{{instance}} processed {{error_type}}' },
+        { expr: `sum by (instance, error_type) (rate(otel_sdk_exporter_span_exported_total{${J}}[${RI}]))`, legend: '{{instance}} exported {{error_type}}' },
+      ],
+    },
+    {
+      title: 'Span queue',
+      description: 'Spans waiting in the batch processor, against its capacity (OTEL_BSP_MAX_QUEUE_SIZE).',
+      unit: 'none',
+      queries: [
+        { expr: `max by (instance) (otel_sdk_processor_span_queue_size{${J}})`, legend: '{{instance}} queued' },
+        { expr: `max by (instance) (otel_sdk_processor_span_queue_capacity{${J}})`, legend: '{{instance}} capacity' },
+      ],
     },
   ],
 };

@@ -11,22 +11,20 @@ import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
   ParentBasedSampler,
-  SimpleSpanProcessor,
   SamplingDecision,
   TraceIdRatioBasedSampler,
   type Sampler,
   type SamplingResult,
   type SpanExporter,
-  type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { createInstruments, type Instruments } from './instruments';
+import { DiagToLog, type DiagSink } from './diag';
 import { HttpDurationProducer } from './http-duration';
+import { spanProcessors } from './span-pipeline';
 
 export interface Telemetry {
   instruments: Instruments;
@@ -34,6 +32,8 @@ export interface Telemetry {
   prometheus: PrometheusExporter | undefined;
   tracerProvider: NodeTracerProvider;
   meterProvider: MeterProvider;
+  /** Sends the SDK's own warnings and errors (dropped spans, failed exports) to the service log. */
+  attachLog(sink: DiagSink): void;
   /** Flushes spans and metrics, bounded: an unreachable collector must not hold shutdown hostage. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -80,23 +80,6 @@ function sampler(config: Config): Sampler {
   }
 }
 
-function spanProcessors(config: Config, opts: TelemetryOptions): SpanProcessor[] {
-  const processors: SpanProcessor[] = [];
-  if (opts.spanExporter) processors.push(new SimpleSpanProcessor(opts.spanExporter));
-  const endpoint = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const wanted = config.OTEL_TRACES_EXPORTER ?? (endpoint ? 'otlp' : 'none');
-  if (wanted === 'otlp' && endpoint) {
-    // Loaded only when used: the OTLP exporter pulls protobuf/transformer code we otherwise never need.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-    const url = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/$/, '')}/v1/traces`;
-    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1000 }));
-  } else if (wanted === 'console') {
-    processors.push(new BatchSpanProcessor(new ConsoleSpanExporter()));
-  }
-  return processors;
-}
-
 function resourceAttributes(config: Config): Record<string, string> {
   const attrs: Record<string, string> = {};
   for (const pair of (config.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
@@ -115,17 +98,11 @@ function resourceAttributes(config: Config): Record<string, string> {
  * require-in-the-middle never sees them and query spans silently disappear.
  */
 export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Telemetry {
+  const diagnostics = new DiagToLog().install();
   const resource = resourceFromAttributes(resourceAttributes(config));
 
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-
-  const tracerProvider = new NodeTracerProvider({
-    resource,
-    sampler: new NoOrphanClientSpans(sampler(config)),
-    spanProcessors: spanProcessors(config, opts),
-  });
-  trace.setGlobalTracerProvider(tracerProvider);
 
   const httpDuration = new HttpDurationProducer();
   const readers: MetricReader[] = [];
@@ -142,6 +119,13 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   if (opts.metricReader) readers.push(opts.metricReader);
   const meterProvider = new MeterProvider({ resource, readers });
   metrics.setGlobalMeterProvider(meterProvider);
+
+  const tracerProvider = new NodeTracerProvider({
+    resource,
+    sampler: new NoOrphanClientSpans(sampler(config)),
+    spanProcessors: spanProcessors(config, { spanExporter: opts.spanExporter, meterProvider }),
+  });
+  trace.setGlobalTracerProvider(tracerProvider);
 
   registerInstrumentations({
     tracerProvider,
@@ -165,6 +149,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
     prometheus,
     tracerProvider,
     meterProvider,
+    attachLog: (sink) => diagnostics.attach(sink),
     async shutdown(timeoutMs: number) {
       const work = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
       let timer: NodeJS.Timeout | undefined;
