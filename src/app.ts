@@ -21,6 +21,7 @@ import { httpsRedirect } from './security/https-redirect';
 import { createLimiters, limitApiPaths, type Limiters } from './security/rate-limit';
 import type { Config } from './config';
 import type { Instruments } from './telemetry/instruments';
+import { countLoginAttempts } from './telemetry/login-attempts';
 import { requestSpan } from './telemetry/request-span';
 import { createAnomalyDetector } from './security/anomaly';
 import { rejectPrototypeKeys } from './validation/prototype-guard';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       isSensitiveKey: log.redactor.isSensitiveKey,
     }),
   ); // one line per request
+  app.use(countLoginAttempts(router, instruments)); // every login attempt by route and outcome, before any limiter answers
   app.use(errorEnvelope({ instruments, production: config.NODE_ENV === 'production' })); // one error shape
   app.use(securityHeaders({ hstsPreload: config.HSTS_PRELOAD })); // helmet values + Permissions-Policy, on every response
   if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL) app.use(httpsRedirect(config.PUBLIC_BASE_URL)); // 308 to PUBLIC_BASE_URL

@@ -89,13 +89,15 @@ function specs(ctx: RuleContext): AlertSpec[] {
       description: `{{ $labels.job }} flags {{ $value | humanize }} {{ $labels.kind }} findings per second over ${anW} (limit ${A.security_anomaly_spike.rate_per_second}/s): someone is probing the API.`,
     },
     {
+      // Counted before any limiter answers: once the attacker has spent the API budget, the API
+      // limiter refuses its attempts and the login limiters never see them; this count still does.
       alert: 'CalyLoginBruteForce',
-      expr: `sum by (job, limiter) (rate(caly_ratelimit_rejections_total{${J},limiter=~"login_.*"}[${bfW}])) > ${A.login_brute_force.rate_per_second}`,
+      expr: `sum by (job, http_route) (rate(caly_auth_login_attempts_total{${J},outcome=~"failure|rate_limited"}[${bfW}])) > ${A.login_brute_force.rate_per_second}`,
       for: A.login_brute_force.for,
       severity: 'page',
       team: 'security',
-      summary: 'Login brute force: the {{ $labels.limiter }} limiter is rejecting attempts',
-      description: `The {{ $labels.limiter }} rate limiter on {{ $labels.job }} rejects {{ $value | humanize }} login attempts per second over ${bfW} (limit ${A.login_brute_force.rate_per_second}/s).`,
+      summary: 'Login brute force on {{ $labels.http_route }}',
+      description: `{{ $labels.http_route }} on {{ $labels.job }} sees {{ $value | humanize }} failed or rate-limited login attempts per second over ${bfW} (limit ${A.login_brute_force.rate_per_second}/s).`,
     },
     {
       alert: 'CalyWebhookAuthFailures',

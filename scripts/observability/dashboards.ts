@@ -60,12 +60,9 @@ const security: DashboardSpec = {
     { title: 'Rate-limit rejections by limiter', description: 'login_email, login_ip, register, api, webhook, upload.', unit: 'reqps', queries: [{ expr: `sum by (limiter) (rate(caly_ratelimit_rejections_total{${J}}[${RI}]))`, legend: '{{limiter}}' }] },
     {
       title: 'Login failures',
-      description: 'Authentication failures on the login route, and the login limiters rejecting attempts.',
+      description: 'Login attempts by outcome (failure = wrong credentials, rate_limited = refused by any limiter), counted before any limiter answers.',
       unit: 'reqps',
-      queries: [
-        { expr: `sum(rate(caly_errors_total{${J},error_type="AUTHENTICATION_ERROR",http_route="/api/auth/login"}[${RI}]))`, legend: 'failed logins' },
-        { expr: `sum(rate(caly_ratelimit_rejections_total{${J},limiter=~"login_.*"}[${RI}]))`, legend: 'rejected by login limiters' },
-      ],
+      queries: [{ expr: `sum by (http_route, outcome) (rate(caly_auth_login_attempts_total{${J}}[${RI}]))`, legend: '{{http_route}} {{outcome}}' }],
     },
     { title: 'Webhook authentication failures', description: 'Exotel webhook calls refused (401) by route.', unit: 'reqps', queries: [{ expr: `sum by (http_route) (rate(caly_errors_total{${J},error_type="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${RI}]))`, legend: '{{http_route}}' }] },
     {

@@ -13,6 +13,9 @@ import type { HttpDurationProducer } from './http-duration';
 
 export type RouteAttr = { 'http.route'?: string };
 
+/** How a login attempt ended: 2xx, 401, 429 (any limiter), other 4xx, 5xx. */
+export type LoginOutcome = 'success' | 'failure' | 'rate_limited' | 'invalid' | 'error';
+
 /** A value source for an observable gauge; concerns register theirs at startup. */
 export type GaugeSource = () => number | Array<{ value: number; attributes: Record<string, string> }>;
 
@@ -36,6 +39,8 @@ export interface Instruments {
   rateLimitRejections: Counter<{ limiter: string }>;
   /** Rate-limit store failures (Redis down) that made a limiter fall back to local memory. */
   rateLimitStoreFailures: Counter<{ limiter: string }>;
+  /** Login attempts by route and outcome, whichever limiter (if any) answered. */
+  loginAttempts: Counter<{ 'http.route': string; outcome: LoginOutcome }>;
   /** Security anomaly findings, by kind (sql_injection, xss, …) and route. */
   securityAnomalies: Counter<{ kind: string } & RouteAttr>;
   /** Requests blocked (403) by the anomaly detector in block mode. */
@@ -111,6 +116,7 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
       description: 'Rate-limit store errors that made a limiter fall back to process memory.',
       unit: '{error}',
     }),
+    loginAttempts: meter.createCounter('caly.auth.login.attempts', { description: 'Login attempts, by route and outcome, however they were limited.', unit: '{attempt}' }),
     securityAnomalies: meter.createCounter('caly.security.anomalies', { description: 'Security anomaly findings, by kind and route.', unit: '{finding}' }),
     securityBlocked: meter.createCounter('caly.security.blocked', { description: 'Requests refused by the anomaly detector in block mode.', unit: '{request}' }),
 
