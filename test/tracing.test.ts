@@ -36,8 +36,8 @@ describe('tracing', function () {
       const res = await fetch(`${app.url}/api/info`);
       expect(res.status).to.equal(200);
       const id = res.headers.get('x-request-id')!;
-      expect(id).to.match(/^[0-9a-f]{32}$/);
-      const spans = spanExporter.getFinishedSpans().filter((s) => s.spanContext().traceId === id);
+      expect(id).to.match(/^[0-9a-f]{32}-[0-9a-f]{16}$/);
+      const spans = spanExporter.getFinishedSpans().filter((s) => s.spanContext().traceId === id.slice(0, 32));
       const server = spans.filter((s) => s.kind === SpanKind.SERVER);
       expect(server).to.have.length(1);
       expect(server[0]!.name).to.equal('GET /api/info');
@@ -51,13 +51,46 @@ describe('tracing', function () {
       expect(JSON.stringify(queries.map((q) => q.attributes))).not.to.include('installation_id');
     });
 
-    it('continues an incoming W3C traceparent; the request id is the trace id', async () => {
+    it('continues an incoming W3C traceparent; the request id is trace id and server span id', async () => {
       spanExporter.reset();
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       const res = await fetch(`${app.url}/api/ping`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
-      expect(res.headers.get('x-request-id')).to.equal(traceId);
       const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === traceId)!;
       expect(span.parentSpanContext?.spanId).to.equal('00f067aa0ba902b7');
+      expect(res.headers.get('x-request-id')).to.equal(`${traceId}-${span.spanContext().spanId}`);
+    });
+
+    it('requests of one upstream trace get distinct request ids, each leading to its own server span', async () => {
+      spanExporter.reset();
+      const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+      const headers = { traceparent: `00-${traceId}-00f067aa0ba902b7-01` };
+      const ids = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${app.url}/api/ping`, { headers })).headers.get('x-request-id')!));
+      expect(new Set(ids).size, 'distinct request ids').to.equal(20);
+      const servers = spanExporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
+      for (const id of ids) {
+        const [t, sp] = id.split('-');
+        expect(t).to.equal(traceId);
+        expect(servers.filter((s) => s.spanContext().traceId === t && s.spanContext().spanId === sp), id).to.have.length(1);
+      }
+    });
+
+    it('a trace exists even when the upstream did not sample (flags 00)', async () => {
+      spanExporter.reset();
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const res = await fetch(`${app.url}/api/info`, { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-00` } });
+      const id = res.headers.get('x-request-id')!;
+      expect(id.startsWith(`${traceId}-`)).to.equal(true);
+      const spans = spanExporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+      expect(spans.filter((s) => s.kind === SpanKind.SERVER), 'server span recorded').to.have.length(1);
+      expect(spans.filter((s) => s.kind === SpanKind.CLIENT), 'its queries too').to.have.length.greaterThan(0);
+    });
+
+    it('a client cannot choose its request id (neither by x-request-id nor by traceparent alone)', async () => {
+      const traceId = 'ffeeddccbbaa99887766554433221100';
+      const a = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'mine', traceparent: `00-${traceId}-1111111111111111-01` } });
+      const b = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'mine', traceparent: `00-${traceId}-1111111111111111-01` } });
+      expect(a.headers.get('x-request-id')).not.to.equal('mine');
+      expect(a.headers.get('x-request-id')).not.to.equal(b.headers.get('x-request-id'));
     });
 
     it('keeps a valid incoming x-request-id only as an attribute; drops an invalid one', async () => {
@@ -65,7 +98,7 @@ describe('tracing', function () {
       const ok = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'lb-req.123_abc' } });
       const bad = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'evil id with spaces and {json}' } });
       const long = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'a'.repeat(129) } });
-      const byId = (r: Response) => spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === r.headers.get('x-request-id'))!;
+      const byId = (r: Response) => spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === r.headers.get('x-request-id'))!;
       expect(ok.headers.get('x-request-id')).not.to.equal('lb-req.123_abc');
       expect(byId(ok).attributes['caly.request.incoming_id']).to.equal('lb-req.123_abc');
       expect(byId(bad).attributes).not.to.have.property('caly.request.incoming_id');
@@ -76,7 +109,7 @@ describe('tracing', function () {
       const res = await fetch(`${app.url}/api/ping`);
       const id = res.headers.get('x-request-id');
       const line = await until(() => app.logs.find((l) => l.request_id === id));
-      expect(line.trace_id).to.equal(id);
+      expect(line.trace_id).to.equal(id!.slice(0, 32));
       expect(line.span_id).to.match(/^[0-9a-f]{16}$/);
     });
   });
@@ -90,7 +123,7 @@ describe('tracing', function () {
         proxy.setLatency(40);
         spanExporter.reset();
         const res = await fetch(`${app.url}/api/info`);
-        const id = res.headers.get('x-request-id');
+        const id = res.headers.get('x-request-id')!.slice(0, 32);
         const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === id && s.kind === SpanKind.SERVER)!;
         const names = span.events.map((e) => e.name);
         expect(names).to.include.members(['slow_query', 'slow_request']);
@@ -120,7 +153,7 @@ describe('tracing', function () {
 
     it('request spans and query spans reach the collector (fails if either silently stops)', async () => {
       const res = await fetch(`${svc.url}/api/info`);
-      const id = res.headers.get('x-request-id')!;
+      const id = res.headers.get('x-request-id')!.slice(0, 32);
       const server = await until(() => receiver.spans.find((s) => s.traceId === id && s.kind === 2));
       expect(server.name).to.equal('GET /api/info');
       expect(server.attributes['http.route']).to.equal('/api/info');
@@ -132,7 +165,7 @@ describe('tracing', function () {
       const res = await fetch(`${svc.url}/api/ping`, { method: 'PUT' });
       expect(res.status).to.equal(405);
       const id = res.headers.get('x-request-id')!;
-      const span = await until(() => receiver.spans.find((s) => s.traceId === id));
+      const span = await until(() => receiver.spans.find((s) => `${s.traceId}-${s.spanId}` === id));
       expect(span.status?.code).to.equal(2);
       expect(span.events.map((e) => e.name)).to.include('exception');
       const line = await svc.waitForLog((l) => l.request_id === id);

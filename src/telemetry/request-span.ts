@@ -67,7 +67,12 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
     const incoming = headers['x-request-id'];
     if (typeof incoming === 'string' && INCOMING_ID.test(incoming)) span.setAttribute('caly.request.incoming_id', incoming);
 
-    const requestId = span.spanContext().traceId;
+    // The request id is `<trace id>-<server span id>`. The trace id alone is not enough: every
+    // request of one upstream trace shares it, and a client sending traceparent would choose it.
+    // Our span id is random per request, so the pair is unique, never client-chosen, and names
+    // the exact span to open in the trace.
+    const sc = span.spanContext();
+    const requestId = `${sc.traceId}-${sc.spanId}`;
     ctx.state.requestId = requestId;
     ctx.state.span = span;
     ctx.state.startedAt = startedAt;

@@ -62,6 +62,15 @@ export class NoOrphanClientSpans implements Sampler {
   }
 }
 
+/**
+ * Follows a sampled caller; a caller that did not sample (or a client sending flags 00 to switch
+ * tracing off) is decided by our own root sampler instead, so a request id always leads to a trace
+ * when the root sampler keeps it.
+ */
+function parentBased(root: Sampler): Sampler {
+  return new ParentBasedSampler({ root, remoteParentNotSampled: root });
+}
+
 function sampler(config: Config): Sampler {
   const ratio = config.OTEL_TRACES_SAMPLER_ARG ?? 1;
   switch (config.OTEL_TRACES_SAMPLER) {
@@ -72,11 +81,11 @@ function sampler(config: Config): Sampler {
     case 'traceidratio':
       return new TraceIdRatioBasedSampler(ratio);
     case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+      return parentBased(new AlwaysOffSampler());
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+      return parentBased(new TraceIdRatioBasedSampler(ratio));
     default:
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return parentBased(new AlwaysOnSampler());
   }
 }
 

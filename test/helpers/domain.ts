@@ -152,7 +152,7 @@ export class Client {
     const deadline = Date.now() + 15_000;
     for (const s of this.sent) {
       let span: ReceivedSpan | undefined;
-      while (!(span = spans.find((x) => x.traceId === s.requestId && x.kind === 2)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!(span = spans.find((x) => `${x.traceId}-${x.spanId}` === s.requestId && x.kind === 2)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(span, `server span of ${s.method} ${s.route} (${s.requestId})`).to.exist;
       expect(span!.attributes['http.route']).to.equal(s.route);
       expect(span!.name).to.equal(`${s.method} ${s.route}`);
