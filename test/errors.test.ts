@@ -99,7 +99,7 @@ describe('errors: one envelope for every error path', function () {
 
   for (const kind of Object.keys(thrown)) {
     const [status, code] = expected[kind]!;
-    it(`${kind} → ${status} ${code}, span ERROR with exception event, counted in caly.errors`, async () => {
+    it(`${kind} → ${status} ${code}, span ${status >= 500 ? 'ERROR' : 'UNSET (a 4xx is no server error)'} with exception event, counted in caly.errors`, async () => {
       spanExporter.reset();
       const before = await metricTotal('caly.errors', (a) => a['error.type'] === code && a['http.route'] === '/test/throw/:kind');
       const res = await fetch(`${app.url}/test/throw/${kind}`);
@@ -109,7 +109,7 @@ describe('errors: one envelope for every error path', function () {
       const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === body.error.requestId.slice(0, 32) && s.kind === 1);
       expect(span, 'server span').to.exist;
       expect(span!.name).to.equal('GET /test/throw/:kind');
-      expect(span!.status.code).to.equal(SpanStatusCode.ERROR);
+      expect(span!.status.code).to.equal(status >= 500 ? SpanStatusCode.ERROR : SpanStatusCode.UNSET);
       expect(span!.events.some((e) => e.name === 'exception')).to.equal(true);
       expect(span!.attributes['caly.error.code']).to.equal(code);
       const after = await metricTotal('caly.errors', (a) => a['error.type'] === code && a['http.route'] === '/test/throw/:kind');

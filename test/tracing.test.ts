@@ -1,4 +1,4 @@
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startInProcessApp, type InProcessApp } from './helpers/inprocess';
@@ -27,7 +27,15 @@ describe('tracing', function () {
   describe('in process (in-memory span exporter)', () => {
     let app: InProcessApp;
     before(async () => {
-      app = await startInProcessApp({ databaseUrl: tdb.url });
+      app = await startInProcessApp({
+        databaseUrl: tdb.url,
+        plugins: [
+          (router) =>
+            router.get('/test-tracing/boom', () => {
+              throw new Error('a bug');
+            }),
+        ],
+      });
     });
     after(async () => app?.close());
 
@@ -105,6 +113,19 @@ describe('tracing', function () {
       expect(byId(long).attributes).not.to.have.property('caly.request.incoming_id');
     });
 
+    it('server span status: ERROR for 5xx only; 4xx stay UNSET (HTTP semantic conventions)', async () => {
+      spanExporter.reset();
+      const statusOf = async (path: string, init?: RequestInit) => {
+        const res = await fetch(`${app.url}${path}`, init);
+        const id = res.headers.get('x-request-id')!;
+        const span = spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === id)!;
+        return { http: res.status, span: span.status.code, errorType: span.attributes['error.type'] };
+      };
+      expect(await statusOf('/no/such/route')).to.deep.equal({ http: 404, span: SpanStatusCode.UNSET, errorType: undefined });
+      expect(await statusOf('/api/ping', { method: 'PUT' })).to.deep.equal({ http: 405, span: SpanStatusCode.UNSET, errorType: undefined });
+      expect(await statusOf('/test-tracing/boom')).to.deep.equal({ http: 500, span: SpanStatusCode.ERROR, errorType: '500' });
+    });
+
     it('log lines inside a request carry trace_id and span_id of its span', async () => {
       const res = await fetch(`${app.url}/api/ping`);
       const id = res.headers.get('x-request-id');
@@ -161,12 +182,13 @@ describe('tracing', function () {
       expect(query.attributes['db.system.name']).to.equal('postgresql');
     });
 
-    it('an error response leads to its trace: exception event and ERROR status', async () => {
+    it('an error response leads to its trace: exception event; a 4xx is not a server ERROR', async () => {
       const res = await fetch(`${svc.url}/api/ping`, { method: 'PUT' });
       expect(res.status).to.equal(405);
       const id = res.headers.get('x-request-id')!;
       const span = await until(() => receiver.spans.find((s) => `${s.traceId}-${s.spanId}` === id));
-      expect(span.status?.code).to.equal(2);
+      expect(span.status?.code ?? 0, 'UNSET').to.equal(0);
+      expect(span.attributes['caly.error.code']).to.equal('METHOD_NOT_ALLOWED');
       expect(span.events.map((e) => e.name)).to.include('exception');
       const line = await svc.waitForLog((l) => l.request_id === id);
       expect(line.error_code).to.equal('METHOD_NOT_ALLOWED');

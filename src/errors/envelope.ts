@@ -41,7 +41,9 @@ export function errorEnvelope(opts: { instruments: Instruments; production: bool
       const span = ctx.state.span;
       if (span) {
         span.recordException(err instanceof Error ? err : new Error(String(err)));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: appError.code });
+        // HTTP semantic conventions: a server span is an error only for 5xx; a 4xx is the client's
+        // mistake, answered correctly (its code stays on caly.error.code and the exception event).
+        if (appError.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: appError.code });
         span.setAttribute('caly.error.code', appError.code);
       }
       const route = routeOf(ctx);
