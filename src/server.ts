@@ -131,11 +131,11 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
 
   let metricsServer: Server | undefined;
   let metricsPort: number | undefined;
-  if (telemetry.prometheus) {
-    const exporter = telemetry.prometheus;
+  if (telemetry.metricsHandler) {
+    const handler = telemetry.metricsHandler;
     metricsServer = createServer((req, res) => {
       if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
-        exporter.getMetricsRequestHandler(req, res);
+        handler(req, res); // Prometheus text, or OpenMetrics with exemplars when the scraper asks
       } else {
         res.statusCode = 404;
         res.end('Not found: metrics are served at /metrics\n');

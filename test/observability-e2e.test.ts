@@ -228,6 +228,21 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
     expect(Number(slow!.value[1])).to.be.greaterThan(0.25);
   });
 
+  it('Prometheus stores trace_id exemplars from the OpenMetrics scrape; one leads to an exported server span', async () => {
+    const now = Date.now() / 1000;
+    const url = `${prometheus!.url}/api/v1/query_exemplars?query=${encodeURIComponent(`http_server_request_duration_bucket{job="${JOB}"}`)}&start=${now - 600}&end=${now}`;
+    type ExemplarSeries = { seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string }> };
+    const series = await waitFor('exemplars in Prometheus', async () => {
+      const body = (await (await fetch(url)).json()) as { status: string; data: ExemplarSeries[] };
+      return body.status === 'success' && body.data.some((d) => d.exemplars.length > 0) ? body.data : undefined;
+    }, 20_000);
+    const exemplars = series.flatMap((d) => d.exemplars.map((e) => e.labels));
+    const found = await waitFor('an exemplar whose span was exported', async () =>
+      exemplars.map((e) => otlp!.spans.find((s) => s.traceId === e.trace_id && s.spanId === e.span_id)).find((s) => s !== undefined), 15_000);
+    expect(found.kind).to.equal(2);
+    expect(found.name).to.match(/^[A-Z]+( \/|$)/);
+  });
+
   const delivered = (receiver: string, alertname: string) =>
     waitFor(`${alertname} at the ${receiver} webhook`, async () => {
       const d = hook!.deliveries.find((x: WebhookDelivery) => x.path === `/${receiver}` && x.body.receiver === receiver && x.body.alerts.some((a) => a.labels.alertname === alertname && a.status === 'firing'));

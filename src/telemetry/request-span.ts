@@ -6,6 +6,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type TextMapGetter,
 } from '@opentelemetry/api';
 import type { Next } from 'koa';
@@ -97,7 +98,8 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
         span.addEvent('slow_request', { 'caly.duration_ms': Math.round(elapsedMs), 'caly.threshold_ms': slowRequestMs });
         instruments.slowRequests.add(1, route === undefined ? { 'http.request.method': method } : { 'http.route': route, 'http.request.method': method });
       }
-      durations.record(elapsedMs / 1000, method, route, status, scheme);
+      if (sc.traceFlags & TraceFlags.SAMPLED) durations.record(elapsedMs / 1000, method, route, status, scheme, sc.traceId, sc.spanId);
+      else durations.record(elapsedMs / 1000, method, route, status, scheme);
       span.end();
     }
   };

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, metrics, propagation, SpanKind, trace, type Attributes, type Context, type Link } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -24,12 +25,15 @@ import type { Config } from '../config';
 import { createInstruments, type Instruments } from './instruments';
 import { DiagToLog, type DiagSink } from './diag';
 import { HttpDurationProducer } from './http-duration';
+import { metricsRequestHandler } from './metrics-endpoint';
 import { spanProcessors } from './span-pipeline';
 
 export interface Telemetry {
   instruments: Instruments;
   /** Serves the Prometheus text exposition; mounted on the internal metrics port. */
   prometheus: PrometheusExporter | undefined;
+  /** GET /metrics: Prometheus text, or OpenMetrics with exemplars when asked for; undefined without a Prometheus exporter. */
+  metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   tracerProvider: NodeTracerProvider;
   meterProvider: MeterProvider;
   /** Sends the SDK's own warnings and errors (dropped spans, failed exports) to the service log. */
@@ -156,6 +160,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   return {
     instruments,
     prometheus,
+    metricsHandler: prometheus ? metricsRequestHandler(prometheus, httpDuration) : undefined,
     tracerProvider,
     meterProvider,
     attachLog: (sink) => diagnostics.attach(sink),
