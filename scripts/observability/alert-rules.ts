@@ -81,12 +81,14 @@ function specs(ctx: RuleContext): AlertSpec[] {
     },
     {
       alert: 'CalySecurityAnomalySpike',
-      expr: `sum by (job, kind) (rate(caly_security_anomalies_total{${J}}[${anW}])) > ${A.security_anomaly_spike.rate_per_second}`,
+      // A count, not a rate: a rate over 5m needed 60 findings before it crossed 0.2/s (about
+      // 4.5 min into a burst) and a probe under 12 findings a minute never crossed it at all.
+      expr: `sum by (job, kind) (increase(caly_security_anomalies_total{${J}}[${anW}])) >= ${A.security_anomaly_spike.min_findings}`,
       for: A.security_anomaly_spike.for,
       severity: 'ticket',
       team: 'security',
       summary: 'Spike of {{ $labels.kind }} anomalies',
-      description: `{{ $labels.job }} flags {{ $value | humanize }} {{ $labels.kind }} findings per second over ${anW} (limit ${A.security_anomaly_spike.rate_per_second}/s): someone is probing the API.`,
+      description: `{{ $labels.job }} flagged {{ $value | humanize }} {{ $labels.kind }} findings over ${anW} (alerting from ${A.security_anomaly_spike.min_findings}): someone is probing the API.`,
     },
     {
       // Counted before any limiter answers: once the attacker has spent the API budget, the API

@@ -28,7 +28,7 @@ export interface SloConfig {
   alerts: {
     latency_p99: { default_seconds: number; routes: Record<string, number>; window: Duration; for: Duration };
     error_ratio: { ratio: number; window: Duration; for: Duration };
-    security_anomaly_spike: { rate_per_second: number; window: Duration; for: Duration };
+    security_anomaly_spike: { min_findings: number; window: Duration; for: Duration };
     login_brute_force: { rate_per_second: number; window: Duration; for: Duration };
     webhook_auth_failures: { rate_per_second: number; window: Duration; for: Duration };
     audit_backlog: { max_events: number; for: Duration };
@@ -137,7 +137,7 @@ const schema = {
           },
         },
         error_ratio: thresholdAlert('ratio', { window: duration }),
-        security_anomaly_spike: thresholdAlert('rate_per_second', { window: duration }),
+        security_anomaly_spike: thresholdAlert('min_findings', { window: duration }),
         login_brute_force: thresholdAlert('rate_per_second', { window: duration }),
         webhook_auth_failures: thresholdAlert('rate_per_second', { window: duration }),
         audit_backlog: thresholdAlert('max_events'),
