@@ -23,6 +23,7 @@ import type { Config } from './config';
 import type { Instruments } from './telemetry/instruments';
 import { countLoginAttempts } from './telemetry/login-attempts';
 import { requestSpan } from './telemetry/request-span';
+import { routeOnMethodNotAllowed } from './telemetry/route-on-405';
 import { createAnomalyDetector } from './security/anomaly';
 import { rejectPrototypeKeys } from './validation/prototype-guard';
 
@@ -97,6 +98,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(anomaly.bodyScan); // string values of JSON and form bodies, bounded by ANOMALY_BODY_SCAN_BYTES
   if (deps.auth) app.use(deps.auth.identify); // a validly signed access token names the tenant (refuses nothing)
   app.use(limitApiPaths(limiters.api)); // API budget for /api/* (per tenant, else per address)
+  app.use(routeOnMethodNotAllowed(router)); // a 405 still names its route template
   app.use(router.routes()); // the routes (route-level: validation, rate limits, guards)
   app.use(router.allowedMethods()); // 405 + Allow for known paths
 

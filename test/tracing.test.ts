@@ -126,6 +126,18 @@ describe('tracing', function () {
       expect(await statusOf('/test-tracing/boom')).to.deep.equal({ http: 500, span: SpanStatusCode.ERROR, errorType: '500' });
     });
 
+    it('a 405 carries the route of the path it was sent to (span name, http.route, access line)', async () => {
+      spanExporter.reset();
+      const res = await fetch(`${app.url}/api/ping`, { method: 'DELETE' });
+      expect(res.status).to.equal(405);
+      const id = res.headers.get('x-request-id')!;
+      const span = spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === id)!;
+      expect(span.attributes['http.route']).to.equal('/api/ping');
+      expect(span.name).to.equal('DELETE /api/ping');
+      const line = await until(() => app.logs.find((l) => l.request_id === id && l.msg === 'request'));
+      expect(line.route).to.equal('/api/ping');
+    });
+
     it('log lines inside a request carry trace_id and span_id of its span', async () => {
       const res = await fetch(`${app.url}/api/ping`);
       const id = res.headers.get('x-request-id');
