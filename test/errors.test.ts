@@ -101,7 +101,7 @@ describe('errors: one envelope for every error path', function () {
     const [status, code] = expected[kind]!;
     it(`${kind} → ${status} ${code}, span ${status >= 500 ? 'ERROR' : 'UNSET (a 4xx is no server error)'} with exception event, counted in caly.errors`, async () => {
       spanExporter.reset();
-      const before = await metricTotal('caly.errors', (a) => a['error.type'] === code && a['http.route'] === '/test/throw/:kind');
+      const before = await metricTotal('caly.errors', (a) => a['caly.error.code'] === code && a['http.route'] === '/test/throw/:kind');
       const res = await fetch(`${app.url}/test/throw/${kind}`);
       const body = (await res.json()) as Envelope;
       expect(res.status).to.equal(status);
@@ -112,7 +112,7 @@ describe('errors: one envelope for every error path', function () {
       expect(span!.status.code).to.equal(status >= 500 ? SpanStatusCode.ERROR : SpanStatusCode.UNSET);
       expect(span!.events.some((e) => e.name === 'exception')).to.equal(true);
       expect(span!.attributes['caly.error.code']).to.equal(code);
-      const after = await metricTotal('caly.errors', (a) => a['error.type'] === code && a['http.route'] === '/test/throw/:kind');
+      const after = await metricTotal('caly.errors', (a) => a['caly.error.code'] === code && a['http.route'] === '/test/throw/:kind');
       expect(after - before).to.equal(1);
     });
   }

@@ -103,7 +103,7 @@ function specs(ctx: RuleContext): AlertSpec[] {
     },
     {
       alert: 'CalyWebhookAuthFailures',
-      expr: `sum by (job, http_route) (rate(caly_errors_total{${J},error_type="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${whW}])) > ${A.webhook_auth_failures.rate_per_second}`,
+      expr: `sum by (job, http_route) (rate(caly_errors_total{${J},caly_error_code="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${whW}])) > ${A.webhook_auth_failures.rate_per_second}`,
       for: A.webhook_auth_failures.for,
       severity: 'ticket',
       team: 'security',

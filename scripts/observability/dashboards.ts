@@ -39,7 +39,7 @@ const overview: DashboardSpec = {
         { expr: `job:http_server_request_duration:p99_5m{${J}}`, legend: 'p99' },
       ],
     },
-    { title: 'Errors by code', description: 'Error responses by envelope code.', unit: 'reqps', queries: [{ expr: `sum by (error_type, http_response_status_code) (rate(caly_errors_total{${J}}[${RI}]))`, legend: '{{error_type}} ({{http_response_status_code}})' }] },
+    { title: 'Errors by code', description: 'Error responses by envelope code.', unit: 'reqps', queries: [{ expr: `sum by (caly_error_code, http_response_status_code) (rate(caly_errors_total{${J}}[${RI}]))`, legend: '{{caly_error_code}} ({{http_response_status_code}})' }] },
     {
       title: 'SLO burn rate (1h)',
       description: 'How fast each SLO spends its budget: 1 = exactly on budget, 14.4 = the paging rate.',
@@ -64,7 +64,7 @@ const security: DashboardSpec = {
       unit: 'reqps',
       queries: [{ expr: `sum by (http_route, outcome) (rate(caly_auth_login_attempts_total{${J}}[${RI}]))`, legend: '{{http_route}} {{outcome}}' }],
     },
-    { title: 'Webhook authentication failures', description: 'Exotel webhook calls refused (401) by route.', unit: 'reqps', queries: [{ expr: `sum by (http_route) (rate(caly_errors_total{${J},error_type="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${RI}]))`, legend: '{{http_route}}' }] },
+    { title: 'Webhook authentication failures', description: 'Exotel webhook calls refused (401) by route.', unit: 'reqps', queries: [{ expr: `sum by (http_route) (rate(caly_errors_total{${J},caly_error_code="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${RI}]))`, legend: '{{http_route}}' }] },
     {
       title: 'Audit security events',
       description: 'SECURITY_VIOLATION, RATE_LIMIT_EXCEEDED, ACCESS_DENIED and LOGIN_FAILURE audit events.',

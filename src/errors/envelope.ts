@@ -50,8 +50,8 @@ export function errorEnvelope(opts: { instruments: Instruments; production: bool
       instruments.errors.add(
         1,
         route === undefined
-          ? { 'error.type': appError.code, 'http.response.status_code': appError.status }
-          : { 'error.type': appError.code, 'http.route': route, 'http.response.status_code': appError.status },
+          ? { 'caly.error.code': appError.code, 'http.response.status_code': appError.status }
+          : { 'caly.error.code': appError.code, 'http.route': route, 'http.response.status_code': appError.status },
       );
       render(ctx, appError, production);
     }

@@ -23,8 +23,11 @@ export interface Instruments {
   // --- spine ---------------------------------------------------------------------------------
   /** http.server.request.duration: hand-kept for speed, see http-duration.ts */
   httpDuration: HttpDurationProducer;
-  /** Error responses by envelope code (error.type) and route. */
-  errors: Counter<{ 'error.type': string; 'http.response.status_code': number } & RouteAttr>;
+  /**
+   * Error responses by envelope code and route. The code is `caly.error.code` (as on the span),
+   * never `error.type`: that is the semantic-convention status code / exception type elsewhere.
+   */
+  errors: Counter<{ 'caly.error.code': string; 'http.response.status_code': number } & RouteAttr>;
   /** Requests slower than SLOW_REQUEST_MS, by route. */
   slowRequests: Counter<{ 'http.request.method': string } & RouteAttr>;
   /** Slow requests since start, for /health/metrics (an OTel counter cannot be read back). */
