@@ -16,6 +16,7 @@ import { Lifecycle } from './lifecycle/shutdown';
 import { createLogger } from './logging/logger';
 import { createDependencyScans } from './scanner/service';
 import { createLimiters, createRedisClient, quitRedisClient, waitUntilReady, type RateLimitStore } from './security/rate-limit';
+import { observeParserRejections } from './telemetry/parser-rejections';
 import type { Telemetry } from './telemetry/sdk';
 
 export interface RunningService {
@@ -87,6 +88,7 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
   server.headersTimeout = 20_000;
   server.requestTimeout = Math.max(config.REQUEST_TIMEOUT_MS + 5_000, 30_000);
   server.keepAliveTimeout = 65_000;
+  observeParserRejections(server, { logger, instruments: telemetry.instruments }); // 431/400 from the parser: envelope, metric, log, span
 
   const lifecycle = new Lifecycle({
     server,

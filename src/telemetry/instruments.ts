@@ -34,6 +34,8 @@ export interface Instruments {
   slowRequestCount(): number;
   /** Queries slower than SLOW_QUERY_MS, by operation (SELECT, INSERT …). */
   slowQueries: Counter<{ 'db.operation.name': string }>;
+  /** Requests Node's HTTP parser refused before the app saw them, by parser error code (HPE_*). */
+  parserRejections: Counter<{ 'error.type': string; 'http.response.status_code': number }>;
   /** Query cache lookups by result. */
   queryCache: Counter<{ 'cache.result': 'hit' | 'miss' }>;
 
@@ -111,6 +113,7 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
       },
     },
     slowRequestCount: () => slowTotal,
+    parserRejections: meter.createCounter('caly.http.parser_rejections', { description: 'Requests the HTTP parser refused (oversized headers, malformed), by parser error code.', unit: '{request}' }),
     slowQueries: meter.createCounter('caly.db.slow_queries', { description: 'Database queries that took longer than SLOW_QUERY_MS.', unit: '{query}' }),
     queryCache: meter.createCounter('caly.db.query_cache.lookups', { description: 'Query cache lookups, by result.', unit: '{lookup}' }),
 
