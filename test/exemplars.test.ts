@@ -46,7 +46,7 @@ describe('exemplars: OpenMetrics exposition links histogram buckets to traces', 
     expect(text).to.match(/^# TYPE caly_errors counter$/m);
     for (const m of text.matchAll(/^# UNIT (\S+) (\S+)$/gm)) expect(m[1]!.endsWith(`_${m[2]}`), m[0]).to.equal(true);
 
-    const withExemplar = lines.filter((l) => l.startsWith('http_server_request_duration_bucket{') && l.includes(' # {'));
+    const withExemplar = lines.filter((l) => l.startsWith('http_server_request_duration_seconds_bucket{') && l.includes(' # {'));
     expect(withExemplar.length, 'bucket lines with an exemplar').to.be.greaterThan(0);
     const info = withExemplar.find((l) => l.includes('http_route="/api/info"'))!;
     const m = /^(\S+) (\d+) # \{trace_id="([0-9a-f]{32})",span_id="([0-9a-f]{16})"\} ([0-9.e-]+) (\d+\.\d{3})$/.exec(info);
@@ -65,7 +65,7 @@ describe('exemplars: OpenMetrics exposition links histogram buckets to traces', 
     const res = await fetch(svc.metricsUrl);
     expect(res.headers.get('content-type')).to.match(/^text\/plain/);
     const text = await res.text();
-    expect(text).to.include('http_server_request_duration_bucket{');
+    expect(text).to.include('http_server_request_duration_seconds_bucket{');
     expect(text).not.to.include('# {trace_id=');
     expect(text).not.to.include('# EOF');
   });

@@ -230,7 +230,7 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
 
   it('Prometheus stores trace_id exemplars from the OpenMetrics scrape; one leads to an exported server span', async () => {
     const now = Date.now() / 1000;
-    const url = `${prometheus!.url}/api/v1/query_exemplars?query=${encodeURIComponent(`http_server_request_duration_bucket{job="${JOB}"}`)}&start=${now - 600}&end=${now}`;
+    const url = `${prometheus!.url}/api/v1/query_exemplars?query=${encodeURIComponent(`http_server_request_duration_seconds_bucket{job="${JOB}"}`)}&start=${now - 600}&end=${now}`;
     type ExemplarSeries = { seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string }> };
     const series = await waitFor('exemplars in Prometheus', async () => {
       const body = (await (await fetch(url)).json()) as { status: string; data: ExemplarSeries[] };

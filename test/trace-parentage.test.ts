@@ -17,11 +17,11 @@ async function until<T>(fn: () => T | undefined, timeoutMs = 15_000): Promise<T>
   }
 }
 
-/** Count of db_client_operation_duration observations for our database, over every label set. */
+/** Count of db_client_operation_duration_seconds observations for our database, over every label set. */
 async function queryObservations(metricsUrl: string, database: string): Promise<number> {
   const samples = await scrape(metricsUrl);
   return samples
-    .filter((s) => /^db_client_operation_duration(_seconds)?_count$/.test(s.name) && s.labels.db_namespace === database)
+    .filter((s) => /^db_client_operation_duration_seconds_count$/.test(s.name) && s.labels.db_namespace === database)
     .reduce((a, s) => a + s.value, 0);
 }
 
@@ -108,7 +108,7 @@ describe('trace parentage under a busy pool', function () {
 
     // Every query is measured, inside a request or not (audit writes, probes count too).
     const after = await queryObservations(svc.metricsUrl, tdb.name);
-    expect(after - before, 'db_client_operation_duration observations').to.be.at.least(total);
+    expect(after - before, 'db_client_operation_duration_seconds observations').to.be.at.least(total);
   });
 
   it('queries outside any request (audit writes, purge, probes) are measured too', async () => {

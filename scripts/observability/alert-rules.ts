@@ -32,7 +32,7 @@ function latencyAlert(ctx: RuleContext): AlertSpec {
   const min = ctx.config.sli.min_request_rate;
   // Quantile over the alert window, straight from the buckets: the recorded p99 is fixed at 5m.
   const p99 = (routeSel: string, limit: number) =>
-    `histogram_quantile(0.99, sum by (job, http_route, le) (rate(http_server_request_duration_bucket{${job(ctx)},${routeSel}}[${w}]))) > ${limit}`;
+    `histogram_quantile(0.99, sum by (job, http_route, le) (rate(http_server_request_duration_seconds_bucket{${job(ctx)},${routeSel}}[${w}]))) > ${limit}`;
   const named = Object.entries(a.routes);
   const others = [ctx.config.sli.excluded_routes, ...named.map(([r]) => re(r))].join('|');
   const arms = [...named.map(([route, limit]) => p99(`http_route="${route}"`, limit)), p99(`http_route!~"${others}"`, a.default_seconds)];
@@ -44,7 +44,7 @@ function latencyAlert(ctx: RuleContext): AlertSpec {
   ${arms.join('\n  or ')}
 )
 ` +
-      `and on (job, http_route) sum by (job, http_route) (rate(http_server_request_duration_count{${job(ctx)},http_route!~"${ctx.config.sli.excluded_routes}"}[${w}])) > ${min}`,
+      `and on (job, http_route) sum by (job, http_route) (rate(http_server_request_duration_seconds_count{${job(ctx)},http_route!~"${ctx.config.sli.excluded_routes}"}[${w}])) > ${min}`,
     for: a.for,
     severity: 'ticket',
     team: 'sre',
@@ -58,7 +58,7 @@ function specs(ctx: RuleContext): AlertSpec[] {
   const J = job(ctx);
   const min = ctx.config.sli.min_request_rate;
   const excluded = ctx.config.sli.excluded_routes;
-  const count = 'http_server_request_duration_count';
+  const count = 'http_server_request_duration_seconds_count';
   const errW = windowOf(ctx, A.error_ratio.window);
   const anW = windowOf(ctx, A.security_anomaly_spike.window);
   const bfW = windowOf(ctx, A.login_brute_force.window);
@@ -151,7 +151,7 @@ function specs(ctx: RuleContext): AlertSpec[] {
     },
     {
       alert: 'CalyEventLoopDelayHigh',
-      expr: `max by (job, instance) (nodejs_eventloop_delay_p99{${J}}) > ${A.event_loop_delay.p99_seconds}`,
+      expr: `max by (job, instance) (nodejs_eventloop_delay_p99_seconds{${J}}) > ${A.event_loop_delay.p99_seconds}`,
       for: A.event_loop_delay.for,
       severity: 'ticket',
       team: 'sre',

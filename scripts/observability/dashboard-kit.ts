@@ -102,7 +102,7 @@ export function dashboard(spec: DashboardSpec) {
           label: 'Job',
           type: 'query',
           datasource: DS,
-          query: { query: 'label_values(http_server_request_duration_count, job)', refId: 'job' },
+          query: { query: 'label_values(http_server_request_duration_seconds_count, job)', refId: 'job' },
           refresh: 2,
           current: { text: 'caly-api', value: 'caly-api' },
         },

@@ -1,8 +1,8 @@
 import type { Duration } from './slo-config';
 import { forOf, job, num, runbook, type AlertRule, type RecordingRule, type RuleContext, type RuleGroup, type Severity } from './rule-types';
 
-const COUNT = 'http_server_request_duration_count';
-const BUCKET = 'http_server_request_duration_bucket';
+const COUNT = 'http_server_request_duration_seconds_count';
+const BUCKET = 'http_server_request_duration_seconds_bucket';
 
 type SloName = 'availability' | 'latency';
 const SLOS: SloName[] = ['availability', 'latency'];

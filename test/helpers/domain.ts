@@ -100,7 +100,7 @@ export interface ReqInit {
 /**
  * HTTP client for the service under test that remembers every request with the route template
  * it must be recorded under, so a test file can prove at its end that each one produced a span
- * with that route and a sample in http_server_request_duration.
+ * with that route and a sample in http_server_request_duration_seconds.
  */
 export class Client {
   readonly sent: Sent[] = [];
@@ -144,7 +144,7 @@ export class Client {
     const samples = await scrape(this.svc.metricsUrl);
     const seen = new Map<string, number>();
     for (const s of samples) {
-      if (s.name !== 'http_server_request_duration_count' || !s.labels.http_route) continue;
+      if (s.name !== 'http_server_request_duration_seconds_count' || !s.labels.http_route) continue;
       const k = `${s.labels.http_request_method} ${s.labels.http_route}`;
       seen.set(k, (seen.get(k) ?? 0) + s.value);
     }
