@@ -165,7 +165,7 @@ describe('errors: one envelope for every error path', function () {
     expect(nf.status).to.equal(404);
     const nfBody = (await nf.json()) as Envelope;
     assertEnvelope(nfBody, nf, 'NOT_FOUND');
-    const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === nfBody.error.requestId.slice(0, 32));
+    const span = spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === nfBody.error.requestId);
     expect(span!.name).to.equal('GET');
     expect(span!.attributes).not.to.have.property('http.route');
 

@@ -120,7 +120,7 @@ describe('rate limiters on routes (in process, Redis store)', function () {
     const limited = await post('/test/webhooks/span-check');
     expect(limited.status).to.equal(429);
     const id = limited.headers.get('x-request-id')!;
-    const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === id.slice(0, 32))!;
+    const span = spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === id)!;
     const event = span.events.find((e) => e.name === 'ratelimit.rejected')!;
     expect(event, 'ratelimit.rejected event').to.not.equal(undefined);
     expect(event.attributes!['caly.ratelimit.limiter']).to.equal('webhook');
