@@ -179,11 +179,11 @@ async function scrape(metricsUrl) {
   return out;
 }
 
-/** http_server_request_duration_count summed over the series of one route. */
+/** http_server_request_duration_seconds_count summed over the series of one route. */
 async function histogramCount(metricsUrl, route) {
   const samples = await scrape(metricsUrl);
   return samples
-    .filter((s) => s.name === 'http_server_request_duration_count' && s.labels.http_route === route)
+    .filter((s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.http_route === route)
     .reduce((a, s) => a + s.value, 0);
 }
 

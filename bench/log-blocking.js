@@ -80,7 +80,7 @@ async function one(o, db, workDir, kind, dest) {
   if (kind === 'service') {
     const s = await lib.scrape(srv.metricsUrl);
     const v = (n) => 1000 * (s.find((x) => x.name === n)?.value ?? NaN);
-    delay = { p50: v('nodejs_eventloop_delay_p50'), p99: v('nodejs_eventloop_delay_p99'), max: v('nodejs_eventloop_delay_max') };
+    delay = { p50: v('nodejs_eventloop_delay_p50_seconds'), p99: v('nodejs_eventloop_delay_p99_seconds'), max: v('nodejs_eventloop_delay_max_seconds') };
     await srv.stop('SIGKILL'); // a clean exit would flush what SonicBoom holds into the slow pipe for minutes
   } else {
     await srv.stop('SIGTERM');

@@ -22,7 +22,9 @@ import { httpsRedirect } from './security/https-redirect';
 import { createLimiters, limitApiPaths, type Limiters } from './security/rate-limit';
 import type { Config } from './config';
 import type { Instruments } from './telemetry/instruments';
+import { countLoginAttempts } from './telemetry/login-attempts';
 import { requestSpan } from './telemetry/request-span';
+import { routeOnMethodNotAllowed } from './telemetry/route-on-405';
 import { createAnomalyDetector } from './security/anomaly';
 import { rejectPrototypeKeys } from './validation/prototype-guard';
 
@@ -86,6 +88,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       logFastSuccess: config.ACCESS_LOG === 'all',
     }),
   ); // one line per request
+  app.use(countLoginAttempts(router, instruments)); // every login attempt by route and outcome, before any limiter answers
   app.use(errorEnvelope({ instruments, production: config.NODE_ENV === 'production' })); // one error shape
   app.use(securityHeaders({ hstsPreload: config.HSTS_PRELOAD })); // helmet values + Permissions-Policy, on every response
   if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL) app.use(httpsRedirect(config.PUBLIC_BASE_URL)); // 308 to PUBLIC_BASE_URL
@@ -100,6 +103,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(anomaly.bodyScan); // string values of JSON and form bodies, bounded by ANOMALY_BODY_SCAN_BYTES
   if (deps.auth) app.use(deps.auth.identify); // token AND session verified: the tenant is known (refuses nothing)
   app.use(limitApiPaths(limiters.api)); // API budget for /api/* (per verified tenant, else per address)
+  app.use(routeOnMethodNotAllowed(router)); // a 405 still names its route template
   app.use(router.routes()); // the routes (route-level: validation, rate limits, guards)
   app.use(router.allowedMethods()); // 405 + Allow for known paths
 

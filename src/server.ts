@@ -18,6 +18,7 @@ import { Lifecycle } from './lifecycle/shutdown';
 import { createLogger } from './logging/logger';
 import { createDependencyScans } from './scanner/service';
 import { createLimiters, createRedisClient, quitRedisClient, waitUntilReady, type RateLimitStore } from './security/rate-limit';
+import { observeParserRejections } from './telemetry/parser-rejections';
 import type { Telemetry } from './telemetry/sdk';
 
 export interface RunningService {
@@ -52,6 +53,7 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     redactKeys: config.LOG_REDACT_KEYS.split(',').map((s) => s.trim()).filter(Boolean),
   });
   const { logger } = log;
+  telemetry.attachLog(logger); // the SDK's own warnings (dropped spans, failed exports) into our log
   for (const w of warnings) logger.warn(w);
 
   // One process per DATA_DIR (journal, recordings, the embedded database, the development key).
@@ -134,6 +136,7 @@ async function startService(
   server.headersTimeout = 20_000;
   server.requestTimeout = Math.max(config.REQUEST_TIMEOUT_MS + 5_000, 30_000);
   server.keepAliveTimeout = 65_000;
+  observeParserRejections(server, { logger, instruments: telemetry.instruments }); // 431/400 from the parser: envelope, metric, log, span
 
   const lifecycle = new Lifecycle({
     server,
@@ -179,11 +182,11 @@ async function startService(
 
   let metricsServer: Server | undefined;
   let metricsPort: number | undefined;
-  if (telemetry.prometheus) {
-    const exporter = telemetry.prometheus;
+  if (telemetry.metricsHandler) {
+    const handler = telemetry.metricsHandler;
     metricsServer = createServer((req, res) => {
       if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
-        exporter.getMetricsRequestHandler(req, res);
+        handler(req, res); // Prometheus text, or OpenMetrics with exemplars when the scraper asks
       } else {
         res.statusCode = 404;
         res.end('Not found: metrics are served at /metrics\n');

@@ -228,7 +228,7 @@ describe('anomaly detection: service process, block mode', function () {
     expect(line).to.include({ kind: 'sql_injection', action: 'blocked' });
     const samples = await scrape(svc.metricsUrl);
     expect(total(samples, 'caly_security_blocked_total', { kind: 'sql_injection', http_route: '/api/ping' })).to.equal(1);
-    expect(total(samples, 'caly_errors_total', { error_type: 'SECURITY_VIOLATION' })).to.be.at.least(1);
+    expect(total(samples, 'caly_errors_total', { caly_error_code: 'SECURITY_VIOLATION' })).to.be.at.least(1);
   });
 
   it('refuses a flagged JSON body and an unknown-route probe, and still serves benign requests', async () => {

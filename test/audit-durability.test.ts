@@ -136,7 +136,7 @@ describe('audit trail durability: outage and SIGKILL (service as a child process
     proxy.restore();
     await assertExactlyOnceAndChained(ids);
     const after = await scrape(svc.metricsUrl);
-    expect(after.find((s) => s.name === 'caly_audit_flush_duration_count' && s.labels.outcome === 'success')?.value).to.be.greaterThan(0);
+    expect(after.find((s) => s.name === 'caly_audit_flush_duration_seconds_count' && s.labels.outcome === 'success')?.value).to.be.greaterThan(0);
 
     // Graceful shutdown stores what is queued and leaves an empty journal.
     const more = await burst(svc.url, 50, 8);

@@ -146,7 +146,7 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
       expect(r, id).to.have.length(1);
       expect(r[0]).to.include({ event_type: 'ACCESS_DENIED', severity: 'HIGH' });
     }
-    const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === ok.requestId && s.kind === 1);
+    const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === ok.requestId.slice(0, 32) && s.kind === 1);
     const ev = span?.events.find((e) => e.name === 'audit.DATA_ACCESSED');
     expect(ev?.attributes).to.include({ 'caly.audit.event_type': 'DATA_ACCESSED', 'caly.audit.severity': 'LOW', 'caly.audit.outcome': 'SUCCESS' });
   });

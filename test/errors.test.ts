@@ -54,7 +54,7 @@ function assertEnvelope(body: Envelope, res: Response, code: string): void {
   expect(Object.keys(body)).to.deep.equal(['error']);
   expect(body.error.code).to.equal(code);
   expect(body.error.message).to.be.a('string').and.not.empty;
-  expect(body.error.requestId).to.match(/^[0-9a-f]{32}$/);
+  expect(body.error.requestId).to.match(/^[0-9a-f]{32}-[0-9a-f]{16}$/);
   expect(body.error.requestId).to.equal(res.headers.get('x-request-id'));
   expect(Date.parse(body.error.timestamp)).to.be.closeTo(Date.now(), 60_000);
   expect(res.headers.get('content-type')).to.match(/^application\/json/);
@@ -99,20 +99,20 @@ describe('errors: one envelope for every error path', function () {
 
   for (const kind of Object.keys(thrown)) {
     const [status, code] = expected[kind]!;
-    it(`${kind} → ${status} ${code}, span ERROR with exception event, counted in caly.errors`, async () => {
+    it(`${kind} → ${status} ${code}, span ${status >= 500 ? 'ERROR' : 'UNSET (a 4xx is no server error)'} with exception event, counted in caly.errors`, async () => {
       spanExporter.reset();
-      const before = await metricTotal('caly.errors', (a) => a['error.type'] === code && a['http.route'] === '/test/throw/:kind');
+      const before = await metricTotal('caly.errors', (a) => a['caly.error.code'] === code && a['http.route'] === '/test/throw/:kind');
       const res = await fetch(`${app.url}/test/throw/${kind}`);
       const body = (await res.json()) as Envelope;
       expect(res.status).to.equal(status);
       assertEnvelope(body, res, code);
-      const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === body.error.requestId && s.kind === 1);
+      const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === body.error.requestId.slice(0, 32) && s.kind === 1);
       expect(span, 'server span').to.exist;
       expect(span!.name).to.equal('GET /test/throw/:kind');
-      expect(span!.status.code).to.equal(SpanStatusCode.ERROR);
+      expect(span!.status.code).to.equal(status >= 500 ? SpanStatusCode.ERROR : SpanStatusCode.UNSET);
       expect(span!.events.some((e) => e.name === 'exception')).to.equal(true);
       expect(span!.attributes['caly.error.code']).to.equal(code);
-      const after = await metricTotal('caly.errors', (a) => a['error.type'] === code && a['http.route'] === '/test/throw/:kind');
+      const after = await metricTotal('caly.errors', (a) => a['caly.error.code'] === code && a['http.route'] === '/test/throw/:kind');
       expect(after - before).to.equal(1);
     });
   }
@@ -165,7 +165,7 @@ describe('errors: one envelope for every error path', function () {
     expect(nf.status).to.equal(404);
     const nfBody = (await nf.json()) as Envelope;
     assertEnvelope(nfBody, nf, 'NOT_FOUND');
-    const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === nfBody.error.requestId);
+    const span = spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === nfBody.error.requestId);
     expect(span!.name).to.equal('GET');
     expect(span!.attributes).not.to.have.property('http.route');
 

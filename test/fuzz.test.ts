@@ -67,7 +67,7 @@ describe('bad input never yields a 500 or a crash (property-based, against the r
           if (res.status >= 400 && method !== 'HEAD') {
             const env = JSON.parse(res.body) as { error: { code: string; requestId: string } };
             expect(env.error.code).to.be.a('string');
-            expect(env.error.requestId).to.match(/^[0-9a-f]{32}$/);
+            expect(env.error.requestId).to.match(/^[0-9a-f]{32}-[0-9a-f]{16}$/);
           }
         },
       ),

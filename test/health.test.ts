@@ -77,7 +77,7 @@ describe('health, slow requests and slow queries, database outage', function () 
     expect(m.requests!.p95Ms).to.be.at.least(m.requests!.p50Ms!);
     const samples = await scrape(svc.metricsUrl);
     const scraped = samples
-      .filter((s) => s.name === 'http_server_request_duration_count' && !String(s.labels.http_route ?? '').startsWith('/health/'))
+      .filter((s) => s.name === 'http_server_request_duration_seconds_count' && !String(s.labels.http_route ?? '').startsWith('/health/'))
       .reduce((a, s) => a + s.value, 0);
     // the JSON view and the scrape read the same buckets (the scrape may include this request)
     expect(scraped).to.be.within(m.requests!.count, m.requests!.count + 1);
@@ -90,7 +90,7 @@ describe('health, slow requests and slow queries, database outage', function () 
       const res = await fetch(`${svc.url}/api/info`);
       expect(res.status).to.equal(200);
       const id = res.headers.get('x-request-id');
-      const q = await svc.waitForLog((l) => l.msg === 'slow query' && l.trace_id === id);
+      const q = await svc.waitForLog((l) => l.msg === 'slow query' && l.trace_id === id?.slice(0, 32));
       expect(q.level).to.equal('warn');
       expect(q.sql).to.equal('SELECT value FROM app_meta WHERE key = $1');
       expect(JSON.stringify(q)).not.to.include('installation_id'); // parameter values never logged

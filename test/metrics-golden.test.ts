@@ -72,12 +72,21 @@ describe('telemetry contract: the /metrics scrape matches otel/metrics.md', func
     do {
       await new Promise((r) => setTimeout(r, 200));
       samples = await scrape(svc.metricsUrl);
-    } while (!samples.some((s) => s.name === 'caly_audit_flush_duration_count') && Date.now() < until);
+    } while (!samples.some((s) => s.name === 'caly_audit_flush_duration_seconds_count') && Date.now() < until);
   });
   after(async () => {
     await svc?.stop();
     rmSync(resolve(ROOT, `${tdb.name}-scan`), { recursive: true, force: true });
     await tdb?.drop();
+  });
+
+  it('names carry their unit (Prometheus naming), and every # UNIT is the suffix of its name', async () => {
+    const text = await (await fetch(svc.metricsUrl)).text();
+    const units = [...text.matchAll(/^# UNIT (\S+) (\S+)$/gm)].map((m) => ({ name: m[1]!, unit: m[2]! }));
+    expect(units.length).to.be.greaterThan(10);
+    for (const { name, unit } of units) expect(name.replace(/_total$/, '').endsWith(`_${unit}`), `${name} ${unit}`).to.equal(true);
+    for (const n of ['http_server_request_duration_seconds_bucket', 'db_client_operation_duration_seconds_count', 'nodejs_eventloop_delay_p99_seconds', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_time_seconds_total'])
+      expect(samples.some((s) => s.name === n), n).to.equal(true);
   });
 
   it('every pinned metric is served with exactly its documented labels', () => {
@@ -107,22 +116,22 @@ describe('telemetry contract: the /metrics scrape matches otel/metrics.md', func
   });
 
   it('http.server.request.duration uses the semantic-convention seconds buckets and bounded routes', () => {
-    const les = new Set(samples.filter((s) => s.name === 'http_server_request_duration_bucket').map((s) => s.labels.le));
+    const les = new Set(samples.filter((s) => s.name === 'http_server_request_duration_seconds_bucket').map((s) => s.labels.le));
     expect([...les]).to.have.members(['0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.25', '0.5', '0.75', '1', '2.5', '5', '7.5', '10', '+Inf']);
-    const routes = new Set(samples.filter((s) => s.name === 'http_server_request_duration_count').map((s) => s.labels.http_route));
+    const routes = new Set(samples.filter((s) => s.name === 'http_server_request_duration_seconds_count').map((s) => s.labels.http_route));
     expect(routes).to.include('/api/info');
     expect([...routes].some((r) => r?.includes('definitely'))).to.equal(false); // raw paths never become labels
-    const unmatched = samples.find((s) => s.name === 'http_server_request_duration_count' && s.labels.http_response_status_code === '404');
+    const unmatched = samples.find((s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.http_response_status_code === '404');
     expect(unmatched?.labels).not.to.have.property('http_route');
   });
 
   it('request count in the histogram equals requests served', async () => {
     const before = (await scrape(svc.metricsUrl))
-      .filter((s) => s.name === 'http_server_request_duration_count' && s.labels.http_route === '/api/ping')
+      .filter((s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.http_route === '/api/ping')
       .reduce((a, s) => a + s.value, 0);
     await Promise.all(Array.from({ length: 25 }, () => fetch(`${svc.url}/api/ping`).then((r) => r.arrayBuffer())));
     const after = (await scrape(svc.metricsUrl))
-      .filter((s) => s.name === 'http_server_request_duration_count' && s.labels.http_route === '/api/ping')
+      .filter((s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.http_route === '/api/ping')
       .reduce((a, s) => a + s.value, 0);
     expect(after - before).to.equal(25);
   });

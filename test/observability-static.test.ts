@@ -176,7 +176,7 @@ describe('observability: alerts and runbooks', () => {
     const contract = readFileSync(join(ROOT, 'otel', 'metrics.md'), 'utf8');
     const declared = new Set([...contract.matchAll(/^\| `([a-z_:0-9]+)`/gm)].map((m) => m[1]!));
     // The runtime table row names one gauge and says "(also _min, _max …)": accept those siblings.
-    for (const s of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99']) declared.add(`nodejs_eventloop_delay_${s}`);
+    for (const s of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99']) declared.add(`nodejs_eventloop_delay_${s}_seconds`);
     const recorded = new Set(allRules().filter((r) => r.record).map((r) => r.record!));
     const exprs = [...allRules().map((r) => r.expr), ...panelQueries({ job: 'caly-api' }).map((q) => q.expr)];
     const unknown = new Set<string>();

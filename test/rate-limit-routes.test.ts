@@ -119,8 +119,8 @@ describe('rate limiters on routes (in process, Redis store)', function () {
     spanExporter.reset();
     const limited = await post('/test/webhooks/span-check');
     expect(limited.status).to.equal(429);
-    const id = limited.headers.get('x-request-id');
-    const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === id)!;
+    const id = limited.headers.get('x-request-id')!;
+    const span = spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === id)!;
     const event = span.events.find((e) => e.name === 'ratelimit.rejected')!;
     expect(event, 'ratelimit.rejected event').to.not.equal(undefined);
     expect(event.attributes!['caly.ratelimit.limiter']).to.equal('webhook');
@@ -138,7 +138,7 @@ describe('rate limiters on routes (in process, Redis store)', function () {
     expect(events[0]!.outcome).to.equal('FAILURE');
     expect(events[0]!.metadata).to.include({ limiter: 'webhook', points: 3, window_s: 2 });
     expect(events[0]!.request?.clientIp).to.match(/127\.0\.0\.1/);
-    expect(events[0]!.request?.requestId).to.match(/^[0-9a-f]{32}$/);
+    expect(events[0]!.request?.requestId).to.match(/^[0-9a-f]{32}-[0-9a-f]{16}$/);
     expect(JSON.stringify(events)).not.to.include('flooder');
     // a new window, a new flood: one more
     await sleep(2_100);

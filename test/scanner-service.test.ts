@@ -76,7 +76,7 @@ describe('scanner in the service: scheduled scans, gauges, admin report', functi
 
     const samples = await scrape(svc.metricsUrl);
     expect(series(samples, 'caly_dependency_vulnerabilities')).to.deep.equal([]);
-    expect(series(samples, 'caly_dependency_last_scan_timestamp')).to.deep.equal([]);
+    expect(series(samples, 'caly_dependency_last_scan_timestamp_seconds')).to.deep.equal([]);
     expect(await svc.stop()).to.equal(0);
   });
 
@@ -117,7 +117,7 @@ describe('scanner in the service: scheduled scans, gauges, admin report', functi
       const samples = await scrape(svc.metricsUrl);
       expect(bySeverity(samples)).to.deep.equal({ critical: 4, high: 1, moderate: 2, low: 0, info: 0 });
       expect(value(samples, 'caly_dependency_outdated')).to.equal(5);
-      const lastScan = value(samples, 'caly_dependency_last_scan_timestamp')!;
+      const lastScan = value(samples, 'caly_dependency_last_scan_timestamp_seconds')!;
       expect(lastScan).to.be.within(Date.now() / 1000 - 60, Date.now() / 1000 + 1);
       expect(series(samples, 'caly_dependency_scan_failures_total')).to.deep.equal([]);
     });
@@ -144,7 +144,7 @@ describe('scanner in the service: scheduled scans, gauges, admin report', functi
       expect(bySeverity(samples)).to.deep.equal({ critical: 4, high: 1, moderate: 2, low: 0, info: 0 });
       // The timestamp is the last good scan's, older than the failed one.
       lastSuccessfulAt = body.lastSuccessful!.generatedAt;
-      expect(value(samples, 'caly_dependency_last_scan_timestamp')).to.equal(Date.parse(lastSuccessfulAt) / 1000);
+      expect(value(samples, 'caly_dependency_last_scan_timestamp_seconds')).to.equal(Date.parse(lastSuccessfulAt) / 1000);
       expect(Date.parse(lastSuccessfulAt)).to.be.below(Date.parse(body.latest.generatedAt));
       expect(body.latest.status).to.equal('UNKNOWN');
       expect(body.latest.status === 'UNKNOWN' && body.latest.failure.reason).to.equal('audit_unavailable');
@@ -180,7 +180,7 @@ describe('scanner in the service: scheduled scans, gauges, admin report', functi
       expect(body!.lastSuccessful?.generatedAt).to.equal(lastSuccessfulAt);
       const samples = await scrape(again.metricsUrl);
       expect(bySeverity(samples)).to.deep.equal({ critical: 4, high: 1, moderate: 2, low: 0, info: 0 });
-      expect(value(samples, 'caly_dependency_last_scan_timestamp')).to.equal(Date.parse(lastSuccessfulAt) / 1000);
+      expect(value(samples, 'caly_dependency_last_scan_timestamp_seconds')).to.equal(Date.parse(lastSuccessfulAt) / 1000);
       expect(again.logs.some((l) => String(l.msg).startsWith('dependency scan '))).to.equal(false); // no scan of its own yet
       expect(await again.stop()).to.equal(0);
     });

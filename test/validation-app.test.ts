@@ -58,7 +58,7 @@ describe('validation in the real app (createApp)', function () {
     expect(body.error.details).to.deep.equal([{ path: '/body/settings/constructor', message: 'is a reserved key and not allowed' }]);
     expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
     // The decision is visible in the request's span like every other error response.
-    const span = spanExporter.getFinishedSpans().find((s) => s.spanContext().traceId === body.error.requestId);
+    const span = spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === body.error.requestId);
     expect(span?.attributes['caly.error.code']).to.equal('VALIDATION_ERROR');
   });
 

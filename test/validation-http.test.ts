@@ -119,7 +119,7 @@ describe('validation over HTTP (real middleware chain)', function () {
     expect(Object.keys(r.json as object)).to.deep.equal(['error']);
     expect(e.code).to.equal('VALIDATION_ERROR');
     expect(e.message).to.equal('Request validation failed');
-    expect(e.requestId).to.match(/^[0-9a-f]{32}$/).and.equal(r.res.headers.get('x-request-id'));
+    expect(e.requestId).to.match(/^[0-9a-f]{32}-[0-9a-f]{16}$/).and.equal(r.res.headers.get('x-request-id'));
     expect(Date.parse(e.timestamp)).to.be.closeTo(Date.now(), 60_000);
     expect(e.details).to.be.an('array').that.is.not.empty;
     return e;

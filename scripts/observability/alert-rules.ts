@@ -32,7 +32,7 @@ function latencyAlert(ctx: RuleContext): AlertSpec {
   const min = ctx.config.sli.min_request_rate;
   // Quantile over the alert window, straight from the buckets: the recorded p99 is fixed at 5m.
   const p99 = (routeSel: string, limit: number) =>
-    `histogram_quantile(0.99, sum by (job, http_route, le) (rate(http_server_request_duration_bucket{${job(ctx)},${routeSel}}[${w}]))) > ${limit}`;
+    `histogram_quantile(0.99, sum by (job, http_route, le) (rate(http_server_request_duration_seconds_bucket{${job(ctx)},${routeSel}}[${w}]))) > ${limit}`;
   const named = Object.entries(a.routes);
   const others = [ctx.config.sli.excluded_routes, ...named.map(([r]) => re(r))].join('|');
   const arms = [...named.map(([route, limit]) => p99(`http_route="${route}"`, limit)), p99(`http_route!~"${others}"`, a.default_seconds)];
@@ -44,7 +44,7 @@ function latencyAlert(ctx: RuleContext): AlertSpec {
   ${arms.join('\n  or ')}
 )
 ` +
-      `and on (job, http_route) sum by (job, http_route) (rate(http_server_request_duration_count{${job(ctx)},http_route!~"${ctx.config.sli.excluded_routes}"}[${w}])) > ${min}`,
+      `and on (job, http_route) sum by (job, http_route) (rate(http_server_request_duration_seconds_count{${job(ctx)},http_route!~"${ctx.config.sli.excluded_routes}"}[${w}])) > ${min}`,
     for: a.for,
     severity: 'ticket',
     team: 'sre',
@@ -58,13 +58,14 @@ function specs(ctx: RuleContext): AlertSpec[] {
   const J = job(ctx);
   const min = ctx.config.sli.min_request_rate;
   const excluded = ctx.config.sli.excluded_routes;
-  const count = 'http_server_request_duration_count';
+  const count = 'http_server_request_duration_seconds_count';
   const errW = windowOf(ctx, A.error_ratio.window);
   const anW = windowOf(ctx, A.security_anomaly_spike.window);
   const bfW = windowOf(ctx, A.login_brute_force.window);
   const whW = windowOf(ctx, A.webhook_auth_failures.window);
   const awW = windowOf(ctx, A.audit_write_failures.window);
   const sqW = windowOf(ctx, A.slow_queries.window);
+  const tlW = windowOf(ctx, A.trace_spans_lost.window);
   const byRoute = (extra: string) => `sum by (job, http_route) (rate(${count}{${J},http_route!~"${excluded}"${extra}}[${errW}]))`;
   const pool = 'job, instance, db_client_connection_pool_name';
   return [
@@ -80,25 +81,29 @@ function specs(ctx: RuleContext): AlertSpec[] {
     },
     {
       alert: 'CalySecurityAnomalySpike',
-      expr: `sum by (job, kind) (rate(caly_security_anomalies_total{${J}}[${anW}])) > ${A.security_anomaly_spike.rate_per_second}`,
+      // A count, not a rate: a rate over 5m needed 60 findings before it crossed 0.2/s (about
+      // 4.5 min into a burst) and a probe under 12 findings a minute never crossed it at all.
+      expr: `sum by (job, kind) (increase(caly_security_anomalies_total{${J}}[${anW}])) >= ${A.security_anomaly_spike.min_findings}`,
       for: A.security_anomaly_spike.for,
       severity: 'ticket',
       team: 'security',
       summary: 'Spike of {{ $labels.kind }} anomalies',
-      description: `{{ $labels.job }} flags {{ $value | humanize }} {{ $labels.kind }} findings per second over ${anW} (limit ${A.security_anomaly_spike.rate_per_second}/s): someone is probing the API.`,
+      description: `{{ $labels.job }} flagged {{ $value | humanize }} {{ $labels.kind }} findings over ${anW} (alerting from ${A.security_anomaly_spike.min_findings}): someone is probing the API.`,
     },
     {
+      // Counted before any limiter answers: once the attacker has spent the API budget, the API
+      // limiter refuses its attempts and the login limiters never see them; this count still does.
       alert: 'CalyLoginBruteForce',
-      expr: `sum by (job, limiter) (rate(caly_ratelimit_rejections_total{${J},limiter=~"login_.*"}[${bfW}])) > ${A.login_brute_force.rate_per_second}`,
+      expr: `sum by (job, http_route) (rate(caly_auth_login_attempts_total{${J},outcome=~"failure|rate_limited"}[${bfW}])) > ${A.login_brute_force.rate_per_second}`,
       for: A.login_brute_force.for,
       severity: 'page',
       team: 'security',
-      summary: 'Login brute force: the {{ $labels.limiter }} limiter is rejecting attempts',
-      description: `The {{ $labels.limiter }} rate limiter on {{ $labels.job }} rejects {{ $value | humanize }} login attempts per second over ${bfW} (limit ${A.login_brute_force.rate_per_second}/s).`,
+      summary: 'Login brute force on {{ $labels.http_route }}',
+      description: `{{ $labels.http_route }} on {{ $labels.job }} sees {{ $value | humanize }} failed or rate-limited login attempts per second over ${bfW} (limit ${A.login_brute_force.rate_per_second}/s).`,
     },
     {
       alert: 'CalyWebhookAuthFailures',
-      expr: `sum by (job, http_route) (rate(caly_errors_total{${J},error_type="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${whW}])) > ${A.webhook_auth_failures.rate_per_second}`,
+      expr: `sum by (job, http_route) (rate(caly_errors_total{${J},caly_error_code="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${whW}])) > ${A.webhook_auth_failures.rate_per_second}`,
       for: A.webhook_auth_failures.for,
       severity: 'ticket',
       team: 'security',
@@ -146,7 +151,7 @@ function specs(ctx: RuleContext): AlertSpec[] {
     },
     {
       alert: 'CalyEventLoopDelayHigh',
-      expr: `max by (job, instance) (nodejs_eventloop_delay_p99{${J}}) > ${A.event_loop_delay.p99_seconds}`,
+      expr: `max by (job, instance) (nodejs_eventloop_delay_p99_seconds{${J}}) > ${A.event_loop_delay.p99_seconds}`,
       for: A.event_loop_delay.for,
       severity: 'ticket',
       team: 'sre',
@@ -161,6 +166,19 @@ function specs(ctx: RuleContext): AlertSpec[] {
       team: 'sre',
       summary: '{{ $labels.instance }} is down',
       description: 'Prometheus cannot scrape {{ $labels.instance }} of {{ $labels.job }}. Alertmanager silences the other alerts of that instance while this fires.',
+    },
+    {
+      // Two ways a span never reaches the collector: the batch queue was full (dropped before
+      // export) or the export itself failed after its retries.
+      alert: 'CalyTraceSpansDropped',
+      expr:
+        `sum by (job, instance) (rate(otel_sdk_processor_span_processed_total{${J},error_type="queue_full"}[${tlW}])) > ${A.trace_spans_lost.rate_per_second}\n` +
+        `or sum by (job, instance) (rate(otel_sdk_exporter_span_exported_total{${J},error_type!=""}[${tlW}])) > ${A.trace_spans_lost.rate_per_second}`,
+      for: A.trace_spans_lost.for,
+      severity: 'ticket',
+      team: 'sre',
+      summary: 'Traces of {{ $labels.instance }} are losing spans',
+      description: `{{ $labels.instance }} loses {{ $value | humanize }} spans per second over ${tlW} (queue full or failed exports): traces are incomplete and request ids may lead nowhere.`,
     },
     {
       // The gauge's own `severity` label would collide with the routing label: copy it aside.

@@ -58,7 +58,7 @@ function layout(specs: PanelSpec[]) {
   });
 }
 
-/** Grafana Explore on the Jaeger datasource with a trace id: the request id of any response. */
+/** Grafana Explore on the Jaeger datasource with a trace id: the first half of any request id. */
 const traceLink = (): string => {
   const panes = { t: { datasource: JAEGER_UID, queries: [{ refId: 'A', datasource: { type: 'jaeger', uid: JAEGER_UID }, query: '${trace_id}' }], range: { from: 'now-1h', to: 'now' } } };
   return `/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify(panes)).replace(/%24%7Btrace_id%7D/g, '${trace_id}')}`;
@@ -80,7 +80,8 @@ export function dashboard(spec: DashboardSpec) {
       { title: 'Caly API dashboards', type: 'dashboards', tags: ['caly-api'], asDropdown: true, icon: 'external link', includeVars: true, keepTime: true, targetBlank: false, tooltip: '' },
       {
         // Every response carries its request id (x-request-id, error.requestId, log request_id),
-        // which is the trace id: paste it in the "Trace id" box, then follow this link.
+        // `<trace id>-<span id>`: paste the part before the dash (or a log line's trace_id) in the
+        // "Trace id" box, then follow this link.
         title: 'Open trace (request id)',
         type: 'link',
         url: traceLink(),
@@ -90,7 +91,7 @@ export function dashboard(spec: DashboardSpec) {
         keepTime: false,
         targetBlank: true,
         tags: [],
-        tooltip: 'Opens the trace whose id is in the "Trace id" box in Jaeger',
+        tooltip: 'Opens the trace whose id is in the "Trace id" box in Jaeger (a request id is <trace id>-<span id>)',
       },
     ],
     templating: {
@@ -101,7 +102,7 @@ export function dashboard(spec: DashboardSpec) {
           label: 'Job',
           type: 'query',
           datasource: DS,
-          query: { query: 'label_values(http_server_request_duration_count, job)', refId: 'job' },
+          query: { query: 'label_values(http_server_request_duration_seconds_count, job)', refId: 'job' },
           refresh: 2,
           current: { text: 'caly-api', value: 'caly-api' },
         },

@@ -16,7 +16,7 @@ const overview: DashboardSpec = {
     { title: 'Error budget remaining (30d)', description: 'slo:period_error_budget_remaining:ratio per SLO (1 = untouched, 0 = spent).', unit: 'percentunit', kind: 'stat', w: 8, queries: [{ expr: `slo:period_error_budget_remaining:ratio{${J}}`, legend: '{{slo}}' }] },
     { title: 'Availability (5m, probes excluded)', description: 'Share of non-5xx requests.', unit: 'percentunit', kind: 'stat', w: 8, queries: [{ expr: `1 - slo:sli_error:ratio_rate5m{${J},slo="availability"}`, legend: 'availability' }] },
     { title: 'Replicas up', description: 'Scraped replicas answering.', unit: 'none', kind: 'stat', w: 8, queries: [{ expr: `sum(up{${J}})`, legend: 'up' }] },
-    { title: 'Request rate per route', description: 'Requests per second by route template (unmatched requests have no route).', unit: 'reqps', queries: [{ expr: `sum by (http_route) (rate(http_server_request_duration_count{${J}}[${RI}]))`, legend: '{{http_route}}' }] },
+    { title: 'Request rate per route', description: 'Requests per second by route template (unmatched requests have no route).', unit: 'reqps', queries: [{ expr: `sum by (http_route) (rate(http_server_request_duration_seconds_count{${J}}[${RI}]))`, legend: '{{http_route}}' }] },
     { title: 'Error ratio per route (5xx)', description: 'job_route:http_server_errors:ratio_rate5m.', unit: 'percentunit', queries: [{ expr: `job_route:http_server_errors:ratio_rate5m{${J}}`, legend: '{{http_route}}' }] },
     {
       title: 'Latency p50 / p95 / p99 per route',
@@ -39,7 +39,7 @@ const overview: DashboardSpec = {
         { expr: `job:http_server_request_duration:p99_5m{${J}}`, legend: 'p99' },
       ],
     },
-    { title: 'Errors by code', description: 'Error responses by envelope code.', unit: 'reqps', queries: [{ expr: `sum by (error_type, http_response_status_code) (rate(caly_errors_total{${J}}[${RI}]))`, legend: '{{error_type}} ({{http_response_status_code}})' }] },
+    { title: 'Errors by code', description: 'Error responses by envelope code.', unit: 'reqps', queries: [{ expr: `sum by (caly_error_code, http_response_status_code) (rate(caly_errors_total{${J}}[${RI}]))`, legend: '{{caly_error_code}} ({{http_response_status_code}})' }] },
     {
       title: 'SLO burn rate (1h)',
       description: 'How fast each SLO spends its budget: 1 = exactly on budget, 14.4 = the paging rate.',
@@ -60,14 +60,11 @@ const security: DashboardSpec = {
     { title: 'Rate-limit rejections by limiter', description: 'login_email, login_ip, register, api, webhook, upload.', unit: 'reqps', queries: [{ expr: `sum by (limiter) (rate(caly_ratelimit_rejections_total{${J}}[${RI}]))`, legend: '{{limiter}}' }] },
     {
       title: 'Login failures',
-      description: 'Authentication failures on the login route, and the login limiters rejecting attempts.',
+      description: 'Login attempts by outcome (failure = wrong credentials, rate_limited = refused by any limiter), counted before any limiter answers.',
       unit: 'reqps',
-      queries: [
-        { expr: `sum(rate(caly_errors_total{${J},error_type="AUTHENTICATION_ERROR",http_route="/api/auth/login"}[${RI}]))`, legend: 'failed logins' },
-        { expr: `sum(rate(caly_ratelimit_rejections_total{${J},limiter=~"login_.*"}[${RI}]))`, legend: 'rejected by login limiters' },
-      ],
+      queries: [{ expr: `sum by (http_route, outcome) (rate(caly_auth_login_attempts_total{${J}}[${RI}]))`, legend: '{{http_route}} {{outcome}}' }],
     },
-    { title: 'Webhook authentication failures', description: 'Exotel webhook calls refused (401) by route.', unit: 'reqps', queries: [{ expr: `sum by (http_route) (rate(caly_errors_total{${J},error_type="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${RI}]))`, legend: '{{http_route}}' }] },
+    { title: 'Webhook authentication failures', description: 'Exotel webhook calls refused (401) by route.', unit: 'reqps', queries: [{ expr: `sum by (http_route) (rate(caly_errors_total{${J},caly_error_code="AUTHENTICATION_ERROR",http_route=~"/webhooks/.*"}[${RI}]))`, legend: '{{http_route}}' }] },
     {
       title: 'Audit security events',
       description: 'SECURITY_VIOLATION, RATE_LIMIT_EXCEEDED, ACCESS_DENIED and LOGIN_FAILURE audit events.',
@@ -93,8 +90,8 @@ const database: DashboardSpec = {
       ],
     },
     { title: 'Pool waiters', description: 'Callers waiting for a connection.', unit: 'none', queries: [{ expr: `sum by (instance) (db_client_connection_pending_requests{${J}})`, legend: '{{instance}}' }] },
-    { title: 'Query duration p99 by operation', description: 'From db_client_operation_duration.', unit: 's', queries: [{ expr: `histogram_quantile(0.99, sum by (le, db_operation_name) (rate(db_client_operation_duration_bucket{${J}}[${RI}])))`, legend: '{{db_operation_name}}' }] },
-    { title: 'Query rate by operation', description: 'Queries per second.', unit: 'ops', queries: [{ expr: `sum by (db_operation_name) (rate(db_client_operation_duration_count{${J}}[${RI}]))`, legend: '{{db_operation_name}}' }] },
+    { title: 'Query duration p99 by operation', description: 'From db_client_operation_duration_seconds.', unit: 's', queries: [{ expr: `histogram_quantile(0.99, sum by (le, db_operation_name) (rate(db_client_operation_duration_seconds_bucket{${J}}[${RI}])))`, legend: '{{db_operation_name}}' }] },
+    { title: 'Query rate by operation', description: 'Queries per second.', unit: 'ops', queries: [{ expr: `sum by (db_operation_name) (rate(db_client_operation_duration_seconds_count{${J}}[${RI}]))`, legend: '{{db_operation_name}}' }] },
     { title: 'Slow queries', description: 'Queries over SLOW_QUERY_MS per second.', unit: 'ops', queries: [{ expr: `sum by (db_operation_name) (rate(caly_db_slow_queries_total{${J}}[${RI}]))`, legend: '{{db_operation_name}}' }] },
     {
       title: 'Audit backlog and write failures',
@@ -111,25 +108,43 @@ const database: DashboardSpec = {
 const runtime: DashboardSpec = {
   uid: 'caly-runtime',
   title: 'Caly API / Runtime',
-  description: 'Node.js event loop, heap and garbage collection per replica.',
+  description: 'Node.js event loop, heap and garbage collection per replica; the trace pipeline (spans queued, exported, lost).',
   panels: [
     {
       title: 'Event-loop delay',
       description: 'p50 / p99 / max of the event-loop delay.',
       unit: 's',
       queries: [
-        { expr: `max by (instance) (nodejs_eventloop_delay_p50{${J}})`, legend: '{{instance}} p50' },
-        { expr: `max by (instance) (nodejs_eventloop_delay_p99{${J}})`, legend: '{{instance}} p99' },
-        { expr: `max by (instance) (nodejs_eventloop_delay_max{${J}})`, legend: '{{instance}} max' },
+        { expr: `max by (instance) (nodejs_eventloop_delay_p50_seconds{${J}})`, legend: '{{instance}} p50' },
+        { expr: `max by (instance) (nodejs_eventloop_delay_p99_seconds{${J}})`, legend: '{{instance}} p99' },
+        { expr: `max by (instance) (nodejs_eventloop_delay_max_seconds{${J}})`, legend: '{{instance}} max' },
       ],
     },
-    { title: 'Event-loop utilization', description: 'Share of time the loop is busy.', unit: 'percentunit', queries: [{ expr: `max by (instance) (nodejs_eventloop_utilization{${J}})`, legend: '{{instance}}' }] },
-    { title: 'Heap used by space', description: 'V8 heap used per space.', unit: 'bytes', queries: [{ expr: `sum by (instance, v8js_heap_space_name) (v8js_memory_heap_used{${J}})`, legend: '{{instance}} {{v8js_heap_space_name}}' }] },
+    { title: 'Event-loop utilization', description: 'Share of time the loop is busy.', unit: 'percentunit', queries: [{ expr: `max by (instance) (nodejs_eventloop_utilization_ratio{${J}})`, legend: '{{instance}}' }] },
+    { title: 'Heap used by space', description: 'V8 heap used per space.', unit: 'bytes', queries: [{ expr: `sum by (instance, v8js_heap_space_name) (v8js_memory_heap_used_bytes{${J}})`, legend: '{{instance}} {{v8js_heap_space_name}}' }] },
     {
       title: 'GC time',
       description: 'Seconds per second spent in garbage collection, by type.',
       unit: 'percentunit',
-      queries: [{ expr: `sum by (instance, v8js_gc_type) (rate(v8js_gc_duration_sum{${J}}[${RI}]))`, legend: '{{instance}} {{v8js_gc_type}}' }],
+      queries: [{ expr: `sum by (instance, v8js_gc_type) (rate(v8js_gc_duration_seconds_sum{${J}}[${RI}]))`, legend: '{{instance}} {{v8js_gc_type}}' }],
+    },
+    {
+      title: 'Trace spans processed and exported',
+      description: 'Spans leaving the batch processor and the OTLP exporter per second; an error_type (queue_full, or the export error) is a lost span.',
+      unit: 'ops',
+      queries: [
+        { expr: `sum by (instance, error_type) (rate(otel_sdk_processor_span_processed_total{${J}}[${RI}]))`, legend: '{{instance}} processed {{error_type}}' },
+        { expr: `sum by (instance, error_type) (rate(otel_sdk_exporter_span_exported_total{${J}}[${RI}]))`, legend: '{{instance}} exported {{error_type}}' },
+      ],
+    },
+    {
+      title: 'Span queue',
+      description: 'Spans waiting in the batch processor, against its capacity (OTEL_BSP_MAX_QUEUE_SIZE).',
+      unit: 'none',
+      queries: [
+        { expr: `max by (instance) (otel_sdk_processor_span_queue_size{${J}})`, legend: '{{instance}} queued' },
+        { expr: `max by (instance) (otel_sdk_processor_span_queue_capacity{${J}})`, legend: '{{instance}} capacity' },
+      ],
     },
   ],
 };

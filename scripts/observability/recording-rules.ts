@@ -1,7 +1,7 @@
 import { job, type RecordingRule, type RuleContext, type RuleGroup } from './rule-types';
 
-const COUNT = 'http_server_request_duration_count';
-const BUCKET = 'http_server_request_duration_bucket';
+const COUNT = 'http_server_request_duration_seconds_count';
+const BUCKET = 'http_server_request_duration_seconds_bucket';
 const QUANTILES = [
   ['p50', 0.5],
   ['p95', 0.95],

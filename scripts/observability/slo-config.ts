@@ -28,7 +28,7 @@ export interface SloConfig {
   alerts: {
     latency_p99: { default_seconds: number; routes: Record<string, number>; window: Duration; for: Duration };
     error_ratio: { ratio: number; window: Duration; for: Duration };
-    security_anomaly_spike: { rate_per_second: number; window: Duration; for: Duration };
+    security_anomaly_spike: { min_findings: number; window: Duration; for: Duration };
     login_brute_force: { rate_per_second: number; window: Duration; for: Duration };
     webhook_auth_failures: { rate_per_second: number; window: Duration; for: Duration };
     audit_backlog: { max_events: number; for: Duration };
@@ -37,6 +37,7 @@ export interface SloConfig {
     slow_queries: { rate_per_second: number; window: Duration; for: Duration };
     event_loop_delay: { p99_seconds: number; for: Duration };
     service_down: { for: Duration };
+    trace_spans_lost: { rate_per_second: number; window: Duration; for: Duration };
     dependency_vulnerabilities: { severities: string[]; for: Duration };
   };
   profiles: Record<string, Profile>;
@@ -121,6 +122,7 @@ const schema = {
       required: [
         'latency_p99', 'error_ratio', 'security_anomaly_spike', 'login_brute_force', 'webhook_auth_failures', 'audit_backlog',
         'audit_write_failures', 'db_pool_saturation', 'slow_queries', 'event_loop_delay', 'service_down', 'dependency_vulnerabilities',
+        'trace_spans_lost',
       ],
       properties: {
         latency_p99: {
@@ -135,7 +137,7 @@ const schema = {
           },
         },
         error_ratio: thresholdAlert('ratio', { window: duration }),
-        security_anomaly_spike: thresholdAlert('rate_per_second', { window: duration }),
+        security_anomaly_spike: thresholdAlert('min_findings', { window: duration }),
         login_brute_force: thresholdAlert('rate_per_second', { window: duration }),
         webhook_auth_failures: thresholdAlert('rate_per_second', { window: duration }),
         audit_backlog: thresholdAlert('max_events'),
@@ -143,6 +145,7 @@ const schema = {
         db_pool_saturation: thresholdAlert('ratio'),
         slow_queries: thresholdAlert('rate_per_second', { window: duration }),
         event_loop_delay: thresholdAlert('p99_seconds'),
+        trace_spans_lost: thresholdAlert('rate_per_second', { window: duration }),
         service_down: { type: 'object', additionalProperties: false, required: ['for'], properties: { for: duration } },
         dependency_vulnerabilities: {
           type: 'object',

@@ -1,8 +1,8 @@
 import type { Duration } from './slo-config';
 import { forOf, job, num, runbook, type AlertRule, type RecordingRule, type RuleContext, type RuleGroup, type Severity } from './rule-types';
 
-const COUNT = 'http_server_request_duration_count';
-const BUCKET = 'http_server_request_duration_bucket';
+const COUNT = 'http_server_request_duration_seconds_count';
+const BUCKET = 'http_server_request_duration_seconds_bucket';
 
 type SloName = 'availability' | 'latency';
 const SLOS: SloName[] = ['availability', 'latency'];
@@ -30,8 +30,20 @@ function sliError(ctx: RuleContext, slo: SloName, w: Duration): string {
   return `1 - (\n  sum by (job) (rate(${BUCKET}{${valid},le="${le}"}[${w}]))\n  / ${total}\n)`;
 }
 
+/**
+ * Bad events per second of one SLO over 5m: the numerator the period's ratio sums. `or 0 * total`
+ * keeps a window without bad events a 0 (not absent); an idle window reads 0 / 0 requests.
+ */
+function sliBadRate(ctx: RuleContext, slo: SloName): string {
+  const valid = `${job(ctx)},http_route!~"${ctx.config.sli.excluded_routes}"`;
+  const total = `sum by (job) (rate(${COUNT}{${valid}}[5m]))`;
+  if (slo === 'availability') return `sum by (job) (rate(${COUNT}{${valid},error_type!=""}[5m]))\nor 0 * ${total}`;
+  const le = ctx.config.slos.latency.threshold_seconds;
+  return `${total}\n- sum by (job) (rate(${BUCKET}{${valid},le="${le}"}[5m]))`;
+}
+
 function sliRules(ctx: RuleContext): RecordingRule[] {
-  const rules: RecordingRule[] = [];
+  const rules: RecordingRule[] = SLOS.map((slo) => ({ record: 'slo:sli_bad_events:rate5m', expr: sliBadRate(ctx, slo), labels: { slo } }));
   for (const w of windows(ctx)) {
     rules.push({ record: `job:slo_requests:rate${w}`, expr: `sum by (job) (rate(${COUNT}{${job(ctx)},http_route!~"${ctx.config.sli.excluded_routes}"}[${w}]))` });
     for (const slo of SLOS) rules.push({ record: `slo:sli_error:ratio_rate${w}`, expr: sliError(ctx, slo, w), labels: { slo } });
@@ -50,8 +62,16 @@ function budgetRules(ctx: RuleContext): RecordingRule[] {
   }
   return [
     ...rules,
-    // The period's ratio as the mean of the 5m ratios (Sloth's form): one cheap series to average.
-    { record: `slo:sli_error:ratio_rate${period}`, expr: `avg_over_time(slo:sli_error:ratio_rate5m{${job(ctx)}}[${period}])` },
+    // The period's ratio is bad events / all requests over the period, from the recorded 5m rates
+    // (one sample per evaluation on both sides, so the weights cancel). Not a mean of 5m ratios:
+    // that weighs a quiet minute like a busy one, and one idle window (0 / 0) makes it NaN for the
+    // whole period. A period without a single request has no ratio (absent), never NaN.
+    {
+      record: `slo:sli_error:ratio_rate${period}`,
+      expr:
+        `sum_over_time(slo:sli_bad_events:rate5m{${job(ctx)}}[${period}])\n` +
+        `/ on (job) group_left () (sum_over_time(job:slo_requests:rate5m{${job(ctx)}}[${period}]) > 0)`,
+    },
     { record: 'slo:current_burn_rate:ratio', expr: `slo:sli_error:ratio_rate1h{${job(ctx)}}\n/ on (job, slo) slo:error_budget:ratio{${job(ctx)}}` },
     {
       record: 'slo:period_error_budget_remaining:ratio',

@@ -94,6 +94,11 @@ export const configSchema = {
     OTEL_TRACES_EXPORTER: { type: 'string', enum: ['otlp', 'none', 'console'] },
     OTEL_METRICS_EXPORTER: { type: 'string', enum: ['prometheus', 'none'], default: 'prometheus' },
     OTEL_RESOURCE_ATTRIBUTES: { type: 'string', pattern: '^([^=,]+=[^,]*)(,[^=,]+=[^,]*)*$' },
+    // Batch span processor; defaults sized in src/telemetry/span-pipeline.ts.
+    OTEL_BSP_MAX_QUEUE_SIZE: { type: 'integer', minimum: 1, maximum: 1048576 },
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: { type: 'integer', minimum: 1, maximum: 1048576 },
+    OTEL_BSP_SCHEDULE_DELAY: { type: 'integer', minimum: 0, maximum: 600000 },
+    OTEL_BSP_EXPORT_TIMEOUT: { type: 'integer', minimum: 1, maximum: 600000 },
   },
 } as const;
 
@@ -196,4 +201,8 @@ export interface Config {
   OTEL_TRACES_EXPORTER?: 'otlp' | 'none' | 'console';
   OTEL_METRICS_EXPORTER: 'prometheus' | 'none';
   OTEL_RESOURCE_ATTRIBUTES?: string;
+  OTEL_BSP_MAX_QUEUE_SIZE?: number;
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE?: number;
+  OTEL_BSP_SCHEDULE_DELAY?: number;
+  OTEL_BSP_EXPORT_TIMEOUT?: number;
 }

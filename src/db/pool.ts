@@ -139,7 +139,10 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     };
   }
 
-  const query = timed((text, values) => pool.query(text, values as unknown[] | undefined));
+  // Not pool.query(): when every client is busy, pg-pool queues its callback and later runs it from
+  // whichever request released a client, so the query (and its span) would continue that request's
+  // trace. Awaiting connect() resumes in the caller's own async context instead.
+  const query = timed((text, values) => withClient(pool, (client) => client.query(text, values as unknown[] | undefined)));
 
   async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return withClient(pool, async (client, discard) => {

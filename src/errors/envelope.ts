@@ -41,15 +41,17 @@ export function errorEnvelope(opts: { instruments: Instruments; production: bool
       const span = ctx.state.span;
       if (span) {
         span.recordException(err instanceof Error ? err : new Error(String(err)));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: appError.code });
+        // HTTP semantic conventions: a server span is an error only for 5xx; a 4xx is the client's
+        // mistake, answered correctly (its code stays on caly.error.code and the exception event).
+        if (appError.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: appError.code });
         span.setAttribute('caly.error.code', appError.code);
       }
       const route = routeOf(ctx);
       instruments.errors.add(
         1,
         route === undefined
-          ? { 'error.type': appError.code, 'http.response.status_code': appError.status }
-          : { 'error.type': appError.code, 'http.route': route, 'http.response.status_code': appError.status },
+          ? { 'caly.error.code': appError.code, 'http.response.status_code': appError.status }
+          : { 'caly.error.code': appError.code, 'http.route': route, 'http.response.status_code': appError.status },
       );
       render(ctx, appError, production);
     }

@@ -19,10 +19,21 @@ const MAX_SERIES = 2000;
 interface Series {
   attributes: Attributes;
   counts: Float64Array;
+  /** Per bucket, the last sampled request that landed in it: an OpenMetrics exemplar. */
+  exemplars: Array<Exemplar | undefined>;
   sum: number;
   count: number;
   min: number;
   max: number;
+}
+
+/** A trace that landed in a bucket, shown next to the bucket in the OpenMetrics exposition. */
+export interface Exemplar {
+  traceId: string;
+  spanId: string;
+  value: number;
+  /** Unix time, milliseconds. */
+  timeMs: number;
 }
 
 /**
@@ -41,14 +52,19 @@ export class HttpDurationProducer implements MetricProducer {
   private readonly series = new Map<string, Series>();
   private readonly startTime: HrTime = millisToHrTime(Date.now());
 
-  record(seconds: number, method: string, route: string | undefined, status: number, scheme: string): void {
-    const key = `${method} ${status} ${scheme} ${route ?? ''}`;
+  /**
+   * `traceId`/`spanId` (of a sampled span only: an exemplar must lead to a stored trace) replace
+   * the bucket's exemplar. One small object per sampled request; Prometheus keeps the history.
+   */
+  record(seconds: number, method: string, route: string | undefined, status: number, scheme: string, traceId?: string, spanId?: string): void {
+    const key = seriesKey(method, status, scheme, route);
     let s = this.series.get(key);
     if (s === undefined) s = this.newSeries(key, method, route, status, scheme);
     const b = HTTP_DURATION_BOUNDARIES;
     let i = 0;
     while (i < b.length && seconds > b[i]!) i++;
     s.counts[i]! += 1;
+    if (traceId !== undefined && spanId !== undefined) s.exemplars[i] = { traceId, spanId, value: seconds, timeMs: Date.now() };
     s.sum += seconds;
     s.count += 1;
     if (seconds < s.min) s.min = seconds;
@@ -74,6 +90,7 @@ export class HttpDurationProducer implements MetricProducer {
     const s: Series = {
       attributes,
       counts: new Float64Array(HTTP_DURATION_BOUNDARIES.length + 1),
+      exemplars: new Array<Exemplar | undefined>(HTTP_DURATION_BOUNDARIES.length + 1).fill(undefined),
       sum: 0,
       count: 0,
       min: Infinity,
@@ -81,6 +98,18 @@ export class HttpDurationProducer implements MetricProducer {
     };
     this.series.set(key, s);
     return s;
+  }
+
+  /**
+   * The exemplar of one bucket, found by the labels the Prometheus exposition gives the series
+   * (`http_request_method`, `http_response_status_code`, `url_scheme`, `http_route`) and its `le`.
+   */
+  exemplar(labels: Readonly<Record<string, string>>, le: string): Exemplar | undefined {
+    const key = seriesKey(labels.http_request_method ?? '', Number(labels.http_response_status_code), labels.url_scheme ?? '', labels.http_route);
+    const s = this.series.get(key) ?? (labels.otel_metric_overflow ? this.series.get('overflow') : undefined);
+    if (s === undefined) return undefined;
+    const i = le === '+Inf' ? HTTP_DURATION_BOUNDARIES.length : HTTP_DURATION_BOUNDARIES.indexOf(Number(le) as (typeof HTTP_DURATION_BOUNDARIES)[number]);
+    return i < 0 ? undefined : s.exemplars[i];
   }
 
   /** Bucket counts summed over every series, optionally filtered (for /health/metrics quantiles). */
@@ -139,6 +168,10 @@ export class HttpDurationProducer implements MetricProducer {
       },
     };
   }
+}
+
+function seriesKey(method: string, status: number, scheme: string, route: string | undefined): string {
+  return `${method} ${status} ${scheme} ${route ?? ''}`;
 }
 
 /** Linear interpolation inside the bucket, as Prometheus' histogram_quantile does. */

@@ -13,6 +13,9 @@ import type { HttpDurationProducer } from './http-duration';
 
 export type RouteAttr = { 'http.route'?: string };
 
+/** How a login attempt ended: 2xx, 401, 429 (any limiter), other 4xx, 5xx. */
+export type LoginOutcome = 'success' | 'failure' | 'rate_limited' | 'invalid' | 'error';
+
 /** A value source for an observable gauge; concerns register theirs at startup. */
 export type GaugeSource = () => number | Array<{ value: number; attributes: Record<string, string> }>;
 
@@ -20,14 +23,19 @@ export interface Instruments {
   // --- spine ---------------------------------------------------------------------------------
   /** http.server.request.duration: hand-kept for speed, see http-duration.ts */
   httpDuration: HttpDurationProducer;
-  /** Error responses by envelope code (error.type) and route. */
-  errors: Counter<{ 'error.type': string; 'http.response.status_code': number } & RouteAttr>;
+  /**
+   * Error responses by envelope code and route. The code is `caly.error.code` (as on the span),
+   * never `error.type`: that is the semantic-convention status code / exception type elsewhere.
+   */
+  errors: Counter<{ 'caly.error.code': string; 'http.response.status_code': number } & RouteAttr>;
   /** Requests slower than SLOW_REQUEST_MS, by route. */
   slowRequests: Counter<{ 'http.request.method': string } & RouteAttr>;
   /** Slow requests since start, for /health/metrics (an OTel counter cannot be read back). */
   slowRequestCount(): number;
   /** Queries slower than SLOW_QUERY_MS, by operation (SELECT, INSERT …). */
   slowQueries: Counter<{ 'db.operation.name': string }>;
+  /** Requests Node's HTTP parser refused before the app saw them, by parser error code (HPE_*). */
+  parserRejections: Counter<{ 'error.type': string; 'http.response.status_code': number }>;
   /** Query cache lookups by result. */
   queryCache: Counter<{ 'cache.result': 'hit' | 'miss' }>;
 
@@ -36,6 +44,8 @@ export interface Instruments {
   rateLimitRejections: Counter<{ limiter: string }>;
   /** Rate-limit store failures (Redis down) that made a limiter fall back to local memory. */
   rateLimitStoreFailures: Counter<{ limiter: string }>;
+  /** Login attempts by route and outcome, whichever limiter (if any) answered. */
+  loginAttempts: Counter<{ 'http.route': string; outcome: LoginOutcome }>;
   /** Security anomaly findings, by kind (sql_injection, xss, …) and route. */
   securityAnomalies: Counter<{ kind: string } & RouteAttr>;
   /** Requests blocked (403) by the anomaly detector in block mode. */
@@ -109,6 +119,7 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
       },
     },
     slowRequestCount: () => slowTotal,
+    parserRejections: meter.createCounter('caly.http.parser_rejections', { description: 'Requests the HTTP parser refused (oversized headers, malformed), by parser error code.', unit: '{request}' }),
     slowQueries: meter.createCounter('caly.db.slow_queries', { description: 'Database queries that took longer than SLOW_QUERY_MS.', unit: '{query}' }),
     queryCache: meter.createCounter('caly.db.query_cache.lookups', { description: 'Query cache lookups, by result.', unit: '{lookup}' }),
 
@@ -117,6 +128,7 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
       description: 'Rate-limit store errors that made a limiter fall back to process memory.',
       unit: '{error}',
     }),
+    loginAttempts: meter.createCounter('caly.auth.login.attempts', { description: 'Login attempts, by route and outcome, however they were limited.', unit: '{attempt}' }),
     securityAnomalies: meter.createCounter('caly.security.anomalies', { description: 'Security anomaly findings, by kind and route.', unit: '{finding}' }),
     securityBlocked: meter.createCounter('caly.security.blocked', { description: 'Requests refused by the anomaly detector in block mode.', unit: '{request}' }),
 

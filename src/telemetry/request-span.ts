@@ -6,6 +6,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type TextMapGetter,
 } from '@opentelemetry/api';
 import type { Next } from 'koa';
@@ -67,7 +68,12 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
     const incoming = headers['x-request-id'];
     if (typeof incoming === 'string' && INCOMING_ID.test(incoming)) span.setAttribute('caly.request.incoming_id', incoming);
 
-    const requestId = span.spanContext().traceId;
+    // The request id is `<trace id>-<server span id>`. The trace id alone is not enough: every
+    // request of one upstream trace shares it, and a client sending traceparent would choose it.
+    // Our span id is random per request, so the pair is unique, never client-chosen, and names
+    // the exact span to open in the trace.
+    const sc = span.spanContext();
+    const requestId = `${sc.traceId}-${sc.spanId}`;
     ctx.state.requestId = requestId;
     ctx.state.span = span;
     ctx.state.startedAt = startedAt;
@@ -92,7 +98,8 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
         span.addEvent('slow_request', { 'caly.duration_ms': Math.round(elapsedMs), 'caly.threshold_ms': slowRequestMs });
         instruments.slowRequests.add(1, route === undefined ? { 'http.request.method': method } : { 'http.route': route, 'http.request.method': method });
       }
-      durations.record(elapsedMs / 1000, method, route, status, scheme);
+      if (sc.traceFlags & TraceFlags.SAMPLED) durations.record(elapsedMs / 1000, method, route, status, scheme, sc.traceId, sc.spanId);
+      else durations.record(elapsedMs / 1000, method, route, status, scheme);
       span.end();
     }
   };

@@ -1,37 +1,31 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { metrics } from '@opentelemetry/api';
+import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
-import { WinstonInstrumentation } from '@opentelemetry/instrumentation-winston';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  TraceIdRatioBasedSampler,
-  type Sampler,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
-import { createInstruments, type Instruments } from './instruments';
+import { DiagToLog, type DiagSink } from './diag';
 import { HttpDurationProducer } from './http-duration';
+import { createInstruments, type Instruments } from './instruments';
+import { metricsRequestHandler } from './metrics-endpoint';
+import { sampler } from './sampler';
+import { spanProcessors } from './span-pipeline';
 
 export interface Telemetry {
   instruments: Instruments;
-  /** Serves the Prometheus text exposition; mounted on the internal metrics port. */
+  /** The Prometheus reader (no server of its own); tests read metrics through it. */
   prometheus: PrometheusExporter | undefined;
-  tracerProvider: NodeTracerProvider;
+  /** GET /metrics: Prometheus text, or OpenMetrics with exemplars when asked for; undefined without a Prometheus exporter. */
+  metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   meterProvider: MeterProvider;
+  /** Sends the SDK's own warnings and errors (dropped spans, failed exports) to the service log. */
+  attachLog(sink: DiagSink): void;
   /** Flushes spans and metrics, bounded: an unreachable collector must not hold shutdown hostage. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -43,70 +37,66 @@ export interface TelemetryOptions {
   metricReader?: MetricReader;
 }
 
-function sampler(config: Config): Sampler {
-  const ratio = config.OTEL_TRACES_SAMPLER_ARG ?? 1;
-  switch (config.OTEL_TRACES_SAMPLER) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio);
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
-    default:
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  }
-}
+/** What the service uses: PostgreSQL, Redis (rate limits), winston, the Node runtime. */
+const INSTRUMENTATIONS = ['pg', 'ioredis', 'winston', 'runtime-node'] as const;
 
-function spanProcessors(config: Config, opts: TelemetryOptions): SpanProcessor[] {
-  const processors: SpanProcessor[] = [];
-  if (opts.spanExporter) processors.push(new SimpleSpanProcessor(opts.spanExporter));
-  const endpoint = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const wanted = config.OTEL_TRACES_EXPORTER ?? (endpoint ? 'otlp' : 'none');
-  if (wanted === 'otlp' && endpoint) {
-    // Loaded only when used: the OTLP exporter pulls protobuf/transformer code we otherwise never need.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-    const url = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/$/, '')}/v1/traces`;
-    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1000 }));
-  } else if (wanted === 'console') {
-    processors.push(new BatchSpanProcessor(new ConsoleSpanExporter()));
+/**
+ * The instrumentations of @opentelemetry/auto-instrumentations-node, restricted to INSTRUMENTATIONS.
+ * The bundle enables every one of its ~40 instrumentations unless told otherwise and exports no
+ * list of them, so the allowlist goes through its own OTEL_NODE_ENABLED_INSTRUMENTATIONS, set only
+ * for this call. http and koa stay off on purpose: the service's own SERVER span middleware
+ * (request-span.ts) is measurably cheaper (bench/README.md).
+ */
+function instrumentations() {
+  const saved = process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
+  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = INSTRUMENTATIONS.join(',');
+  try {
+    return getNodeAutoInstrumentations({
+      // Queries outside a request get no span (sampler.ts) but are still measured.
+      '@opentelemetry/instrumentation-pg': { requireParentSpan: false, ignoreConnectSpans: true, enhancedDatabaseReporting: false },
+      // Redis calls (the rate limiters) as CLIENT spans under their request; the key names a
+      // bucket (an address or a hashed email), so the statement is reduced to the command.
+      '@opentelemetry/instrumentation-ioredis': { requireParentSpan: true, dbStatementSerializer: (cmd) => cmd },
+      '@opentelemetry/instrumentation-winston': { disableLogSending: true },
+      '@opentelemetry/instrumentation-runtime-node': { monitoringPrecision: 10 },
+    });
+  } finally {
+    if (saved === undefined) delete process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
+    else process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = saved;
   }
-  return processors;
-}
-
-function resourceAttributes(config: Config): Record<string, string> {
-  const attrs: Record<string, string> = {};
-  for (const pair of (config.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
-    const i = pair.indexOf('=');
-    if (i > 0) attrs[decodeURIComponent(pair.slice(0, i).trim())] = decodeURIComponent(pair.slice(i + 1).trim());
-  }
-  attrs[ATTR_SERVICE_NAME] = config.OTEL_SERVICE_NAME;
-  attrs[ATTR_SERVICE_VERSION] = config.APP_VERSION;
-  attrs['deployment.environment.name'] = config.NODE_ENV;
-  return attrs;
 }
 
 /**
- * Starts tracing and metrics and patches pg and winston. Must run before `pg` and `winston` are
- * first required (main.ts loads the rest of the service only after this returns), otherwise
- * require-in-the-middle never sees them and query spans silently disappear.
+ * NodeSDK registers no tracer provider at all without a span processor, and the API's no-op tracer
+ * gives every span the all-zero ids: request ids would collide and exemplars lead nowhere. With
+ * no exporter configured, spans are still made (ids, log correlation), just not sent.
+ */
+function orNoop(processors: SpanProcessor[]): SpanProcessor[] {
+  return processors.length > 0 ? processors : [new NoopSpanProcessor()];
+}
+
+/**
+ * Starts tracing and metrics through NodeSDK, with the instrumentations above. Must run before
+ * `pg`, `ioredis` and `winston` are first required (main.ts loads the rest of the service only
+ * after this returns), otherwise require-in-the-middle never sees them load.
+ *
+ * NodeSDK reads the standard OTEL_* variables for the resource (OTEL_SERVICE_NAME,
+ * OTEL_RESOURCE_ATTRIBUTES) and builds the tracer provider. Three parts stay ours, each for a
+ * reason: the sampler (sampler.ts: two deliberate deviations), the span pipeline
+ * (span-pipeline.ts: the queue sized for our peak and the exporter's self-metrics, which NodeSDK's
+ * env-built exporter does not wire), and the MeterProvider (the batch processor needs it before
+ * NodeSDK would create one in start(); /metrics is served by our own handler).
  */
 export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Telemetry {
-  const resource = resourceFromAttributes(resourceAttributes(config));
-
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-
-  const tracerProvider = new NodeTracerProvider({
-    resource,
-    sampler: sampler(config),
-    spanProcessors: spanProcessors(config, opts),
+  const diagnostics = new DiagToLog().install();
+  // OTEL_RESOURCE_ATTRIBUTES through the SDK's env detector; name, version and environment from
+  // the validated configuration win.
+  const resource = resourceFromAttributes({
+    ...envDetector.detect().attributes,
+    [ATTR_SERVICE_NAME]: config.OTEL_SERVICE_NAME,
+    [ATTR_SERVICE_VERSION]: config.APP_VERSION,
+    'deployment.environment.name': config.NODE_ENV,
   });
-  trace.setGlobalTracerProvider(tracerProvider);
 
   const httpDuration = new HttpDurationProducer();
   const readers: MetricReader[] = [];
@@ -122,32 +112,32 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   }
   if (opts.metricReader) readers.push(opts.metricReader);
   const meterProvider = new MeterProvider({ resource, readers });
+  // Before the instrumentations are built: they take the global meter provider when constructed.
   metrics.setGlobalMeterProvider(meterProvider);
 
-  registerInstrumentations({
-    tracerProvider,
-    meterProvider,
-    instrumentations: [
-      new PgInstrumentation({
-        // Queries outside a request (migrations, pool warm-up, health probes) are not worth a trace.
-        requireParentSpan: true,
-        ignoreConnectSpans: true,
-        enhancedDatabaseReporting: false,
-      }),
-      new WinstonInstrumentation({ disableLogSending: true }),
-      new RuntimeNodeInstrumentation({ monitoringPrecision: 10 }),
-    ],
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false, // the env detector ran above; host and process attributes are not wanted on every series
+    sampler: sampler(config),
+    spanProcessors: orNoop(spanProcessors(config, { spanExporter: opts.spanExporter, meterProvider })),
+    metricReaders: [], // the MeterProvider above is the one
+    logRecordProcessors: [], // logs go to stdout through winston, never over OTLP
+    contextManager: new AsyncLocalStorageContextManager(),
+    textMapPropagator: new W3CTraceContextPropagator(),
+    instrumentations: instrumentations(),
   });
+  sdk.start();
 
   const instruments = createInstruments(meterProvider.getMeter('caly-api'), httpDuration);
 
   return {
     instruments,
     prometheus,
-    tracerProvider,
+    metricsHandler: prometheus ? metricsRequestHandler(prometheus, httpDuration) : undefined,
     meterProvider,
+    attachLog: (sink) => diagnostics.attach(sink),
     async shutdown(timeoutMs: number) {
-      const work = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+      const work = Promise.allSettled([sdk.shutdown(), meterProvider.shutdown()]);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);

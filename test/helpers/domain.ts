@@ -101,7 +101,7 @@ export interface ReqInit {
 /**
  * HTTP client for the service under test that remembers every request with the route template
  * it must be recorded under, so a test file can prove at its end that each one produced a span
- * with that route and a sample in http_server_request_duration.
+ * with that route and a sample in http_server_request_duration_seconds.
  */
 export class Client {
   readonly sent: Sent[] = [];
@@ -145,7 +145,7 @@ export class Client {
     const samples = await scrape(this.svc.metricsUrl);
     const seen = new Map<string, number>();
     for (const s of samples) {
-      if (s.name !== 'http_server_request_duration_count' || !s.labels.http_route) continue;
+      if (s.name !== 'http_server_request_duration_seconds_count' || !s.labels.http_route) continue;
       const k = `${s.labels.http_request_method} ${s.labels.http_route}`;
       seen.set(k, (seen.get(k) ?? 0) + s.value);
     }
@@ -153,7 +153,7 @@ export class Client {
     const deadline = Date.now() + 15_000;
     for (const s of this.sent) {
       let span: ReceivedSpan | undefined;
-      while (!(span = spans.find((x) => x.traceId === s.requestId && x.kind === 2)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!(span = spans.find((x) => `${x.traceId}-${x.spanId}` === s.requestId && x.kind === 2)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(span, `server span of ${s.method} ${s.route} (${s.requestId})`).to.exist;
       expect(span!.attributes['http.route']).to.equal(s.route);
       expect(span!.name).to.equal(`${s.method} ${s.route}`);

@@ -108,7 +108,7 @@ export function startPrometheus(files: (dir: string) => Record<string, string>):
     BIN.prometheus,
     (dir, port) => {
       for (const [name, text] of Object.entries(files(dir))) writeFileSync(join(dir, name), text);
-      return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`];
+      return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--enable-feature=exemplar-storage'];
     },
     'prometheus',
   );

@@ -10,6 +10,9 @@ export interface ReceivedSpan {
   attributes: Record<string, unknown>;
   events: Array<{ name: string; attributes: Record<string, unknown> }>;
   status?: { code?: number };
+  /** Unix nanoseconds, as the exporter sent them (strings: they exceed 2^53). */
+  startTimeUnixNano: bigint;
+  endTimeUnixNano: bigint;
 }
 
 type OtlpValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
@@ -20,8 +23,14 @@ const attrs = (list: Array<{ key: string; value: OtlpValue }> = []) => Object.fr
  * A minimal OTLP/HTTP trace receiver (the JSON encoding @opentelemetry/exporter-trace-otlp-http
  * sends to /v1/traces), standing in for the Collector, which cannot run on this machine.
  */
-export async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; server: Server; close(): Promise<void> }> {
+export async function startOtlpReceiver(opts: { delayMs?: number } = {}): Promise<{ url: string; spans: ReceivedSpan[]; server: Server; close(): Promise<void> }> {
   const spans: ReceivedSpan[] = [];
+  // delayMs stands for a slow collector: every export waits that long for its answer.
+  const answer = (res: import('node:http').ServerResponse) => {
+    const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if (opts.delayMs) setTimeout(send, opts.delayMs);
+    else send();
+  };
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (c: string) => (body += c));
@@ -42,12 +51,19 @@ export async function startOtlpReceiver(): Promise<{ url: string; spans: Receive
                 attributes: attrs(s.attributes as never),
                 events: ((s.events as Array<{ name: string; attributes: never }>) ?? []).map((e) => ({ name: e.name, attributes: attrs(e.attributes) })),
                 status: s.status as { code?: number },
+                startTimeUnixNano: BigInt(String(s.startTimeUnixNano)),
+                endTimeUnixNano: BigInt(String(s.endTimeUnixNano)),
               });
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      answer(res);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, spans, server, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${port}`, spans, server, close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

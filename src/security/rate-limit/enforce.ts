@@ -80,7 +80,7 @@ export function reject(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes, de
         userId: userId ?? null,
         metadata: { limiter: l.name, route: route ?? null, points: l.points, window_s: l.windowS },
       },
-      { requestId, traceId: requestId, clientIp: ctx.ip, userAgent: ctx.get('user-agent') || undefined, tenantId, userId },
+      { requestId, traceId: ctx.state.span?.spanContext().traceId, clientIp: ctx.ip, userAgent: ctx.get('user-agent') || undefined, tenantId, userId },
     );
   }
   throw new RateLimitError(retryAfter, { ...headersOf(l, res), 'X-RateLimit-Remaining': '0' });
