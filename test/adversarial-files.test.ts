@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import pg from 'pg';
 import { mp3, wav } from './helpers/audio';
 import { Client, createTenant, domainEnv, runCli, scratchDir, sql, type CreatedTenant, type Tokens } from './helpers/domain';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
@@ -95,11 +96,20 @@ describe('adversarial files and bindings: recordings, journal, ExoPhone, health'
   it('keeps the audit journal owner-only: directories 0700, files 0600', async () => {
     const walk = (p: string): string[] => readdirSync(p, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [join(p, e.name), ...walk(join(p, e.name))] : [join(p, e.name)]));
     const journal = join(dir.path, 'audit-journal');
-    // Segments are deleted once stored, so only the owner file is sure to be there; any segment
-    // present (a login has just written one) is checked too.
-    await new Client(svc).login('owner@acme.test', acme.ownerPassword);
-    const entries = walk(journal);
-    expect(entries.some((e) => e.endsWith('owner.json'))).to.equal(true);
+    // Segments are deleted once stored: hold audit_logs locked so the login's segment stays on disk.
+    const lock = new pg.Client({ connectionString: tdb.url });
+    await lock.connect();
+    await lock.query('BEGIN');
+    await lock.query('LOCK TABLE audit_logs IN ACCESS EXCLUSIVE MODE');
+    let entries: string[];
+    try {
+      await new Client(svc).login('owner@acme.test', acme.ownerPassword);
+      entries = walk(journal);
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    }
+    expect(entries.some((e) => /seg-\d{12}\.jsonl$/.test(e)), 'a journal segment to check').to.equal(true);
     for (const e of entries) {
       const st = statSync(e);
       expect(st.mode & 0o077, `${e} is readable by others`).to.equal(0);
