@@ -7,12 +7,14 @@ import { auditFromCtx } from '../audit/context';
 import type { Auth } from '../auth/middleware';
 import { CAN } from '../auth/roles';
 import { getCall } from '../calls/repository';
-import { callIdParams, type CallIdParams } from '../calls/schemas';
+import type { CallIdParams } from '../calls/schemas';
 import type { Database } from '../db/pool';
 import { NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors/app-error';
 import type { AppContext, AppState } from '../http/state';
 import type { Limiters } from '../security/rate-limit';
-import { inputOf, validated } from '../domain/validated';
+import { route } from '../api/route';
+import { inputOf } from '../domain/validated';
+import { downloadRecordingRoute, uploadRecordingRoute } from './contract';
 import { receiveFile } from './receive';
 import { recordingFile, sniffAudio } from './storage';
 
@@ -32,9 +34,8 @@ const idOf = (ctx: AppContext) => inputOf<{ params: CallIdParams }>(ctx).params.
 /** `POST|GET /api/calls/:id/recording`: upload (multipart, sniffed, size-capped) and download, tenant-scoped. */
 export function registerRecordingRoutes(router: Router<AppState>, deps: RecordingRoutesDeps): void {
   const { db, audit, auth } = deps;
-  const params = validated<{ params: CallIdParams }>({ params: callIdParams });
 
-  router.post('/api/calls/:id/recording', auth.authenticate, auth.requireRole(CAN.uploadRecordings), deps.limiters.upload, params, async function uploadRecording(ctx) {
+  route(router, uploadRecordingRoute, auth.authenticate, auth.requireRole(CAN.uploadRecordings), deps.limiters.upload, async function uploadRecording(ctx) {
     const tenantId = ctx.state.tenantId!;
     const callId = idOf(ctx);
     if (!ctx.request.is('multipart/form-data')) throw new UnsupportedMediaTypeError('Send the recording as multipart/form-data with a part named "file"');
@@ -88,7 +89,7 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
     }
   });
 
-  router.get('/api/calls/:id/recording', auth.authenticate, auth.requireRole(CAN.readCalls), params, async function downloadRecording(ctx) {
+  route(router, downloadRecordingRoute, auth.authenticate, auth.requireRole(CAN.readCalls), async function downloadRecording(ctx) {
     const callId = idOf(ctx);
     const call = await getCall(db, ctx.state.tenantId!, callId);
     if (!call) throw new NotFoundError('Call');

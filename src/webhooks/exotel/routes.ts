@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { route } from '../../api/route';
 import type { AuditSink } from '../../audit/catalogue';
 import { auditFromCtx } from '../../audit/context';
 import type { ServiceKeys } from '../../crypto/keys';
@@ -7,6 +8,7 @@ import { AppError, ValidationError } from '../../errors/app-error';
 import type { AppContext, AppState } from '../../http/state';
 import type { Limiters } from '../../security/rate-limit';
 import { serverToServer } from '../../security/anomaly';
+import * as contract from './contract';
 import { exotelGuard, hideCredential, webhookTenant } from './guard';
 import { ingestEvent, type IngestResult } from './ingest';
 import { readMultipartFields } from './multipart-fields';
@@ -21,8 +23,6 @@ export interface ExotelRoutesDeps {
   bodyLimitBytes: number;
 }
 
-const PASSTHRU = '/webhooks/exotel/:credential/passthru';
-const STATUS = '/webhooks/exotel/:credential/status';
 
 /**
  * Exotel's webhooks (../shared/reference/exotel-webhooks.md, docs/domain.md). Payloads are read
@@ -79,9 +79,9 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
     ctx.body = { received: true };
   }
 
-  router.get(PASSTHRU, ...front, passthru);
-  router.post(PASSTHRU, ...front, passthru);
-  router.post(STATUS, ...front, statusCallback);
+  route(router, contract.passthruGetRoute, ...front, passthru);
+  route(router, contract.passthruPostRoute, ...front, passthru);
+  route(router, contract.statusCallbackRoute, ...front, statusCallback);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
