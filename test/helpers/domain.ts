@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
+import { assertHonoursContract } from './contract';
 import type { ReceivedSpan } from './otlp-receiver';
 import { ROOT, scrape, type ServiceHandle } from './service';
 
@@ -119,6 +120,7 @@ export class Client {
     }
     const res = await fetch(`${this.svc.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     this.sent.push({ method, route, requestId: res.headers.get('x-request-id') ?? '', status: res.status });
+    await assertHonoursContract(method, path, res);
     return res;
   }
 
