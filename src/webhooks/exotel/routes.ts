@@ -25,7 +25,7 @@ export interface ExotelRoutesDeps {
 
 
 /**
- * Exotel's webhooks (../shared/reference/exotel-webhooks.md, docs/domain.md). Payloads are read
+ * Exotel's webhooks (docs/domain.md, and their contract in ./contract.ts). Payloads are read
  * leniently rather than through a closed validate() schema: Exotel adds fields without notice and
  * sends different subsets per applet, and a 4xx for an unknown field would drop real calls. What
  * is kept is normalised and bounded field by field (payload.ts); CallSid is required.
