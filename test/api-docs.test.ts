@@ -23,7 +23,8 @@ describe('API reference served by the running service', function () {
     this.timeout(120_000);
     db = await createTestDatabase('caly_docs');
     dir = scratchDir('caly-docs');
-    const env = domainEnv(db.url, dir.path);
+    // Both operator tokens set: their routes must then refuse a request without them.
+    const env = domainEnv(db.url, dir.path, { ADMIN_TOKEN: 'admin-token-'.repeat(3), HEALTH_TOKEN: 'health-token-'.repeat(3) });
     await createTenant(env, { name: 'Docs', exophones: ['+918047112399'], ownerEmail: 'owner@docs.test' });
     svc = await startService(env);
     client = new Client(svc);
@@ -66,6 +67,18 @@ describe('API reference served by the running service', function () {
     const text = await client.json<{ error: { code: string; message: string } }>('POST', '/api/auth/login', '/api/auth/login', { body: 'email=a', headers: { 'content-type': 'text/plain' } });
     expect(text.status).to.equal(415);
     expect(text.body.error.message).to.include('text/plain');
+  });
+
+  it('each route enforces the security it declares: 401 without credentials when secured, never 401 when public', async () => {
+    const fill = (path: string) => path.replace(':id', '7d4f2c1a-0b9e-4e8f-8a3d-2c6b1f0e9a55').replace(':credential', 'not-a-credential-0123456789').replace(':file', 'init.js');
+    const wrong: string[] = [];
+    for (const d of ALL_ROUTES) {
+      const r = await client.req(d.method, d.path, fill(d.path));
+      await r.arrayBuffer();
+      const secured = d.security.length > 0;
+      if (secured !== (r.status === 401)) wrong.push(`${d.method} ${d.path}: declared ${secured ? d.security.join('|') : 'public'}, answered ${r.status}`);
+    }
+    expect(wrong).to.deep.equal([]);
   });
 
   it('renders every route group in headless Chromium with no console error and no blocked resource', async function () {
