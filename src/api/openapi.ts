@@ -89,7 +89,7 @@ export function buildOpenApi(routes: readonly RouteDeclaration[], version: strin
       title: 'Caly API',
       version,
       description:
-        'Caly answers customer-support calls with an AI voice agent over Exotel. Every error is answered in one envelope, `{ "error": { "code", "message", "requestId", "timestamp", "details"? } }`; branch on `code` (README.md lists them all). A request with the wrong method on a known path gets 405 METHOD_NOT_ALLOWED with an `Allow` header; an unknown path 404 NOT_FOUND.',
+        'Caly answers customer-support calls with an AI voice agent over Exotel. Every error is answered in one envelope, `{ "error": { "code", "message", "requestId", "timestamp", "details"? } }`; branch on `code` (README.md lists them all). A request with the wrong method on a known path gets 405 METHOD_NOT_ALLOWED with an `Allow` header; an unknown path 404 NOT_FOUND; OPTIONS answers with `Allow` (and CORS preflights from allowed origins). Errors raised before routing (malformed body, anomaly block, the API rate limit on `/api/*`) can meet any path.',
     },
     tags,
     paths,

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
-import { assertHonoursContract } from './contract';
 import type { ReceivedSpan } from './otlp-receiver';
 import { ROOT, scrape, type ServiceHandle } from './service';
 
@@ -120,8 +119,7 @@ export class Client {
     }
     const res = await fetch(`${this.svc.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     this.sent.push({ method, route, requestId: res.headers.get('x-request-id') ?? '', status: res.status });
-    await assertHonoursContract(method, path, res);
-    return res;
+    return res; // checked against docs/openapi.json by the fetch watch startService set up (helpers/contract.ts)
   }
 
   async json<T = Record<string, unknown>>(method: string, route: string, path: string, init: ReqInit = {}): Promise<{ status: number; body: T; res: Response }> {
