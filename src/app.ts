@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import { registerDocsRoutes } from './api/docs-routes';
+import { serviceDocument } from './api/document';
 import type { AuditSink } from './audit/catalogue';
 import type { Auth, AuthMiddleware } from './auth/middleware';
 import { auditJournalWait } from './audit/context';
@@ -49,6 +51,10 @@ export interface AppDeps {
   staffGuard?: (scope: 'tenant' | 'platform') => AuthMiddleware[];
 }
 
+const routers = new WeakMap<Koa<AppState>, Router<AppState>>();
+/** The router of an app built by createApp: the contract test walks it for undeclared routes. */
+export const routerOf = (app: Koa<AppState>): Router<AppState> | undefined => routers.get(app);
+
 /** Everything a request meets, in order. Each line is one middleware with one job. */
 export function createApp(deps: AppDeps): Koa<AppState> {
   const { config, log, instruments } = deps;
@@ -77,6 +83,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   registerInfoRoutes(router, { db: deps.db, version: config.APP_VERSION });
   registerAuditRoutes(router, { db: deps.db, audit: deps.audit, adminToken: config.ADMIN_TOKEN, ...(deps.staffGuard ? { guard: deps.staffGuard } : {}) });
   for (const plugin of deps.plugins ?? []) plugin(router);
+  registerDocsRoutes(router, serviceDocument()); // /openapi.json, /openapi.yaml, /docs
+  routers.set(app, router);
   const anomaly = createAnomalyDetector({ mode: config.ANOMALY_MODE, bodyScanBytes: config.ANOMALY_BODY_SCAN_BYTES, logger: log.logger, instruments, audit: deps.audit, router });
 
   app.use(requestSpan({ instruments, slowRequestMs: config.SLOW_REQUEST_MS })); // trace, request id, duration

@@ -10,7 +10,7 @@ import { AUDIT_EVENT_TYPES, AUDIT_OUTCOMES, AUDIT_SEVERITIES } from './catalogue
 
 const id = { type: 'string', minLength: 1, maxLength: 200 } as const;
 
-const listSchema = {
+export const listSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -28,13 +28,13 @@ const listSchema = {
   },
 } as const;
 
-const statsSchema = {
+export const statsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: { days: { type: 'integer', minimum: 1, maximum: 3650, default: 30 } },
 } as const;
 
-const verifySchema = { type: 'object', additionalProperties: false, properties: {} } as const;
+export const verifySchema = { type: 'object', additionalProperties: false, properties: {} } as const;
 
 export interface ListQuery {
   type?: (typeof AUDIT_EVENT_TYPES)[number];

@@ -1,11 +1,13 @@
 import type Router from '@koa/router';
 import type { Next } from 'koa';
+import { route } from '../api/route';
 import { adminTokenGuard } from '../auth/admin-token';
 import type { Database } from '../db/pool';
 import { ValidationError } from '../errors/app-error';
 import type { AppContext, AppState } from '../http/state';
 import type { AuditSink } from './catalogue';
 import { auditFromCtx } from './context';
+import * as contract from './contract';
 import { auditRefusals } from './refusals';
 import { parseListQuery, parseStatsQuery, parseVerifyQuery, toInstant } from './query-schema';
 import { auditStats, decodeCursor, listAuditLogs, verifyChain } from './repository';
@@ -34,7 +36,7 @@ export function registerAuditRoutes(router: Router<AppState>, deps: AuditRoutesD
   const accessed = (ctx: AppContext, what: string, metadata: Record<string, unknown>) =>
     audit.emit({ type: 'DATA_ACCESSED', outcome: 'SUCCESS', description: what, resourceType: 'audit_logs', metadata }, auditFromCtx(ctx));
 
-  router.get('/api/audit-logs', ...guardFor('tenant'), async (ctx) => {
+  route(router, contract.listAuditRoute, ...guardFor('tenant'), async (ctx) => {
     const q = parseListQuery(ctx.query);
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const bad = (path: string, message: string) => new ValidationError('Invalid query parameters', [{ path, message }]);
@@ -54,14 +56,14 @@ export function registerAuditRoutes(router: Router<AppState>, deps: AuditRoutesD
     accessed(ctx as AppContext, 'Listed audit logs', { filters, returned: page.data.length });
   });
 
-  router.get('/api/audit-logs/stats', ...guardFor('platform'), async (ctx) => {
+  route(router, contract.auditStatsRoute, ...guardFor('platform'), async (ctx) => {
     const { days } = parseStatsQuery(ctx.query);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await auditStats(db, days);
     accessed(ctx as AppContext, 'Read audit log statistics', { days });
   });
 
-  router.get('/api/audit-logs/verify', ...guardFor('platform'), async (ctx) => {
+  route(router, contract.auditVerifyRoute, ...guardFor('platform'), async (ctx) => {
     parseVerifyQuery(ctx.query);
     const result = await verifyChain(db);
     ctx.set('Cache-Control', 'no-store');

@@ -9,11 +9,13 @@ import { AuthenticationError, ValidationError } from '../errors/app-error';
 import type { AppContext, AppState } from '../http/state';
 import type { Limiters } from '../security/rate-limit';
 import { loadTenantProfile } from '../tenants/repository';
-import { inputOf, validated } from '../domain/validated';
+import { route } from '../api/route';
+import { inputOf } from '../domain/validated';
+import { loginRoute, logoutRoute, meRoute, passwordRoute, refreshRoute } from './contract';
 import type { Auth } from './middleware';
 import type { PasswordHasher } from './passwords';
 import type { Role } from './roles';
-import { loginBody, passwordBody, refreshBody, type LoginBody, type PasswordBody, type RefreshBody } from './schemas';
+import type { LoginBody, PasswordBody, RefreshBody } from './schemas';
 import { revokeFamily, revokeOtherSessions, rotateSession, startSession, type IssuedRefresh, type RotateResult } from './sessions';
 import type { AccessTokens } from './tokens';
 import { findUserByEmail, findUserById } from './users';
@@ -73,7 +75,7 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
     };
   }
 
-  router.post('/api/auth/login', deps.limiters.login, validated<{ body: LoginBody }>({ body: loginBody }), async function login(ctx) {
+  route(router, loginRoute, deps.limiters.login, async function login(ctx) {
     const { email, password } = bodyOf<LoginBody>(ctx);
     const user = await findUserByEmail(db, email);
     // Always one argon2 verification (a dummy hash for unknown emails): same answer, same time.
@@ -96,7 +98,7 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
     await tokenPair(ctx, user, refresh);
   });
 
-  router.post('/api/auth/refresh', validated<{ body: RefreshBody }>({ body: refreshBody }), async function refresh(ctx) {
+  route(router, refreshRoute, async function refresh(ctx) {
     const result = await rotateSession(db, bodyOf<RefreshBody>(ctx).refreshToken, deps.refreshTtlSeconds);
     if (result.kind === 'reuse') audit.emit(reuseEvent(result), auditFromCtx(ctx));
     if (result.kind !== 'rotated') throw new AuthenticationError('Invalid refresh token');
@@ -107,13 +109,13 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
     await tokenPair(ctx, user, result.issued);
   });
 
-  router.post('/api/auth/logout', auth.authenticate, async function logout(ctx) {
+  route(router, logoutRoute, auth.authenticate, async function logout(ctx) {
     await revokeFamily(db, ctx.state.sessionId!, 'logout');
     audit.emit({ type: 'LOGOUT', outcome: 'SUCCESS', description: 'Logged out', resourceType: 'session', resourceId: ctx.state.sessionId! }, auditFromCtx(ctx));
     ctx.status = 204;
   });
 
-  router.get('/api/auth/me', auth.authenticate, async function me(ctx) {
+  route(router, meRoute, auth.authenticate, async function me(ctx) {
     const user = await findUserById(db, ctx.state.userId!);
     const tenant = await loadTenantProfile(db, ctx.state.tenantId!);
     if (!user || !tenant) throw new AuthenticationError('This session has ended; log in again');
@@ -134,7 +136,7 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
     };
   });
 
-  router.post('/api/auth/password', auth.authenticate, deps.limiters.login, validated<{ body: PasswordBody }>({ body: passwordBody }), async function changePassword(ctx) {
+  route(router, passwordRoute, auth.authenticate, deps.limiters.login, async function changePassword(ctx) {
     const { currentPassword, newPassword } = bodyOf<PasswordBody>(ctx);
     const user = await findUserById(db, ctx.state.userId!);
     if (!user || !(await passwords.verify(user.password_hash, currentPassword))) {

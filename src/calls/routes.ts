@@ -9,9 +9,11 @@ import type { Database } from '../db/pool';
 import { NotFoundError, ValidationError } from '../errors/app-error';
 import type { AppContext, AppState } from '../http/state';
 import { recordingFile } from '../recordings/storage';
-import { inputOf, validated } from '../domain/validated';
+import { route } from '../api/route';
+import { inputOf } from '../domain/validated';
+import * as contract from './contract';
 import { deleteCall, getCall, listCalls, updateCall } from './repository';
-import { callIdParams, decodeCursor, encodeCursor, listCallsQuery, patchCallBody, type CallIdParams, type ListCallsQuery, type PatchCallBody } from './schemas';
+import { decodeCursor, encodeCursor, type CallIdParams, type ListCallsQuery, type PatchCallBody } from './schemas';
 import { callView } from './view';
 import { callNotFound } from './not-found';
 
@@ -28,7 +30,7 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
   const { db, audit, auth, keys } = deps;
   const tenantOf = (ctx: AppContext) => ctx.state.tenantId!;
 
-  router.get('/api/calls', auth.authenticate, auth.requireRole(CAN.readCalls), validated<{ query: ListCallsQuery }>({ query: listCallsQuery }), async function listCallsRoute(ctx) {
+  route(router, contract.listCallsRoute, auth.authenticate, auth.requireRole(CAN.readCalls), async function listCallsRoute(ctx) {
     const q = inputOf<{ query: ListCallsQuery }>(ctx).query;
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     if (q.cursor !== undefined && !cursor) throw new ValidationError('Request validation failed', [{ path: '/query/cursor', message: 'is not a cursor this API issued' }]);
@@ -49,7 +51,7 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
     ctx.body = { data: rows.map((r) => callView(r, keys.keyring)), nextCursor: more && last ? encodeCursor(last.created_cursor, last.id) : null };
   });
 
-  router.get('/api/calls/:id', auth.authenticate, auth.requireRole(CAN.readCalls), validated<{ params: CallIdParams }>({ params: callIdParams }), async function getCallRoute(ctx) {
+  route(router, contract.getCallRoute, auth.authenticate, auth.requireRole(CAN.readCalls), async function getCallRoute(ctx) {
     const { id } = inputOf<{ params: CallIdParams }>(ctx).params;
     const row = await getCall(db, tenantOf(ctx), id);
     if (!row) return callNotFound(ctx, deps, id);
@@ -58,11 +60,11 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
     ctx.body = callView(row, keys.keyring);
   });
 
-  router.patch(
-    '/api/calls/:id',
+  route(
+    router,
+    contract.patchCallRoute,
     auth.authenticate,
     auth.requireRole(CAN.editCalls),
-    validated<{ params: CallIdParams; body: PatchCallBody }>({ params: callIdParams, body: patchCallBody }),
     async function patchCallRoute(ctx) {
       const { params, body } = inputOf<{ params: CallIdParams; body: PatchCallBody }>(ctx);
       const found = await db.transaction(async (tx) => {
@@ -82,7 +84,7 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
     },
   );
 
-  router.delete('/api/calls/:id', auth.authenticate, auth.requireRole(CAN.deleteCalls), validated<{ params: CallIdParams }>({ params: callIdParams }), async function deleteCallRoute(ctx) {
+  route(router, contract.deleteCallRoute, auth.authenticate, auth.requireRole(CAN.deleteCalls), async function deleteCallRoute(ctx) {
     const { id } = inputOf<{ params: CallIdParams }>(ctx).params;
     const gone = await deleteCall(db, tenantOf(ctx), id);
     if (!gone) return callNotFound(ctx, deps, id);

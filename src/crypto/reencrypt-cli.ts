@@ -11,7 +11,29 @@ import { advanceEncryptionKeyCheck } from './key-check';
 import { createServiceKeys } from './keys';
 import { reencryptAll } from './reencrypt';
 
+const USAGE = `Usage: npm run secrets:reencrypt
+
+Rewrites every encrypted value under the current ENCRYPTION_KEY. It takes no flags: the keys come
+from the environment (ENCRYPTION_KEY, ENCRYPTION_KEYS_PREVIOUS) and the database from DATABASE_URL
+or DATA_DIR, as for the service. Prints one JSON report.
+
+Example (after making a new key current):
+  ENCRYPTION_KEY=<new> ENCRYPTION_KEYS_PREVIOUS=<old> npm run secrets:reencrypt
+
+Exit codes: 0 done, 1 some values could not be decrypted (keep the old key), 2 usage error.
+`;
+
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (args.length > 0) {
+    process.stderr.write(`secrets:reencrypt: unknown argument "${args[0]}"\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const { config } = loadConfig(process.env);
   const db = await openCliDatabase(config);
   try {

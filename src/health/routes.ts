@@ -1,10 +1,12 @@
 import type Router from '@koa/router';
+import { route } from '../api/route';
 import type { Keyring } from '../crypto/encryption';
 import type { Database } from '../db/pool';
 import { pendingMigrations } from '../db/migrate';
 import type { AppState } from '../http/state';
 import { quantileFromBuckets } from '../telemetry/http-duration';
 import type { Instruments } from '../telemetry/instruments';
+import * as contract from './contract';
 import { runChecks, type Check, type EventLoopMonitor } from './checks';
 import { healthGuard } from './guard';
 
@@ -50,11 +52,11 @@ export function registerHealthRoutes(router: Router<AppState>, deps: HealthDeps)
     return pending.length === 0 ? { status: 'healthy' } : { status: 'unhealthy', message: `pending migrations: ${pending.join(', ')}` };
   };
 
-  router.get('/health/live', (ctx) => {
+  route(router, contract.liveRoute, (ctx) => {
     respond(ctx, { status: 'healthy', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) } as { status: string });
   });
 
-  router.get('/health/ready', async (ctx) => {
+  route(router, contract.readyRoute, async (ctx) => {
     if (deps.isShuttingDown()) {
       respond(ctx, { status: 'unhealthy', reasons: ['shutting down'] } as { status: string });
       return;
@@ -67,7 +69,7 @@ export function registerHealthRoutes(router: Router<AppState>, deps: HealthDeps)
     respond(ctx, { status: result.status === 'unhealthy' ? 'unhealthy' : 'healthy', ...(reasons.length ? { reasons } : {}) } as { status: string });
   });
 
-  router.get('/health/detailed', guard, async (ctx) => {
+  route(router, contract.detailedRoute, guard, async (ctx) => {
     const checks: Record<string, Check> = {
       database: async () => {
         const stats = deps.db.stats();
@@ -108,7 +110,7 @@ export function registerHealthRoutes(router: Router<AppState>, deps: HealthDeps)
     } as { status: string });
   });
 
-  router.get('/health/metrics', guard, (ctx) => {
+  route(router, contract.healthMetricsRoute, guard, (ctx) => {
     // Quantiles come from the very buckets Prometheus scrapes, over the life of the process;
     // probes are left out so that they do not flatter the figures.
     const t = deps.instruments.httpDuration.totals((a) => !String(a['http.route'] ?? '').startsWith('/health/'));

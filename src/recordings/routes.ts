@@ -8,13 +8,15 @@ import type { Auth } from '../auth/middleware';
 import { CAN } from '../auth/roles';
 import { getCall } from '../calls/repository';
 import { callNotFound } from '../calls/not-found';
-import { callIdParams, type CallIdParams } from '../calls/schemas';
+import type { CallIdParams } from '../calls/schemas';
 import type { Keyring } from '../crypto/encryption';
 import type { Database } from '../db/pool';
 import { NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors/app-error';
 import type { AppContext, AppState } from '../http/state';
 import type { Limiters } from '../security/rate-limit';
-import { inputOf, validated } from '../domain/validated';
+import { route } from '../api/route';
+import { inputOf } from '../domain/validated';
+import { downloadRecordingRoute, uploadRecordingRoute } from './contract';
 import { receiveFile } from './receive';
 import { parseAudioContainer } from './container';
 import { newSealer, openSealed } from './sealed';
@@ -37,9 +39,8 @@ const idOf = (ctx: AppContext) => inputOf<{ params: CallIdParams }>(ctx).params.
 /** `POST|GET /api/calls/:id/recording`: upload (multipart, container-parsed, size-capped, encrypted) and download, tenant-scoped. */
 export function registerRecordingRoutes(router: Router<AppState>, deps: RecordingRoutesDeps): void {
   const { db, audit, auth } = deps;
-  const params = validated<{ params: CallIdParams }>({ params: callIdParams });
 
-  router.post('/api/calls/:id/recording', auth.authenticate, auth.requireRole(CAN.uploadRecordings), deps.limiters.upload, params, async function uploadRecording(ctx) {
+  route(router, uploadRecordingRoute, auth.authenticate, auth.requireRole(CAN.uploadRecordings), deps.limiters.upload, async function uploadRecording(ctx) {
     const tenantId = ctx.state.tenantId!;
     const callId = idOf(ctx);
     if (!ctx.request.is('multipart/form-data')) throw new UnsupportedMediaTypeError('Send the recording as multipart/form-data with a part named "file"');
@@ -94,7 +95,7 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
     }
   });
 
-  router.get('/api/calls/:id/recording', auth.authenticate, auth.requireRole(CAN.readCalls), params, async function downloadRecording(ctx) {
+  route(router, downloadRecordingRoute, auth.authenticate, auth.requireRole(CAN.readCalls), async function downloadRecording(ctx) {
     const callId = idOf(ctx);
     const call = await getCall(db, ctx.state.tenantId!, callId);
     if (!call) return callNotFound(ctx, deps, callId);

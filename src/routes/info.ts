@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
+import { route } from '../api/route';
 import type { Database } from '../db/pool';
 import type { AppState } from '../http/state';
+import { infoRoute, pingRoute } from './contract';
 
 /**
  * GET /api/ping: the cheapest useful answer (clients check reachability with it).
@@ -8,11 +10,11 @@ import type { AppState } from '../http/state';
  * purpose: it doubles as a database round trip probe and is the benchmark's database route.
  */
 export function registerInfoRoutes(router: Router<AppState>, deps: { db: Database; version: string }): void {
-  router.get('/api/ping', (ctx) => {
+  route(router, pingRoute, (ctx) => {
     ctx.body = { ok: true, ts: Date.now() };
   });
 
-  router.get('/api/info', async (ctx) => {
+  route(router, infoRoute, async (ctx) => {
     const { rows } = await deps.db.query<{ value: string }>('SELECT value FROM app_meta WHERE key = $1', ['installation_id']);
     ctx.body = { version: deps.version, installationId: rows[0]?.value ?? null };
   });

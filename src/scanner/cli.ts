@@ -41,6 +41,9 @@ Options:
                           (also $CALY_SCAN_AUDIT_FILE / $CALY_SCAN_OUTDATED_FILE)
   -h, --help              show this help
 
+Example:
+  npm run security:scan -- --production --fail-on high
+
 Exit codes: 0 passed, 1 threshold met, 2 usage error, 3 audit could not run.
 `;
 

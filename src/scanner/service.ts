@@ -1,4 +1,6 @@
 import type Router from '@koa/router';
+import { route } from '../api/route';
+import { dependencyReportRoute } from './contract';
 import type pg from 'pg';
 import { adminTokenGuard } from '../auth/admin-token';
 import type { Config } from '../config';
@@ -124,7 +126,7 @@ export function createDependencyScans(deps: DependencyScanDeps): DependencyScans
 
   return {
     registerRoutes(router) {
-      router.get('/api/security/dependencies', adminTokenGuard(config.ADMIN_TOKEN), (ctx) => {
+      route(router, dependencyReportRoute, adminTokenGuard(config.ADMIN_TOKEN), (ctx) => {
         if (!latest) throw new NotFoundError('Dependency scan report');
         ctx.body = { latest, lastSuccessful: lastSuccessful ?? null };
       });

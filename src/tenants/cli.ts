@@ -10,7 +10,7 @@ import { scrubText } from '../logging/redact';
  * Prints the webhook URLs with the credential exactly once (only its hash is stored). `--json`
  * prints one JSON object instead, for scripts. Exit 0 on success, 1 with one readable message.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { JSONSchemaType } from 'ajv';
 import { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN } from '../auth/passwords';
 import { ROLES, type Role } from '../auth/roles';
@@ -23,6 +23,30 @@ import { insertTenant, rotateWebhookCredential } from './repository';
 import { SECTORS, type Sector } from './sectors';
 
 class UsageError extends Error {}
+/** A flag the parser does not know, or a missing value: exit 2 with the usage, like the scanner CLI. */
+class BadFlagError extends Error {}
+
+const USAGE = `Usage:
+  npm run tenant:create -- --name <name> --sector <sector> --exophone <E.164> [--exophone …]
+                           --owner-email <email> --owner-password <password> [options]
+  npm run tenant:add-user -- --tenant <id> --email <email> --role <owner|admin|agent|viewer> --password <password>
+  npm run tenant:rotate-webhook -- --tenant <id>
+
+Options of create:
+  --exotel-sid <sid> --exotel-api-key <key> --exotel-api-token <token>   Exotel account (stored encrypted)
+  --webhook-allow <cidr>        addresses allowed to call the webhooks (repeatable; default: any)
+  --passthru-response <200|302> answer of the sync Passthru applet (default: 200)
+  The owner password may come from CALY_OWNER_PASSWORD instead of --owner-password.
+Common:
+  --json                        print one JSON object (for scripts)
+  -h, --help                    show this help
+
+Example:
+  npm run tenant:create -- --name "Acme" --sector ecommerce --exophone +918047112345 \\
+    --owner-email owner@acme.test --owner-password 'a long passphrase'
+
+Exit codes: 0 done, 1 refused (invalid value, duplicate, database), 2 usage error.
+`;
 
 interface CreateArgs {
   name: string;
@@ -155,7 +179,11 @@ async function rotate(db: CliDatabase, config: Config, flags: Record<string, unk
 const COMMANDS = { create, 'add-user': addUser, 'rotate-webhook': rotate } as const;
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const { values, positionals } = parseFlags({
     allowPositionals: true,
     options: {
       name: { type: 'string' },
@@ -176,7 +204,7 @@ async function main(): Promise<void> {
     },
   });
   const command = positionals[0] ?? 'create';
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}" (create, add-user, rotate-webhook)`);
+  if (!(command in COMMANDS)) throw new BadFlagError(`unknown command "${command}" (create, add-user, rotate-webhook)`);
   const flags: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) if (k !== 'json' && v !== undefined) flags[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
 
@@ -194,7 +222,21 @@ async function main(): Promise<void> {
   }
 }
 
+/** parseArgs' own errors name the flag but read like a stack trace's first line; they are usage errors. */
+function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new BadFlagError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+}
+
 main().catch((err: unknown) => {
+  if (err instanceof BadFlagError) {
+    process.stderr.write(`tenant: ${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const known = err instanceof UsageError || err instanceof ConfigError;
   const code = (err as { code?: unknown }).code;
   const message = known

@@ -120,7 +120,7 @@ export class Client {
     }
     const res = await fetch(`${this.svc.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     this.sent.push({ method, route, requestId: res.headers.get('x-request-id') ?? '', status: res.status });
-    return res;
+    return res; // checked against docs/openapi.json by the fetch watch startService set up (helpers/contract.ts)
   }
 
   async json<T = Record<string, unknown>>(method: string, route: string, path: string, init: ReqInit = {}): Promise<{ status: number; body: T; res: Response }> {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { watchService } from './contract';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const MAIN = resolve(ROOT, 'dist', 'main.js');
@@ -103,6 +104,9 @@ export async function startService(env: Record<string, string | undefined>, opts
 
   const ready = await waitForLog((l) => typeof l.port === 'number' && String(l.msg).startsWith('Caly API listening'), opts.timeoutMs ?? 30_000);
   const port = ready.port as number;
+  // Every response this service gives a test is checked against docs/openapi.json.
+  const unwatch = watchService(`http://127.0.0.1:${port}`);
+  void exited.then(unwatch);
   return {
     child,
     url: `http://127.0.0.1:${port}`,

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { route } from '../../api/route';
 import type { AuditSink } from '../../audit/catalogue';
 import { auditFromCtx } from '../../audit/context';
 import type { ServiceKeys } from '../../crypto/keys';
@@ -9,6 +10,7 @@ import type { Limiters } from '../../security/rate-limit';
 import { serverToServer } from '../../security/anomaly';
 import { webhookRawAad } from '../../calls/pii';
 import type { Instruments } from '../../telemetry/instruments';
+import * as contract from './contract';
 import { deadLetter, errorCodeOf, isPermanent } from './dead-letter';
 import { exotelGuard, webhookTenant } from './guard';
 import { ingestEvent, type IngestResult } from './ingest';
@@ -25,11 +27,9 @@ export interface ExotelRoutesDeps {
   instruments: Instruments;
 }
 
-const PASSTHRU = '/webhooks/exotel/:credential/passthru';
-const STATUS = '/webhooks/exotel/:credential/status';
 
 /**
- * Exotel's webhooks (docs/domain.md). Payloads are read
+ * Exotel's webhooks (docs/domain.md, and their contract in ./contract.ts). Payloads are read
  * leniently rather than through a closed validate() schema: Exotel adds fields without notice and
  * sends different subsets per applet, and a 4xx for an unknown field would drop real calls. What
  * is kept is normalised and bounded field by field (payload.ts); CallSid is required.
@@ -106,9 +106,9 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
     ctx.body = { received: true };
   }
 
-  router.get(PASSTHRU, ...front, passthru);
-  router.post(PASSTHRU, ...front, passthru);
-  router.post(STATUS, ...front, statusCallback);
+  route(router, contract.passthruGetRoute, ...front, passthru);
+  route(router, contract.passthruPostRoute, ...front, passthru);
+  route(router, contract.statusCallbackRoute, ...front, statusCallback);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
