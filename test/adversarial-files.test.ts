@@ -101,18 +101,17 @@ describe('adversarial files and bindings: recordings, journal, ExoPhone, health'
     await lock.connect();
     await lock.query('BEGIN');
     await lock.query('LOCK TABLE audit_logs IN ACCESS EXCLUSIVE MODE');
-    let entries: string[];
     try {
       await new Client(svc).login('owner@acme.test', acme.ownerPassword);
-      entries = walk(journal);
+      const entries = walk(journal);
+      expect(entries.some((e) => /seg-\d{12}\.jsonl$/.test(e)), 'a journal segment to check').to.equal(true);
+      for (const e of entries) {
+        const st = statSync(e);
+        expect(st.mode & 0o077, `${e} is readable by others`).to.equal(0);
+      }
     } finally {
       await lock.query('ROLLBACK');
       await lock.end();
-    }
-    expect(entries.some((e) => /seg-\d{12}\.jsonl$/.test(e)), 'a journal segment to check').to.equal(true);
-    for (const e of entries) {
-      const st = statSync(e);
-      expect(st.mode & 0o077, `${e} is readable by others`).to.equal(0);
     }
     expect(statSync(journal).mode & 0o077).to.equal(0);
   });

@@ -22,6 +22,7 @@ export const callSchema = obj({
   tags: arrayOf(str),
   recording: obj({
     exotel: { type: 'boolean', description: 'Exotel reported a recording (its URL is kept encrypted and never returned).' },
+    stream: { type: 'boolean', description: 'Exotel reported stream URLs (kept encrypted and never returned).' },
     uploaded: nullable(obj({ mimeType: nullable(str), bytes: int })),
   }),
   exotel: { ...anyObject, description: 'Exotel fields kept as received (bounded), for support.' },
@@ -43,7 +44,7 @@ const callExample = {
   resolved: false,
   notes: '',
   tags: [],
-  recording: { exotel: true, uploaded: null },
+  recording: { exotel: true, stream: false, uploaded: null },
   exotel: { CallType: 'completed' },
   createdAt: '2026-12-01T10:00:00.120Z',
   updatedAt: '2026-12-01T10:03:12.400Z',
