@@ -5,7 +5,8 @@ import { auditFromCtx } from '../audit/context';
 import type { Queryable } from '../db/pool';
 import { AuthenticationError, AuthorizationError } from '../errors/app-error';
 import { routeOf, type AppContext } from '../http/state';
-import { isRole, type CallerRole } from './roles';
+import { isRole } from '../tenants/roles';
+import type { CallerRole } from './roles';
 import { liveSession } from './sessions';
 import type { AccessClaims, AccessTokens } from './tokens';
 

@@ -1,9 +1,7 @@
-/** Tenant roles, most to least privileged. `platform` (ADMIN_TOKEN) is not a tenant role. */
-export const ROLES = ['owner', 'admin', 'agent', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
-export type CallerRole = Role | 'platform';
+import type { Role } from '../tenants/roles';
 
-export const isRole = (v: unknown): v is Role => typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+/** Who a caller is to the authorisation rules: a tenant role, or the platform (ADMIN_TOKEN). */
+export type CallerRole = Role | 'platform';
 
 /** Who may do what, named once so routes say `CAN.deleteCalls` rather than repeat role lists. */
 export const CAN = {

@@ -14,7 +14,7 @@ import { inputOf } from '../domain/validated';
 import { loginRoute, logoutRoute, meRoute, passwordRoute, refreshRoute } from './contract';
 import type { Auth } from './middleware';
 import type { PasswordHasher } from './passwords';
-import type { Role } from './roles';
+import type { Role } from '../tenants/roles';
 import type { LoginBody, PasswordBody, RefreshBody } from './schemas';
 import { revokeFamily, revokeOtherSessions, rotateSession, startSession, type IssuedRefresh, type RotateResult } from './sessions';
 import type { AccessTokens } from './tokens';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
-import { isRole, type Role } from './roles';
+import { isRole, type Role } from '../tenants/roles';
 
 /**
  * Access tokens: HS256 JWTs (jose), 15 minutes by default, claims sub (user), tid (tenant), role,

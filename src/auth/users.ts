@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool';
-import type { Role } from './roles';
+import type { Role } from '../tenants/roles';
 
 export interface UserRow {
   id: string;

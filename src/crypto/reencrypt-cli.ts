@@ -9,6 +9,8 @@ import { ConfigError, loadConfig } from '../config';
 import { openCliDatabase } from '../tenants/cli-db';
 import { advanceEncryptionKeyCheck } from './key-check';
 import { createServiceKeys } from './keys';
+import { CALL_ENCRYPTED } from '../calls/encrypted';
+import { TENANT_ENCRYPTED } from '../tenants/encrypted';
 import { reencryptAll } from './reencrypt';
 
 const USAGE = `Usage: npm run secrets:reencrypt
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
   const db = await openCliDatabase(config);
   try {
     const keys = createServiceKeys(config);
-    const report = await reencryptAll(db, keys);
+    const report = await reencryptAll(db, keys, [...TENANT_ENCRYPTED, ...CALL_ENCRYPTED]);
     const total = Object.values(report.rewritten).reduce((a, b) => a + b, 0);
     const unreadable = Object.values(report.unreadable).reduce((a, b) => a + b, 0);
     process.stdout.write(`${JSON.stringify({ ...report, total, unreadableTotal: unreadable })}\n`);

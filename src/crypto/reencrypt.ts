@@ -1,51 +1,23 @@
-import { phoneAad, recordingUrlAad, streamUrlsAad, webhookRawAad } from '../calls/pii';
-import { recordingKeyAad } from '../recordings/sealed';
 import type { Queryable } from '../db/pool';
-import { tenantSecretAad } from '../tenants/repository';
 import type { ServiceKeys } from './keys';
 
 /**
- * Every encrypted column, with the AAD its values were sealed with. A new encrypted column must be
- * listed here, or a key rotation would leave it readable only with the old key.
+ * An encrypted column set, declared by the module that owns the table, with the AAD its values
+ * were sealed with. A module adding an encrypted column lists it in its declaration, or a key
+ * rotation would leave it readable only with the old key.
  */
-interface EncryptedTable {
-  table: 'tenants' | 'calls' | 'webhook_events' | 'webhook_dead_letters';
+export interface EncryptedTable {
+  table: string;
   columns: ReadonlyArray<{ name: string; aad(row: Record<string, string>): string; hashColumn?: string }>;
   /** Columns the AAD needs besides id. */
   context: readonly string[];
+  /** Work of the owning module once every table is rewritten (sealing values older rows hold in clear). */
+  afterRewrite?(db: TransactionRunner, keys: ServiceKeys, report: ReencryptReport, batchSize: number): Promise<void>;
 }
 
-const TABLES: readonly EncryptedTable[] = [
-  {
-    table: 'tenants',
-    context: [],
-    columns: [
-      { name: 'exotel_api_key_enc', aad: (r) => tenantSecretAad(r.id!, 'exotel_api_key') },
-      { name: 'exotel_api_token_enc', aad: (r) => tenantSecretAad(r.id!, 'exotel_api_token') },
-    ],
-  },
-  {
-    table: 'calls',
-    context: ['tenant_id'],
-    columns: [
-      { name: 'from_enc', aad: (r) => phoneAad(r.tenant_id!, 'from'), hashColumn: 'from_hash' },
-      { name: 'to_enc', aad: (r) => phoneAad(r.tenant_id!, 'to'), hashColumn: 'to_hash' },
-      { name: 'recording_url_enc', aad: (r) => recordingUrlAad(r.tenant_id!) },
-      { name: 'stream_urls_enc', aad: (r) => streamUrlsAad(r.tenant_id!) },
-      { name: 'recording_key_enc', aad: (r) => recordingKeyAad(r.tenant_id!) },
-    ],
-  },
-  {
-    table: 'webhook_events',
-    context: ['tenant_id'],
-    columns: [{ name: 'raw_payload_enc', aad: (r) => webhookRawAad(r.tenant_id!) }],
-  },
-  {
-    table: 'webhook_dead_letters',
-    context: ['tenant_id'],
-    columns: [{ name: 'raw_payload_enc', aad: (r) => webhookRawAad(r.tenant_id!) }],
-  },
-];
+export interface TransactionRunner {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+}
 
 export interface ReencryptReport {
   keyId: string;
@@ -59,9 +31,14 @@ export interface ReencryptReport {
  * hashes under the current hash key. Batches of `batchSize` rows, each in its own transaction with
  * the rows locked, so the service can keep running. Idempotent: a second run rewrites nothing.
  */
-export async function reencryptAll(db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }, keys: ServiceKeys, batchSize = 500): Promise<ReencryptReport> {
+export async function reencryptAll(
+  db: TransactionRunner,
+  keys: ServiceKeys,
+  tables: readonly EncryptedTable[],
+  batchSize = 500,
+): Promise<ReencryptReport> {
   const report: ReencryptReport = { keyId: keys.keyring.currentKeyId, rewritten: {}, unreadable: {} };
-  for (const t of TABLES) {
+  for (const t of tables) {
     const cols = t.columns.flatMap((c) => [c.name, ...(c.hashColumn ? [`encode(${c.hashColumn}, 'hex') AS ${c.hashColumn}`] : [])]);
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -103,30 +80,6 @@ export async function reencryptAll(db: { transaction<T>(fn: (tx: Queryable) => P
       after = last;
     }
   }
-  await sealLegacyStreamUrls(db, keys, report, batchSize);
+  for (const t of tables) await t.afterRewrite?.(db, keys, report, batchSize);
   return report;
-}
-
-/**
- * Stream URLs stored in clear in calls.exotel (before they were encrypted) are sealed into
- * stream_urls_enc, unless newer ones are already there, and removed from the readable document.
- */
-async function sealLegacyStreamUrls(db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }, keys: ServiceKeys, report: ReencryptReport, batchSize: number): Promise<void> {
-  for (;;) {
-    const n = await db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: string; tenant_id: string; stream: Record<string, unknown>; sealed: boolean }>(
-        `SELECT id, tenant_id, exotel->'stream' AS stream, stream_urls_enc IS NOT NULL AS sealed FROM calls
-          WHERE exotel->'stream' ?| array['StreamUrl', 'RecordingUrl'] LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [batchSize],
-      );
-      for (const r of rows) {
-        const urls = Object.fromEntries(['StreamUrl', 'RecordingUrl'].filter((k) => typeof r.stream[k] === 'string').map((k) => [k, r.stream[k]]));
-        const enc = r.sealed ? null : keys.keyring.encrypt(JSON.stringify(urls), streamUrlsAad(r.tenant_id));
-        await tx.query(`UPDATE calls SET stream_urls_enc = COALESCE(stream_urls_enc, $2), exotel = exotel #- '{stream,StreamUrl}' #- '{stream,RecordingUrl}' WHERE id = $1`, [r.id, enc]);
-      }
-      return rows.length;
-    });
-    if (n > 0) report.rewritten['calls.exotel.stream'] = (report.rewritten['calls.exotel.stream'] ?? 0) + n;
-    if (n < batchSize) return;
-  }
 }

@@ -13,7 +13,7 @@ import { scrubText } from '../logging/redact';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { JSONSchemaType } from 'ajv';
 import { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN } from '../auth/passwords';
-import { ROLES, type Role } from '../auth/roles';
+import { ROLES, type Role } from './roles';
 import { insertUser } from '../auth/users';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createServiceKeys } from '../crypto/keys';
