@@ -35,5 +35,5 @@ EXPOSE 3000 9464
 # node is the only tool in the slim image that can probe HTTP; fetch is built in since Node 18.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# Exec form: node is PID 1 and receives SIGTERM itself (graceful drain, src/lifecycle/shutdown.ts).
+# Exec form: node is PID 1 and receives SIGTERM itself (graceful drain, src/platform/lifecycle/shutdown.ts).
 CMD ["node", "dist/main.js"]

@@ -9,7 +9,7 @@
  *
  * Placement, split and benign set: see bench/detection/evaluate.js.
  */
-const detector = require('../dist/security/anomaly/inspect');
+const detector = require('../dist/platform/security/anomaly/inspect');
 const { DEFAULT_CORPUS, evaluate, falsePositives, loadCorpus } = require('./detection/evaluate');
 
 const args = process.argv.slice(2);

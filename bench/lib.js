@@ -30,7 +30,7 @@ async function createBenchDatabase() {
   url.pathname = `/${name}`;
   // The baseline reads app_meta too and may start first: apply the service's own migration SQL
   // (idempotent, so the service's migrator running it again later is harmless).
-  const { m001 } = require(path.join(ROOT, 'dist/db/migrations/001_app_meta.js'));
+  const { m001 } = require(path.join(ROOT, 'dist/platform/db/migrations/001_app_meta.js'));
   const c = new pg.Client({ connectionString: url.toString() });
   await c.connect();
   try {

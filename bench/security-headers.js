@@ -1,14 +1,14 @@
 'use strict';
 /**
  * Micro-benchmark: security headers per request, koa-helmet as middleware (re-runs helmet's 13
- * promisified sub-middlewares each time) vs the precomputed list src/security/headers.ts applies
+ * promisified sub-middlewares each time) vs the precomputed list src/platform/security/headers.ts applies
  * (the same values, recorded once from koa-helmet at startup). Run after `npm run build`:
  *   node bench/security-headers.js
  */
 const { IncomingMessage, ServerResponse } = require('node:http');
 const { Socket } = require('node:net');
 const koaHelmet = require('koa-helmet');
-const { helmetOptions, securityHeaders, PERMISSIONS_POLICY } = require('../dist/security/headers');
+const { helmetOptions, securityHeaders, PERMISSIONS_POLICY } = require('../dist/platform/security/headers');
 
 const req = new IncomingMessage(new Socket());
 const res = new ServerResponse(req);

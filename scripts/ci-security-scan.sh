@@ -14,11 +14,11 @@ if [ "${CALY_SCAN_PREBUILT:-}" != "1" ] && ! node scripts/build-if-needed.js; th
   # tsc still emits on type errors, and `npm test` fails the build on them with the real message.
   echo "warning: dependency scan: tsc reported errors; scanning with the JavaScript it emitted"
 fi
-if [ ! -f dist/scanner/cli.js ]; then
-  echo "warning: dependency scan: the audit could not run (dist/scanner/cli.js was not built); not failing the build"
+if [ ! -f dist/modules/scanner/cli.js ]; then
+  echo "warning: dependency scan: the audit could not run (dist/modules/scanner/cli.js was not built); not failing the build"
   exit 0
 fi
-node dist/scanner/cli.js --production --fail-on critical "$@"
+node dist/modules/scanner/cli.js --production --fail-on critical "$@"
 rc=$?
 
 case "$rc" in

@@ -3,8 +3,8 @@
  * one readable message), telemetry starts second, and only then is the rest of the service
  * (koa, pg, winston) required, so that the instrumentations see those modules load.
  */
-import { ConfigError, loadConfig, type LoadedConfig } from './config';
-import { startTelemetry } from './telemetry/sdk';
+import { ConfigError, loadConfig, type LoadedConfig } from './platform/config';
+import { startTelemetry } from './platform/telemetry/sdk';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { createServiceKeys } from '../src/crypto/keys';
+import { createServiceKeys } from '../src/platform/crypto/keys';
 import { addUser, Client, createTenant, domainEnv, K1, scratchDir, sql, type CreatedTenant, type Tokens } from './helpers/domain';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { scrape, startService, type ServiceHandle } from './helpers/service';

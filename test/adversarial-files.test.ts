@@ -85,7 +85,7 @@ describe('adversarial files and bindings: recordings, journal, ExoPhone, health'
       acme.tenantId,
       JSON.stringify({ stream: { StreamSID: 's1', StreamUrl: 'wss://voice.caly.test/legacy-zq9', RecordingUrl: 'https://recs.exotel.com/legacy-zq9.wav' } }),
     ]);
-    const r = await runCli('crypto/reencrypt-cli.js', [], env);
+    const r = await runCli('cli/reencrypt.js', [], env);
     expect(r.code, r.stderr).to.equal(0);
     expect((JSON.parse(r.stdout) as { rewritten: Record<string, number> }).rewritten['calls.exotel.stream']).to.equal(1);
     const row = (await sql<{ exotel: unknown; stream_urls_enc: string | null }>(tdb.url, "SELECT exotel, stream_urls_enc FROM calls WHERE call_sid = 'legacy1'"))[0]!;

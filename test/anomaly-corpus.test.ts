@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { BODY_MAX_DEPTH, inspectBody, inspectRequestLine } from '../src/security/anomaly/inspect';
-import type { AnomalyKind, Finding, PayloadKind } from '../src/security/anomaly/kinds';
+import { BODY_MAX_DEPTH, inspectBody, inspectRequestLine } from '../src/platform/security/anomaly/inspect';
+import type { AnomalyKind, Finding, PayloadKind } from '../src/platform/security/anomaly/kinds';
 
 /**
  * The detector against the project's own corpus (test/fixtures/anomaly-corpus/): attack strings

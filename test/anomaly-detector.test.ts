@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { expect } from 'chai';
-import type { AuditEventInput, AuditRequestContext, AuditSink } from '../src/audit/catalogue';
-import { decodeForScan } from '../src/security/anomaly/decode';
-import { BODY_MAX_DEPTH, inspectBody, inspectRequestLine } from '../src/security/anomaly/inspect';
-import { serverToServer } from '../src/security/anomaly';
+import type { AuditEventInput, AuditRequestContext, AuditSink } from '../src/platform/audit/catalogue';
+import { decodeForScan } from '../src/platform/security/anomaly/decode';
+import { BODY_MAX_DEPTH, inspectBody, inspectRequestLine } from '../src/platform/security/anomaly/inspect';
+import { serverToServer } from '../src/platform/security/anomaly';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startInProcessApp, type InProcessApp } from './helpers/inprocess';
 import { spanExporter } from './setup/telemetry';

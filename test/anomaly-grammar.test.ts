@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { decodeForScan } from '../src/security/anomaly/decode';
-import { scanValue } from '../src/security/anomaly/scan-value';
-import { detectShell } from '../src/security/anomaly/shell';
-import { detectSql } from '../src/security/anomaly/sql';
-import { fingerprint, lexSql } from '../src/security/anomaly/sql-lexer';
-import { detectXss } from '../src/security/anomaly/xss';
+import { decodeForScan } from '../src/platform/security/anomaly/decode';
+import { scanValue } from '../src/platform/security/anomaly/scan-value';
+import { detectShell } from '../src/platform/security/anomaly/shell';
+import { detectSql } from '../src/platform/security/anomaly/sql';
+import { fingerprint, lexSql } from '../src/platform/security/anomaly/sql-lexer';
+import { detectXss } from '../src/platform/security/anomaly/xss';
 
 /**
  * The three grammars on examples written for these tests (not taken from any published payload

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import * as detector from '../src/security/anomaly/inspect';
+import * as detector from '../src/platform/security/anomaly/inspect';
 
 /**
  * The detector against the shared third-party attack corpus, read at run time (its payloads are

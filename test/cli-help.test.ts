@@ -13,9 +13,9 @@ function run(script: string, args: string[]): Promise<{ code: number; stdout: st
 }
 
 const CLIS = [
-  { script: 'tenants/cli.js', name: 'tenant', flags: ['--name', '--exophone', '--owner-email', '--tenant', '--role', '--json'] },
-  { script: 'crypto/reencrypt-cli.js', name: 'secrets:reencrypt', flags: ['ENCRYPTION_KEYS_PREVIOUS'] },
-  { script: 'scanner/cli.js', name: 'security:scan', flags: ['--fail-on', '--production', '--json'] },
+  { script: 'modules/tenants/cli.js', name: 'tenant', flags: ['--name', '--exophone', '--owner-email', '--tenant', '--role', '--json'] },
+  { script: 'cli/reencrypt.js', name: 'secrets:reencrypt', flags: ['ENCRYPTION_KEYS_PREVIOUS'] },
+  { script: 'modules/scanner/cli.js', name: 'security:scan', flags: ['--fail-on', '--production', '--json'] },
 ];
 
 describe('CLIs: --help and bad flags', function () {

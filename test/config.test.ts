@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect } from 'chai';
-import { CONFIG_KEYS, ConfigError, loadConfig } from '../src/config';
+import { CONFIG_KEYS, ConfigError, loadConfig } from '../src/platform/config';
 import { ROOT, runServiceToExit } from './helpers/service';
 
 describe('configuration', () => {

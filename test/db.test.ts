@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { migrate, MigrationError, pendingMigrations } from '../src/db/migrate';
-import type { Migration } from '../src/db/migrations';
-import { MIGRATIONS } from '../src/db/migrations';
-import { createDatabase, operationOf, type Database } from '../src/db/pool';
-import { QueryCache } from '../src/db/query-cache';
-import { createLogger } from '../src/logging/logger';
+import { migrate, MigrationError, pendingMigrations } from '../src/platform/db/migrate';
+import type { Migration } from '../src/platform/db/migrations';
+import { MIGRATIONS } from '../src/platform/db/migrations';
+import { createDatabase, operationOf, type Database } from '../src/platform/db/pool';
+import { QueryCache } from '../src/platform/db/query-cache';
+import { createLogger } from '../src/platform/logging/logger';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startTcpProxy } from './helpers/tcp-proxy';
 import { metricTotal } from './helpers/metrics';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { expect } from 'chai';
-import { ERROR_STATUS } from '../src/api/schemas';
+import { ERROR_STATUS } from '../src/platform/api/schemas';
 import { ROOT } from './helpers/service';
 
 const markdown = execFileSync('git', ['ls-files', '*.md'], { cwd: ROOT, encoding: 'utf8' })

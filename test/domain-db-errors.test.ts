@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { createDatabase, type Database } from '../src/db/pool';
-import { migrate } from '../src/db/migrate';
-import { toAppError } from '../src/errors/to-app-error';
-import { createLogger } from '../src/logging/logger';
+import { createDatabase, type Database } from '../src/platform/db/pool';
+import { migrate } from '../src/platform/db/migrate';
+import { toAppError } from '../src/platform/errors/to-app-error';
+import { createLogger } from '../src/platform/logging/logger';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { telemetry } from './setup/telemetry';
 

@@ -79,14 +79,14 @@ describe('domain: secrets at rest and key rotation', function () {
 
   it('secrets:reencrypt rewrites every value (and phone hash) under K2; a second run has nothing to do', async () => {
     const hashBefore = await sql<{ h: string }>(tdb.url, `SELECT encode(from_hash, 'hex') AS h FROM calls WHERE call_sid = 'k1call'`);
-    const first = await runCli('crypto/reencrypt-cli.js', [], envWith(K2, K1));
+    const first = await runCli('cli/reencrypt.js', [], envWith(K2, K1));
     expect(first.code, first.stderr).to.equal(0);
     const report = JSON.parse(first.stdout) as { keyId: string; rewritten: Record<string, number>; total: number; unreadableTotal: number };
     expect(report.keyId).to.equal(keyId(K2));
     // The webhook events sealed under K1 (their verbatim payloads) are rewritten too.
     expect(report.rewritten).to.deep.equal({ 'tenants.exotel_api_key_enc': 1, 'calls.from_enc': 1, 'calls.to_enc': 1, 'calls.recording_url_enc': 1, 'webhook_events.raw_payload_enc': 2 });
     expect(report.unreadableTotal).to.equal(0);
-    const second = JSON.parse((await runCli('crypto/reencrypt-cli.js', [], envWith(K2, K1))).stdout) as { total: number };
+    const second = JSON.parse((await runCli('cli/reencrypt.js', [], envWith(K2, K1))).stdout) as { total: number };
     expect(second.total).to.equal(0);
     const rows = await sql<{ kid: string }>(
       tdb.url,
@@ -109,7 +109,7 @@ describe('domain: secrets at rest and key rotation', function () {
 
   it('re-encrypting with a key set that cannot read the data fails loudly and changes nothing', async () => {
     const before = await sql(tdb.url, 'SELECT from_enc FROM calls ORDER BY call_sid');
-    const r = await runCli('crypto/reencrypt-cli.js', [], envWith(K3));
+    const r = await runCli('cli/reencrypt.js', [], envWith(K3));
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/could not be decrypted/);
     const unreadable = JSON.parse(r.stdout) as { unreadable: Record<string, number>; unreadableTotal: number };
@@ -140,7 +140,7 @@ describe('domain: secrets at rest and key rotation', function () {
   });
 
   it('refuses to start with a malformed previous key', async () => {
-    const r = await runCli('crypto/reencrypt-cli.js', [], { ...envWith(K2), ENCRYPTION_KEYS_PREVIOUS: `${K1},nothex` });
+    const r = await runCli('cli/reencrypt.js', [], { ...envWith(K2), ENCRYPTION_KEYS_PREVIOUS: `${K1},nothex` });
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include('ENCRYPTION_KEYS_PREVIOUS');
     expect(r.stderr).not.to.include(K1);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { expect } from 'chai';
-import { BODY_MAX_DEPTH, inspectBody, inspectRequestLine } from '../src/security/anomaly/inspect';
+import { BODY_MAX_DEPTH, inspectBody, inspectRequestLine } from '../src/platform/security/anomaly/inspect';
 import { auditRows, Client, createTenant, domainEnv, runCli, scratchDir, sql, type CreatedTenant } from './helpers/domain';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startOtlpReceiver } from './helpers/otlp-receiver';
@@ -244,7 +244,7 @@ describe('domain: Exotel webhooks', function () {
     });
 
     it('the credential rotates: the old URL stops working at once, the new one works', async () => {
-      const r = await runCli('tenants/cli.js', ['rotate-webhook', '--json', '--tenant', branchB.tenantId], env);
+      const r = await runCli('modules/tenants/cli.js', ['rotate-webhook', '--json', '--tenant', branchB.tenantId], env);
       expect(r.code, r.stderr).to.equal(0);
       const fresh = JSON.parse(r.stdout) as { webhookCredential: string };
       expect((await api.req('GET', PASSTHRU, `${passthru(branchB)}?CallSid=r0001&CallFrom=09876500000&CallTo=08047112399`)).status).to.equal(401);

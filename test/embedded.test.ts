@@ -343,7 +343,7 @@ describe('an encryption key that cannot read the database', function () {
   it('the secrets:reencrypt CLI moves the check to the new key, after which the old key can go', async () => {
     const a = '5d'.repeat(32);
     const b = '6e'.repeat(32);
-    const r = await runCli('crypto/reencrypt-cli.js', [], { DATABASE_URL: tdb.url, ENCRYPTION_KEY: b, ENCRYPTION_KEYS_PREVIOUS: a, DATA_DIR: join(dir.path, 'cli') });
+    const r = await runCli('cli/reencrypt.js', [], { DATABASE_URL: tdb.url, ENCRYPTION_KEY: b, ENCRYPTION_KEYS_PREVIOUS: a, DATA_DIR: join(dir.path, 'cli') });
     expect(r.code, r.stderr).to.equal(0);
     const svc = await startService({ DATABASE_URL: tdb.url, ENCRYPTION_KEY: b });
     expect(await svc.stop()).to.equal(0);

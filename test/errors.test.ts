@@ -10,7 +10,7 @@ import {
   NotFoundError,
   RateLimitError,
   ValidationError,
-} from '../src/errors/app-error';
+} from '../src/platform/errors/app-error';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startInProcessApp, type InProcessApp } from './helpers/inprocess';
 import { metricTotal } from './helpers/metrics';
@@ -66,7 +66,7 @@ describe('errors: one envelope for every error path', function () {
   let prod: InProcessApp;
 
   const plugins = [
-    (router: import('@koa/router').default<import('../src/http/state').AppState>) => {
+    (router: import('@koa/router').default<import('../src/platform/context/state').AppState>) => {
       router.get('/test/throw/:kind', (ctx) => {
         const make = thrown[ctx.params.kind!];
         if (!make) throw new NotFoundError('Kind');

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { createLogger } from '../src/logging/logger';
-import { createRedactor, REDACTED, redactQueryString } from '../src/logging/redact';
+import { createLogger } from '../src/platform/logging/logger';
+import { createRedactor, REDACTED, redactQueryString } from '../src/platform/logging/redact';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startService, type ServiceHandle } from './helpers/service';
 

@@ -3,16 +3,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { CompletedReport, Report } from '../src/scanner/model';
+import type { CompletedReport, Report } from '../src/modules/scanner/model';
 import { ROOT } from './helpers/service';
 
 /**
- * The built CLI (dist/scanner/cli.js, what `npm run security:scan` runs) and the CI wrapper, as
+ * The built CLI (dist/modules/scanner/cli.js, what `npm run security:scan` runs) and the CI wrapper, as
  * child processes. npm's output is replayed from fixtures in npm's own format (the registry's
  * audit endpoint is unreachable here), except in the live runs, which run the real npm.
  */
 
-const CLI = resolve(ROOT, 'dist', 'scanner', 'cli.js');
+const CLI = resolve(ROOT, 'dist', 'modules', 'scanner', 'cli.js');
 const AUDIT = (name: string) => resolve(__dirname, 'fixtures', 'npm-audit', name);
 const OUTDATED = (name: string) => resolve(__dirname, 'fixtures', 'npm-outdated', name);
 

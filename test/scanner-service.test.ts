@@ -3,8 +3,8 @@ import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import type { Report } from '../src/scanner/model';
-import { SCAN_LOCK_KEY } from '../src/scanner/service';
+import type { Report } from '../src/modules/scanner/model';
+import { SCAN_LOCK_KEY } from '../src/modules/scanner/service';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { scrape, startService, type ServiceHandle } from './helpers/service';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { routeCsp } from '../src/security/headers';
+import { routeCsp } from '../src/platform/security/headers';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startInProcessApp, type InProcessApp } from './helpers/inprocess';
 import { startService, type ServiceHandle } from './helpers/service';

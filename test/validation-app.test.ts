@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startInProcessApp, type InProcessApp } from './helpers/inprocess';
 import { spanExporter } from './setup/telemetry';
-import { schemas, validate } from '../src/validation';
+import { schemas, validate } from '../src/platform/validation';
 
 interface Signup {
   name: string;

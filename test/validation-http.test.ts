@@ -12,13 +12,13 @@ import type { JSONSchemaType } from 'ajv';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import Koa from 'koa';
-import { errorEnvelope } from '../src/errors/envelope';
-import { parseBody } from '../src/http/body';
-import type { AppState } from '../src/http/state';
-import { HttpDurationProducer } from '../src/telemetry/http-duration';
-import { createInstruments } from '../src/telemetry/instruments';
-import { requestSpan } from '../src/telemetry/request-span';
-import { rejectPrototypeKeys, schemas, validate } from '../src/validation';
+import { errorEnvelope } from '../src/platform/http/envelope';
+import { parseBody } from '../src/platform/http/body';
+import type { AppState } from '../src/platform/context/state';
+import { HttpDurationProducer } from '../src/platform/telemetry/http-duration';
+import { createInstruments } from '../src/platform/telemetry/instruments';
+import { requestSpan } from '../src/platform/telemetry/request-span';
+import { rejectPrototypeKeys, schemas, validate } from '../src/platform/validation';
 
 interface Contact {
   name: string;

@@ -17,7 +17,7 @@ import {
   isPhone,
   isUuid,
   normalizePhone,
-} from '../src/validation';
+} from '../src/platform/validation';
 
 const RUNS = { numRuns: 500 };
 

@@ -5,8 +5,8 @@
  */
 import type { JSONSchemaType, SchemaObject } from 'ajv';
 import { expect } from 'chai';
-import type { FieldError } from '../src/errors/app-error';
-import { compileInput, findForbiddenKeys, normalizePhone, schemas, type RawInput } from '../src/validation';
+import type { FieldError } from '../src/platform/errors/app-error';
+import { compileInput, findForbiddenKeys, normalizePhone, schemas, type RawInput } from '../src/platform/validation';
 
 /** A body schema `{ v: <field> }` (required), checked as a JSON body. */
 function bodyField(field: SchemaObject) {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { ERROR_STATUS, EVERY_REQUEST } from '../../src/api/schemas';
-import type { ErrorCode } from '../../src/errors/app-error';
+import { ERROR_STATUS, EVERY_REQUEST } from '../../src/platform/api/schemas';
+import type { ErrorCode } from '../../src/platform/errors/app-error';
 
 /**
  * Checks responses of the running service against the checked-in OpenAPI document

@@ -3,16 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type Router from '@koa/router';
 import { createApp } from '../../src/app';
-import { noopAuditSink, type AuditSink } from '../../src/audit/catalogue';
-import { loadConfig, type Config } from '../../src/config';
-import { createKeyring } from '../../src/crypto/encryption';
-import { migrate } from '../../src/db/migrate';
-import { createDatabase, type Database } from '../../src/db/pool';
-import { EventLoopMonitor } from '../../src/health/checks';
-import type { AppState } from '../../src/http/state';
-import { createLogger, type LoggerHandle } from '../../src/logging/logger';
+import { noopAuditSink, type AuditSink } from '../../src/platform/audit/catalogue';
+import { loadConfig, type Config } from '../../src/platform/config';
+import { createServiceKeys } from '../../src/platform/crypto/keys';
+import { createLimiters } from '../../src/platform/security/rate-limit';
+import { createDomain } from '../../src/modules';
+import { migrate } from '../../src/platform/db/migrate';
+import { createDatabase, type Database } from '../../src/platform/db/pool';
+import { EventLoopMonitor } from '../../src/platform/health/checks';
+import type { AppState } from '../../src/platform/context/state';
+import { createLogger, type LoggerHandle } from '../../src/platform/logging/logger';
 import { telemetry } from '../setup/telemetry';
-import type { LogLine } from './service';
+import { TEST_ENCRYPTION_KEY, type LogLine } from './service';
 
 export interface InProcessApp {
   url: string;
@@ -35,7 +37,7 @@ export async function startInProcessApp(opts: {
   plugins?: Array<(router: Router<AppState>) => void>;
   audit?: AuditSink;
 }): Promise<InProcessApp> {
-  const { config } = loadConfig({ NODE_ENV: 'test', DATABASE_URL: opts.databaseUrl, ...opts.env });
+  const { config } = loadConfig({ NODE_ENV: 'test', DATABASE_URL: opts.databaseUrl, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...opts.env });
   const logs: LogLine[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -60,14 +62,22 @@ export async function startInProcessApp(opts: {
   );
   await migrate(db.pool, log.logger);
   const eventLoop = new EventLoopMonitor();
+  // Composed as server.ts composes the service (same module API), with limiters in memory.
+  const audit = opts.audit ?? noopAuditSink;
+  const keys = createServiceKeys(config);
+  const limiters = createLimiters({ config, store: { kind: 'memory' }, logger: log.logger, instruments: telemetry.instruments, audit });
+  const domain = await createDomain({ config, db, keys, audit, limiters, instruments: telemetry.instruments });
   const app = createApp({
     config,
     log,
     instruments: telemetry.instruments,
     db,
-    keyring: createKeyring(config.ENCRYPTION_KEY),
+    keyring: keys.keyring,
     eventLoop,
-    audit: opts.audit ?? noopAuditSink,
+    audit,
+    limiters,
+    auth: domain.auth,
+    staffGuard: domain.staffGuard,
     isShuttingDown: () => false,
     plugins: opts.plugins,
   });

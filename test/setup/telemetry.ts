@@ -4,8 +4,8 @@
  * In-process tests read finished spans from `spanExporter`.
  */
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { loadConfig } from '../../src/config';
-import { startTelemetry, type Telemetry } from '../../src/telemetry/sdk';
+import { loadConfig } from '../../src/platform/config';
+import { startTelemetry, type Telemetry } from '../../src/platform/telemetry/sdk';
 
 export const spanExporter = new InMemorySpanExporter();
 

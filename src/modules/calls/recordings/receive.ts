@@ -1,0 +1,86 @@
+import { createWriteStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import busboy from 'busboy';
+import { BadRequestError, PayloadTooLargeError } from '../../../platform/errors/app-error';
+import { HEAD_BYTES } from './container';
+import type { Sealer } from './sealed';
+
+export interface ReceivedFile {
+  /** The first HEAD_BYTES of the plaintext, for the container parser. */
+  head: Buffer;
+  bytes: number;
+}
+
+/**
+ * Streams the multipart field `file` through `seal`'s cipher to `target` (created exclusively,
+ * mode 0600: iv, ciphertext, tag) and stops at `maxBytes` while streaming: nothing larger is ever
+ * held in memory or kept on disk, and no plaintext is ever written. Other parts are discarded.
+ * Resolves null when the body has no `file` part. The caller deletes `target` on any failure.
+ */
+export function receiveFile(req: IncomingMessage, target: string, maxBytes: number, seal: Sealer): Promise<ReceivedFile | null> {
+  return new Promise((resolvePromise, reject) => {
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes, fields: 8, fieldSize: 1024, parts: 10, headerPairs: 20 } });
+    } catch (err) {
+      reject(new BadRequestError('Malformed multipart body', err));
+      return;
+    }
+    let settled = false;
+    let written: Promise<ReceivedFile> | undefined;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      req.unpipe(bb);
+      req.resume(); // discard the rest so the answer can be read; the connection closes after it
+      reject(err);
+    };
+
+    bb.on('file', (field, stream) => {
+      if (field !== 'file' || written) {
+        stream.resume();
+        return;
+      }
+      let head = Buffer.alloc(0);
+      let bytes = 0;
+      const count = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          if (head.length < HEAD_BYTES) head = Buffer.concat([head, chunk.subarray(0, HEAD_BYTES - head.length)]);
+          bytes += chunk.length;
+          cb(null, chunk);
+        },
+      });
+      stream.on('limit', () => fail(new PayloadTooLargeError(maxBytes)));
+      const out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
+      out.write(seal.iv);
+      // The tag goes through the same stream (never a reopen by name: the caller may already have
+      // deleted a refused upload, and a reopen would bring it back).
+      const tag = new Transform({
+        transform: (chunk: Buffer, _enc, cb) => cb(null, chunk),
+        flush: (cb) => cb(null, seal.cipher.getAuthTag()),
+      });
+      written = pipeline(stream, count, seal.cipher, tag, out).then(() => ({ head, bytes }));
+      written.catch(() => undefined);
+    });
+    bb.on('error', (err: Error) => fail(new BadRequestError('Malformed multipart body', err)));
+    bb.on('close', () => {
+      if (settled) return;
+      if (!written) {
+        settled = true;
+        resolvePromise(null);
+        return;
+      }
+      written.then(
+        (file) => {
+          if (settled) return;
+          settled = true;
+          resolvePromise(file);
+        },
+        (err: Error) => fail(err),
+      );
+    });
+    req.pipe(bb);
+  });
+}

@@ -1,0 +1,41 @@
+import type { Next } from 'koa';
+import type { AppContext } from '../context/state';
+import type { AuditRequestContext, AuditSink } from './catalogue';
+
+/** The request facts an audit event carries, from what earlier middleware left on ctx. */
+export function auditFromCtx(ctx: AppContext): AuditRequestContext {
+  const out: AuditRequestContext = { requestId: ctx.state.requestId, clientIp: ctx.ip };
+  const traceId = ctx.state.span?.spanContext().traceId;
+  if (traceId) out.traceId = traceId;
+  const ua = ctx.get('user-agent');
+  if (ua) out.userAgent = ua;
+  // The verified tenant, else the one a validly signed token claims: security events about a
+  // tenant must reach its admins even when the session behind the token is gone.
+  const tenantId = ctx.state.tenantId ?? ctx.state.claimedTenantId;
+  const userId = ctx.state.userId ?? ctx.state.claimedUserId;
+  if (tenantId) out.tenantId = tenantId;
+  if (userId) out.userId = userId;
+  return out;
+}
+
+/**
+ * Holds the response until the audit events this request emitted are in the local journal, so
+ * that an answered request's events survive a crash. Costs one microtask check when the request
+ * emitted nothing; otherwise the wait for this turn's grouped journal write (bench/README.md).
+ */
+export function auditJournalWait(audit: AuditSink) {
+  const { emittedCount, flushJournal } = audit;
+  if (!emittedCount || !flushJournal) {
+    return async function auditJournalWaitMiddleware(_ctx: AppContext, next: Next): Promise<void> {
+      await next();
+    };
+  }
+  return async function auditJournalWaitMiddleware(_ctx: AppContext, next: Next): Promise<void> {
+    const before = emittedCount.call(audit);
+    try {
+      await next();
+    } finally {
+      if (emittedCount.call(audit) !== before) await flushJournal.call(audit);
+    }
+  };
+}

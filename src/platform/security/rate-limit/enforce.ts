@@ -1,0 +1,87 @@
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { AuditSink } from '../../audit/catalogue';
+import { RateLimitError } from '../../errors/app-error';
+import { loggablePath } from '../../context/path';
+import { routeOf, type AppContext } from '../../context/state';
+import type { Logger } from '../../logging/logger';
+import type { Instruments } from '../../telemetry/instruments';
+
+/** A limiter with its name and budget, as every decision reports them. */
+export interface NamedLimiter {
+  name: string;
+  points: number;
+  windowS: number;
+  limiter: RateLimiterAbstract;
+}
+
+export interface EnforceDeps {
+  logger: Logger;
+  instruments: Instruments;
+  audit: AuditSink;
+}
+
+export type Decision = { allowed: true; res: RateLimiterRes } | { allowed: false; res: RateLimiterRes };
+
+function headersOf(l: NamedLimiter, res: RateLimiterRes): Record<string, string> {
+  return {
+    'X-RateLimit-Limit': String(l.points),
+    'X-RateLimit-Remaining': String(Math.max(0, res.remainingPoints)),
+    'X-RateLimit-Reset': String(Math.ceil((Date.now() + Math.max(0, res.msBeforeNext)) / 1000)),
+  };
+}
+
+/**
+ * Takes one point from `key`'s bucket. A rejection comes back as a decision, not a throw, so that
+ * callers combining limiters (login) decide which one answers. Anything else the store throws
+ * means the limiter itself is broken (its insurance covers Redis): the request is served and the
+ * failure logged, because a limiter must never take the API down with it.
+ */
+export async function take(l: NamedLimiter, key: string, deps: EnforceDeps): Promise<Decision | undefined> {
+  try {
+    return { allowed: true, res: await l.limiter.consume(key) };
+  } catch (err) {
+    if (err instanceof RateLimiterRes) return { allowed: false, res: err };
+    deps.logger.error('rate limiter failed: request served unlimited', { limiter: l.name, error: { message: (err as Error).message } });
+    return undefined;
+  }
+}
+
+export function setLimitHeaders(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes): void {
+  for (const [k, v] of Object.entries(headersOf(l, res))) ctx.set(k, v);
+}
+
+/**
+ * Answers a rejection: metric, span event (limiter name only: the key is an address or a hashed
+ * email, neither belongs in traces), warn line, audit event, then 429 through the envelope.
+ * The audit event fires only for the first rejection of a bucket's window (the store's counter is
+ * exactly points + 1 once, across all replicas), so a flood yields one audit row, not thousands.
+ */
+export function reject(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes, deps: EnforceDeps): never {
+  const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  const route = routeOf(ctx);
+  deps.instruments.rateLimitRejections.add(1, { limiter: l.name });
+  ctx.state.span?.addEvent('ratelimit.rejected', { 'caly.ratelimit.limiter': l.name, 'caly.ratelimit.retry_after_s': retryAfter });
+  deps.logger.warn('rate limit exceeded', {
+    limiter: l.name,
+    route,
+    path: loggablePath(ctx.path),
+    request_id: ctx.state.requestId,
+    client_ip: ctx.ip,
+    retry_after_s: retryAfter,
+  });
+  if (res.consumedPoints === l.points + 1) {
+    const { tenantId, userId, requestId } = ctx.state;
+    deps.audit.emit(
+      {
+        type: 'RATE_LIMIT_EXCEEDED',
+        outcome: 'FAILURE',
+        description: `Rate limit "${l.name}" exceeded (${l.points} per ${l.windowS} s)`,
+        tenantId: tenantId ?? null,
+        userId: userId ?? null,
+        metadata: { limiter: l.name, route: route ?? null, points: l.points, window_s: l.windowS },
+      },
+      { requestId, traceId: ctx.state.span?.spanContext().traceId, clientIp: ctx.ip, userAgent: ctx.get('user-agent') || undefined, tenantId, userId },
+    );
+  }
+  throw new RateLimitError(retryAfter, { ...headersOf(l, res), 'X-RateLimit-Remaining': '0' });
+}
