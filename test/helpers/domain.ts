@@ -196,3 +196,18 @@ export async function sql<R extends Record<string, unknown> = Record<string, unk
     await client.end();
   }
 }
+
+/**
+ * Resolves once the service has stored every audit event it accepted (backlog and journal at 0 on
+ * /metrics): after it, the absence of a row means the event was never emitted, not that it is late.
+ */
+export async function auditSettled(metricsUrl: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const samples = await scrape(metricsUrl);
+    const pending = samples.filter((s) => s.name === 'caly_audit_backlog' || s.name === 'caly_audit_journal_pending').reduce((a, s) => a + s.value, 0);
+    if (pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`audit still has ${pending} events pending after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

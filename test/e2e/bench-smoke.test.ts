@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { ROOT } from '../helpers/service';
+
+interface SummaryRow {
+  route: string;
+  server: string;
+  reqPerSec: number;
+  ratio: number;
+  cpuRatio: number;
+  target?: { n: number; min: number; met: boolean };
+}
+
+/**
+ * The benchmark harness itself (bench/run.js --smoke): it must start the real service and the
+ * bare-Koa baselines, load them, check that telemetry counted every request, and report ratios.
+ * No performance assertion here on purpose: figures on a shared CI machine are noise at this
+ * duration, and the targets live in bench/README.md, measured by `npm run bench`.
+ */
+describe('benchmark smoke run (bench/run.js --smoke)', function () {
+  this.timeout(180_000);
+  let out: string;
+  let stdout = '';
+  let stderr = '';
+  let code: number | null;
+
+  before(async () => {
+    out = mkdtempSync(join(tmpdir(), 'caly-bench-smoke-'));
+    code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ['bench/run.js', '--smoke', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      child.once('exit', resolve);
+    });
+  });
+
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  it('completes without invalid measurements (errors, non-2xx, telemetry counts that do not match)', () => {
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
+  });
+
+  it('prints the ratio table with all three targets', () => {
+    expect(stdout).to.match(/\| \/api\/ping\s+\| service\s+\|.*\(1\) ≥ 0\.35/);
+    expect(stdout).to.match(/\| \/api\/ping\s+\| service-quiet\s+\|.*\(2\) ≥ 0\.4/);
+    expect(stdout).to.match(/\| \/api\/info\s+\| service\s+\|.*\(3\) ≥ 0\.8/);
+  });
+
+  it('writes a results file whose ratios are same-run figures for every variant', () => {
+    const files = readdirSync(out).filter((f) => f.endsWith('.json'));
+    expect(files).to.have.length(1);
+    const result = JSON.parse(readFileSync(join(out, files[0]!), 'utf8')) as {
+      summary: SummaryRow[];
+      problems: string[];
+      runs: Array<{ server: string; histogramCount?: number; accessLogLines: number; completed: number; logLevels: Record<string, number> }>;
+    };
+    expect(result.problems).to.deep.equal([]);
+    const targets = result.summary.filter((r) => r.target).map((r) => r.target!.n);
+    expect(targets).to.have.members([1, 2, 3]);
+    for (const row of result.summary) {
+      expect(row.reqPerSec, `${row.route} ${row.server}`).to.be.greaterThan(0);
+      expect(row.ratio, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
+      expect(row.cpuRatio, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
+    }
+    // The service rows carry the telemetry cross-check: a histogram count for every request.
+    const service = result.runs.filter((r) => r.server.startsWith('service'));
+    expect(service).to.have.length(3);
+    for (const r of service) expect(r.histogramCount).to.be.at.least(r.completed);
+    // ACCESS_LOG=errors-and-slow: only slow (warn) or failed requests may have a line; on a
+    // loaded CI machine a request can pass SLOW_REQUEST_MS, so the bound is the warnings written.
+    const quiet = service.find((r) => r.server === 'service-quiet')!;
+    expect(quiet.accessLogLines).to.be.at.most((quiet.logLevels.warn ?? 0) + (quiet.logLevels.error ?? 0));
+    expect(quiet.accessLogLines).to.be.lessThan(quiet.completed);
+  });
+});

@@ -1,0 +1,175 @@
+import { expect } from 'chai';
+import { migrate, MigrationError, pendingMigrations } from '../../src/platform/db/migrate';
+import type { Migration } from '../../src/platform/db/migrations';
+import { MIGRATIONS } from '../../src/platform/db/migrations';
+import { createDatabase, operationOf, type Database } from '../../src/platform/db/pool';
+import { QueryCache } from '../../src/platform/db/query-cache';
+import { createLogger } from '../../src/platform/logging/logger';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { startTcpProxy } from '../helpers/tcp-proxy';
+import { metricTotal } from '../helpers/metrics';
+import { telemetry } from '../setup/telemetry';
+import { Writable } from 'node:stream';
+
+const quietLogger = () => createLogger({ level: 'error', service: 't', environment: 'test', stream: new Writable({ write: (_c, _e, cb) => cb() }) }).logger;
+
+function makeDb(url: string, extra: Partial<Parameters<typeof createDatabase>[0]> = {}): Database {
+  return createDatabase(
+    { connectionString: url, max: 5, min: 0, idleTimeoutMillis: 1000, connectionTimeoutMillis: 2000, statementTimeoutMillis: 30000, applicationName: 'caly-db-test', slowQueryMs: 500, ...extra },
+    quietLogger(),
+    telemetry.instruments,
+  );
+}
+
+describe('database layer (real PostgreSQL)', function () {
+  this.timeout(60_000);
+  let tdb: TestDatabase;
+  let db: Database;
+  before(async () => {
+    tdb = await createTestDatabase();
+    db = makeDb(tdb.url);
+  });
+  after(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+
+  it('migrations apply once even when several replicas start together (advisory lock)', async () => {
+    const replicas = Array.from({ length: 4 }, () => makeDb(tdb.url));
+    try {
+      const applied = await Promise.all(replicas.map((r) => migrate(r.pool, quietLogger())));
+      const total = applied.flat();
+      expect(total.sort()).to.deep.equal(MIGRATIONS.map((m) => m.version).sort());
+      const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
+      expect(Number(rows[0]!.n)).to.equal(MIGRATIONS.length);
+      expect(await pendingMigrations(db)).to.deep.equal([]);
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+    }
+  });
+
+  it('a migration edited after it was applied stops startup; a failing one leaves nothing behind', async () => {
+    const edited: Migration[] = MIGRATIONS.map((m, i) => (i === 0 ? { ...m, sql: `${m.sql}\n-- edited` } : m));
+    let err: unknown;
+    try {
+      await migrate(db.pool, quietLogger(), edited);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(MigrationError);
+    expect((err as Error).message).to.match(/was changed after it was applied/);
+
+    const broken: Migration[] = [...MIGRATIONS, { version: 9999, name: 'broken', sql: 'CREATE TABLE half_done (id int); SELECT no_such_function();' }];
+    try {
+      await migrate(db.pool, quietLogger(), broken);
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as Error).message).to.match(/migration 9999 \(broken\) failed/);
+    }
+    const { rows } = await db.query("SELECT to_regclass('half_done') AS t");
+    expect(rows[0]!.t).to.equal(null);
+    expect(await pendingMigrations(db, broken)).to.deep.equal([9999]);
+  });
+
+  it('transactions are all or nothing', async () => {
+    await db.query('CREATE TABLE tx_test (id int PRIMARY KEY)');
+    await db.transaction(async (tx) => {
+      await tx.query('INSERT INTO tx_test VALUES (1), (2)');
+    });
+    try {
+      await db.transaction(async (tx) => {
+        await tx.query('INSERT INTO tx_test VALUES (3)');
+        await tx.query('INSERT INTO tx_test VALUES (1)'); // duplicate: the whole batch must vanish
+      });
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as { code?: string }).code).to.equal('23505');
+    }
+    const { rows } = await db.query<{ id: number }>('SELECT id FROM tx_test ORDER BY id');
+    expect(rows.map((r) => r.id)).to.deep.equal([1, 2]);
+    expect(db.stats().used).to.equal(0); // the client went back to the pool
+  });
+
+  it('connections carry application_name and statement_timeout', async () => {
+    const short = makeDb(tdb.url, { statementTimeoutMillis: 100 });
+    try {
+      const { rows } = await short.query<{ a: string; t: string }>("SELECT current_setting('application_name') AS a, current_setting('statement_timeout') AS t");
+      expect(rows[0]).to.deep.equal({ a: 'caly-db-test', t: '100ms' });
+      try {
+        await short.query('SELECT pg_sleep(1)');
+        expect.fail('should time out');
+      } catch (e) {
+        expect((e as { code?: string }).code).to.equal('57014');
+      }
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('pool stats are real pg-pool numbers', async () => {
+    const client = await db.pool.connect();
+    try {
+      const s = db.stats();
+      expect(s.used).to.be.at.least(1);
+      expect(s.max).to.equal(5);
+      expect(s.total).to.equal(s.idle + s.used);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('query cache: bounded, expires, counts hits and misses, shares concurrent loads', async () => {
+    const cache = new QueryCache({ max: 2, ttlMs: 200 }, telemetry.instruments);
+    const hits0 = await metricTotal('caly.db.query_cache.lookups', (a) => a['cache.result'] === 'hit');
+    const misses0 = await metricTotal('caly.db.query_cache.lookups', (a) => a['cache.result'] === 'miss');
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      return (await db.query<{ v: number }>('SELECT 42 AS v')).rows[0]!.v;
+    };
+    const [a, b] = await Promise.all([cache.get('k1', load), cache.get('k1', load)]);
+    expect([a, b]).to.deep.equal([42, 42]);
+    expect(loads).to.equal(1);
+    expect(await cache.get('k1', load)).to.equal(42);
+    expect(loads).to.equal(1);
+    await cache.get('k2', load);
+    await cache.get('k3', load);
+    expect(cache.size).to.equal(2); // bounded
+    await new Promise((r) => setTimeout(r, 250));
+    await cache.get('k3', load);
+    expect(loads).to.equal(4); // expired entries reload
+    expect((await metricTotal('caly.db.query_cache.lookups', (x) => x['cache.result'] === 'hit')) - hits0).to.equal(1);
+    expect((await metricTotal('caly.db.query_cache.lookups', (x) => x['cache.result'] === 'miss')) - misses0).to.equal(5);
+  });
+
+  it('a connection lost while a transaction holds it fails that transaction, not the process', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    const flaky = makeDb(proxy.url(tdb.name));
+    try {
+      let err: unknown;
+      try {
+        await flaky.transaction(async (tx) => {
+          await tx.query('SELECT 1');
+          proxy.cut(); // the client is checked out and idle between statements: pg emits 'error'
+          await new Promise((r) => setTimeout(r, 100));
+          await tx.query('SELECT 2');
+        });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, 'the transaction must fail').to.be.instanceOf(Error);
+      proxy.restore();
+      const { rows } = await flaky.query<{ v: number }>('SELECT 3 AS v'); // the broken client was discarded
+      expect(rows[0]!.v).to.equal(3);
+    } finally {
+      await flaky.close();
+      await proxy.close();
+    }
+  });
+
+  it('operation names are bounded', () => {
+    expect(operationOf('  select 1')).to.equal('SELECT');
+    expect(operationOf('/* c */ -- x\n INSERT INTO t VALUES (1)')).to.equal('INSERT');
+    expect(operationOf("robert'); DROP TABLE students;--")).to.equal('OTHER');
+  });
+});
