@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { configSchema, type Config } from './schema';
+import { configSchema, type Config, type MutableConfig } from './schema';
 
 export type { Config } from './schema';
 
@@ -79,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
   if (!validate(raw)) {
     for (const err of validate.errors ?? []) problems.push(describe(err));
   }
-  const c = raw as unknown as Config;
+  const c = raw as unknown as MutableConfig;
   const warnings: string[] = [];
   if (problems.length === 0) {
     if (c.DB_POOL_MIN > c.DB_POOL_MAX) problems.push('DB_POOL_MIN must not exceed DB_POOL_MAX');
@@ -107,7 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
   c.AUDIT_JOURNAL_DIR ??= `${c.DATA_DIR.replace(/\/$/, '')}/audit-journal`;
   c.SHUTDOWN_DRAIN_MS ??= c.NODE_ENV === 'production' ? 5000 : 0;
   c.APP_VERSION ??= process.env.npm_package_version ?? '0.1.0';
-  return { config: c, warnings };
+  return { config: c as Config, warnings };
 }
 
 /** Where the development key lives: beside the data it encrypts, so both move (or vanish) together. */

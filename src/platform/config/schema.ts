@@ -1,9 +1,12 @@
+import type { FromSchema } from 'json-schema-to-ts';
+
 /**
  * Every environment variable the service reads, with its type, bounds and default. This schema is
  * the single source of truth: `.env.example` documents the same list and a test keeps them equal.
  */
 export const configSchema = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'development' },
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
@@ -104,105 +107,17 @@ export const configSchema = {
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
-export interface Config {
-  NODE_ENV: NodeEnv;
-  HOST: string;
-  PORT: number;
-  METRICS_HOST: string;
-  METRICS_PORT: number;
-  PUBLIC_BASE_URL?: string;
-  DATABASE_URL?: string;
-  DATA_DIR: string;
-  DB_POOL_MAX: number;
-  DB_POOL_MIN: number;
-  DB_IDLE_TIMEOUT: number;
-  DB_CONNECTION_TIMEOUT: number;
-  DB_STATEMENT_TIMEOUT: number;
-  DB_APPLICATION_NAME: string;
-  QUERY_CACHE_MAX: number;
-  QUERY_CACHE_TTL_MS: number;
-  SLOW_QUERY_MS: number;
-  SLOW_REQUEST_MS: number;
-  REQUEST_TIMEOUT_MS: number;
-  BODY_LIMIT_BYTES: number;
-  LOG_LEVEL: 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
-  ACCESS_LOG: 'all' | 'errors-and-slow';
-  LOG_REDACT_KEYS: string;
-  /** Always present after loading: generated (with a warning) outside production. */
-  ENCRYPTION_KEY: string;
-  /** Comma-separated older keys: they still decrypt (and verify tokens) until `npm run secrets:reencrypt` has run. */
-  ENCRYPTION_KEYS_PREVIOUS?: string;
-  /** HMAC key of the phone-number search hashes; unset: derived from each encryption key (docs/domain.md). */
-  PHONE_HASH_KEY?: string;
-  HEALTH_TOKEN?: string;
-  SHUTDOWN_DRAIN_MS: number;
-  SHUTDOWN_TIMEOUT_MS: number;
-  HEALTH_CHECK_TIMEOUT_MS: number;
-  APP_VERSION: string;
-  /** The platform operator's bearer token (the `platform` role: every tenant's audit trail, the dependency report). */
-  ADMIN_TOKEN?: string;
+/** What the schema admits, with each defaulted variable present (json-schema-to-ts reads the schema itself). */
+type Validated = FromSchema<typeof configSchema>;
 
-  TRUST_PROXY: boolean;
-  HSTS_PRELOAD: boolean;
-  /** Comma-separated allowed origins. */
-  CORS_ORIGINS: string;
-  REDIS_URL?: string;
-  /** Store key prefix of the rate limiters (`<prefix>:<limiter>:<bucket>`); tests use their own. */
-  RATE_LIMIT_PREFIX: string;
-  RATE_LIMIT_LOGIN_POINTS: number;
-  /** Login attempts per client address over all accounts (the pair bucket above is per account). */
-  RATE_LIMIT_LOGIN_IP_POINTS: number;
-  RATE_LIMIT_LOGIN_WINDOW_S: number;
-  RATE_LIMIT_REGISTER_POINTS: number;
-  RATE_LIMIT_REGISTER_WINDOW_S: number;
-  RATE_LIMIT_API_POINTS: number;
-  RATE_LIMIT_API_WINDOW_S: number;
-  RATE_LIMIT_WEBHOOK_POINTS: number;
-  RATE_LIMIT_WEBHOOK_WINDOW_S: number;
-  /** Failed webhook credentials allowed per client address per window, then 429 before any lookup. */
-  RATE_LIMIT_WEBHOOK_AUTH_POINTS: number;
-  RATE_LIMIT_WEBHOOK_AUTH_WINDOW_S: number;
-  RATE_LIMIT_UPLOAD_POINTS: number;
-  RATE_LIMIT_UPLOAD_WINDOW_S: number;
-  ANOMALY_MODE: 'monitor' | 'block';
-  ANOMALY_BODY_SCAN_BYTES: number;
+/** Variables loadConfig fills in after validation when unset (derived from others, or generated). */
+type Derived = 'ENCRYPTION_KEY' | 'AUDIT_JOURNAL_DIR' | 'RECORDINGS_DIR' | 'SHUTDOWN_DRAIN_MS' | 'APP_VERSION';
 
-  /** Defaults to DATA_DIR/audit-journal. */
-  AUDIT_JOURNAL_DIR: string;
-  AUDIT_BATCH_SIZE: number;
-  AUDIT_FLUSH_INTERVAL_MS: number;
-  AUDIT_MAX_BACKLOG: number;
-  /** Pending events and no batch stored for this long: /health/detailed says unhealthy. */
-  AUDIT_STALL_MS: number;
-  AUDIT_RETENTION_DAYS: number;
-  AUDIT_PURGE_INTERVAL_MS: number;
-  /** Attack-prone events (security violations, rate-limit hits, access denials) kept per client address per minute. */
-  AUDIT_THROTTLE_PER_MINUTE: number;
-  /** The throttle's window (60 s, hence the name above); held-back events are summarised when it ends. */
-  AUDIT_THROTTLE_WINDOW_S: number;
+/**
+ * The configuration, derived from the schema above: a variable added there is typed here, with no
+ * hand-kept copy to drift. Read-only once loaded.
+ */
+export type Config = Readonly<Omit<Validated, Derived> & Required<Pick<Validated, Derived>>>;
 
-  /** argon2id memory cost; 19456 KiB (OWASP's floor with t=2) by default. Lower only in tests. */
-  PASSWORD_HASH_MEMORY_KIB: number;
-  ACCESS_TOKEN_TTL_S: number;
-  REFRESH_TOKEN_TTL_S: number;
-  /** Defaults to DATA_DIR/recordings. */
-  RECORDINGS_DIR: string;
-  RECORDING_MAX_BYTES: number;
-
-  /** `off`, or a duration such as `30m`, `6h`, `1d`. */
-  SECURITY_SCAN_INTERVAL: string;
-  SECURITY_SCAN_DIR: string;
-  SECURITY_SCAN_KEEP: number;
-  OTEL_SERVICE_NAME: string;
-  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
-  OTEL_TRACES_SAMPLER: string;
-  OTEL_TRACES_SAMPLER_ARG?: number;
-  OTEL_TRACES_EXPORTER?: 'otlp' | 'none' | 'console';
-  OTEL_METRICS_EXPORTER: 'prometheus' | 'none';
-  OTEL_RESOURCE_ATTRIBUTES?: string;
-  OTEL_BSP_MAX_QUEUE_SIZE?: number;
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE?: number;
-  OTEL_BSP_SCHEDULE_DELAY?: number;
-  OTEL_BSP_EXPORT_TIMEOUT?: number;
-}
+/** The same, while loadConfig is still filling in the derived variables. */
+export type MutableConfig = Omit<Validated, Derived> & Partial<Pick<Validated, Derived>>;
