@@ -21,6 +21,7 @@ import { registerInfoRoutes } from './platform/health/info';
 import { corsPolicy } from './platform/security/cors';
 import { securityHeaders } from './platform/security/headers';
 import { httpsRedirect } from './platform/security/https-redirect';
+import type { ServiceModule } from './platform/module';
 import { limitApiPaths, type Limiters } from './platform/security/rate-limit';
 import type { Config } from './platform/config';
 import type { Instruments } from './platform/telemetry/instruments';
@@ -43,8 +44,8 @@ export interface AppDeps {
   limiters: Limiters;
   /** Checks other concerns add to /health/detailed (audit backlog …). */
   healthChecks?: Record<string, Check>;
-  /** Concerns that add their own routes (Fastify-style plugins), registered after the core ones. */
-  plugins?: ReadonlyArray<(router: Router<AppState>) => void>;
+  /** The modules (src/modules/index.ts): their routes are registered after the platform's own. */
+  modules: readonly ServiceModule[];
   /** User authentication (the auth module): names the caller before the API limiter. */
   auth: Auth;
   /** Guards of the audit API: tenant owners/admins, or the ADMIN_TOKEN platform role. */
@@ -77,11 +78,11 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     trustProxy: config.TRUST_PROXY,
     host: config.HOST,
     isShuttingDown: deps.isShuttingDown,
-    extraChecks: deps.healthChecks,
+    extraChecks: Object.assign({}, deps.healthChecks, ...deps.modules.map((m) => m.healthChecks ?? {})),
   });
   registerInfoRoutes(router, { db: deps.db, version: config.APP_VERSION });
   registerAuditRoutes(router, { db: deps.db, audit: deps.audit, guard: deps.staffGuard });
-  for (const plugin of deps.plugins ?? []) plugin(router);
+  for (const m of deps.modules) m.registerRoutes?.(router);
   registerDocsRoutes(router, serviceDocument()); // /openapi.json, /openapi.yaml, /docs
   routers.set(app, router);
   const anomaly = createAnomalyDetector({ mode: config.ANOMALY_MODE, bodyScanBytes: config.ANOMALY_BODY_SCAN_BYTES, logger: log.logger, instruments, audit: deps.audit, router });

@@ -11,12 +11,11 @@ import { verifyEncryptionKey } from './platform/crypto/key-check';
 import { claimDirectory, type DirectoryOwnership } from './platform/lifecycle/directory-owner';
 import { migrate } from './platform/db/migrate';
 import { createDatabase } from './platform/db/pool';
-import { createDomain } from './modules';
+import { createModules } from './modules';
 import { loadJose } from './modules/auth/tokens';
 import { EventLoopMonitor } from './platform/health/checks';
 import { Lifecycle } from './platform/lifecycle/shutdown';
 import { createLogger } from './platform/logging/logger';
-import { createDependencyScans } from './modules/scanner/service';
 import { createLimiters, createRedisClient, quitRedisClient, waitUntilReady, type RateLimitStore } from './platform/security/rate-limit';
 import { observeParserRejections } from './platform/telemetry/parser-rejections';
 import type { Telemetry } from './platform/telemetry/sdk';
@@ -173,11 +172,23 @@ async function startService(
     rateLimitStore = { kind: 'redis', client };
   }
   const limiters = createLimiters({ config, store: rateLimitStore, logger, instruments: telemetry.instruments, audit });
-  // Dependency scans (docs/dependency-scanner.md): npm audit in the background, one replica at a time.
-  const dependencyScans = createDependencyScans({ config, pool: db.pool, logger, instruments: telemetry.instruments });
-  // The Caly domain (docs/domain.md): auth, calls, recordings, Exotel webhooks.
-  const domain = await createDomain({ config, db, keys, audit, limiters, instruments: telemetry.instruments });
-  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring, eventLoop, audit, limiters, plugins: [dependencyScans.registerRoutes, domain.registerRoutes], auth: domain.auth, staffGuard: domain.staffGuard, healthChecks: { audit: async () => audit.healthCheck() }, isShuttingDown: lifecycle.isShuttingDown });
+  // The modules (src/modules/index.ts): auth, calls with recordings, Exotel webhooks, dependency scans.
+  const modules = await createModules({ config, db, keys, audit, limiters, instruments: telemetry.instruments, logger });
+  const app = createApp({
+    config,
+    log,
+    instruments: telemetry.instruments,
+    db,
+    keyring,
+    eventLoop,
+    audit,
+    limiters,
+    modules: modules.list,
+    auth: modules.auth.auth,
+    staffGuard: modules.auth.staffGuard,
+    healthChecks: { audit: async () => audit.healthCheck() },
+    isShuttingDown: lifecycle.isShuttingDown,
+  });
   server.on('request', app.callback());
 
   let metricsServer: Server | undefined;
@@ -196,8 +207,8 @@ async function startService(
   }
 
   lifecycle.onShutdown('event-loop monitor', () => eventLoop.stop());
-  dependencyScans.start();
-  lifecycle.onShutdown('dependency scans', () => dependencyScans.stop());
+  for (const m of modules.list) await m.start?.();
+  for (const m of [...modules.list].reverse()) if (m.stop) lifecycle.onShutdown(`module ${m.name}`, () => m.stop!());
   lifecycle.onShutdown('audit trail', async () => {
     await stopAuditPurge();
     await audit.close(Math.max(1000, Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2)));

@@ -9,8 +9,8 @@ import { ConfigError, loadConfig } from '../platform/config';
 import { openCliDatabase } from '../platform/db/cli-database';
 import { advanceEncryptionKeyCheck } from '../platform/crypto/key-check';
 import { createServiceKeys } from '../platform/crypto/keys';
-import { CALL_ENCRYPTED } from '../modules/calls/encrypted';
-import { TENANT_ENCRYPTED } from '../modules/tenants/encrypted';
+
+import { ENCRYPTED_TABLES } from '../modules';
 import { reencryptAll } from '../platform/crypto/reencrypt';
 
 const USAGE = `Usage: npm run secrets:reencrypt
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const db = await openCliDatabase(config);
   try {
     const keys = createServiceKeys(config);
-    const report = await reencryptAll(db, keys, [...TENANT_ENCRYPTED, ...CALL_ENCRYPTED]);
+    const report = await reencryptAll(db, keys, ENCRYPTED_TABLES);
     const total = Object.values(report.rewritten).reduce((a, b) => a + b, 0);
     const unreadable = Object.values(report.unreadable).reduce((a, b) => a + b, 0);
     process.stdout.write(`${JSON.stringify({ ...report, total, unreadableTotal: unreadable })}\n`);

@@ -1,53 +1,54 @@
-import type Router from '@koa/router';
 import type { AuditSink } from '../platform/audit/catalogue';
-import { auditRefusals } from '../platform/audit/refusals';
-import { createAuth, type Auth, type AuthMiddleware } from './auth/middleware';
-import { createPasswordHasher } from '../platform/crypto/passwords';
-import { CAN } from './auth/roles';
-import { registerAuthRoutes } from './auth/routes';
-import { createAccessTokens } from './auth/tokens';
-import { registerCallRoutes } from './calls/routes';
 import type { Config } from '../platform/config';
 import type { ServiceKeys } from '../platform/crypto/keys';
+import type { EncryptedTable } from '../platform/crypto/reencrypt';
 import type { Database } from '../platform/db/pool';
-import type { AppState } from '../platform/context/state';
-import { registerRecordingRoutes } from './calls/recordings/routes';
+import type { Logger } from '../platform/logging/logger';
+import type { ServiceModule } from '../platform/module';
 import type { Limiters } from '../platform/security/rate-limit';
 import type { Instruments } from '../platform/telemetry/instruments';
-import { registerExotelWebhooks } from './exotel/routes';
+import { createAuthModule, type AuthModule } from './auth/module';
+import { CALL_ENCRYPTED } from './calls/encrypted';
+import { createCallsModule } from './calls/module';
+import { createExotelModule } from './exotel/module';
+import { createDependencyScans } from './scanner/service';
+import { TENANT_ENCRYPTED } from './tenants/encrypted';
 
-export interface DomainDeps {
+/** What the platform hands the modules (server.ts builds it; tests compose the same way). */
+export interface ModuleDeps {
   config: Config;
   db: Database;
   keys: ServiceKeys;
   audit: AuditSink;
   limiters: Limiters;
   instruments: Instruments;
+  logger: Logger;
 }
 
-export interface Domain {
-  auth: Auth;
-  /** Guards for staff endpoints (audit logs): tenant owners/admins see their tenant, ADMIN_TOKEN sees all. */
-  staffGuard(scope: 'tenant' | 'platform'): AuthMiddleware[];
-  /** The AppDeps.plugins entry: auth, calls, recordings and Exotel webhook routes. */
-  registerRoutes(router: Router<AppState>): void;
+export interface Modules {
+  /** Authentication, which the platform's app runs on every request and the audit API is guarded by. */
+  auth: AuthModule;
+  /** Every module, in start order (stopped in reverse). */
+  list: readonly ServiceModule[];
 }
 
-/** The Caly domain wired together (docs/domain.md). Async only because jose loads as ESM. */
-export async function createDomain(deps: DomainDeps): Promise<Domain> {
-  const { config, db, keys, audit, limiters } = deps;
-  const tokens = await createAccessTokens(keys.accessTokenKeys, config.ACCESS_TOKEN_TTL_S);
-  const auth = createAuth({ db, tokens, audit, adminToken: config.ADMIN_TOKEN });
-  const passwords = createPasswordHasher(config.PASSWORD_HASH_MEMORY_KIB);
-  const staff = auditRefusals(audit, auth.authenticateStaff, 'audit_logs');
+/**
+ * The Caly domain (docs/domain.md), one module per concern. A new concern is its own folder plus
+ * one line here. Tenants have no routes (the tenant CLI manages them); their encrypted columns are
+ * listed below.
+ */
+export async function createModules(deps: ModuleDeps): Promise<Modules> {
+  const auth = await createAuthModule(deps);
   return {
     auth,
-    staffGuard: (scope) => [staff, auth.requireRole(scope === 'tenant' ? CAN.readTenantAudit : CAN.platformOnly)],
-    registerRoutes(router) {
-      registerAuthRoutes(router, { db, audit, auth, limiters, passwords, tokens, keyring: keys.keyring, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_S });
-      registerCallRoutes(router, { db, audit, auth, keys, recordingsDir: config.RECORDINGS_DIR });
-      registerRecordingRoutes(router, { db, audit, auth, limiters, keyring: keys.keyring, dir: config.RECORDINGS_DIR, maxBytes: config.RECORDING_MAX_BYTES });
-      registerExotelWebhooks(router, { db, audit, keys, limiters, bodyLimitBytes: config.BODY_LIMIT_BYTES, instruments: deps.instruments });
-    },
+    list: [
+      auth,
+      createCallsModule({ ...deps, auth: auth.auth }),
+      createExotelModule(deps),
+      createDependencyScans({ config: deps.config, pool: deps.db.pool, logger: deps.logger, instruments: deps.instruments }),
+    ],
   };
 }
+
+/** Every encrypted column of every module, for `secrets:reencrypt`. */
+export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [...TENANT_ENCRYPTED, ...CALL_ENCRYPTED];

@@ -7,7 +7,7 @@ import { noopAuditSink, type AuditSink } from '../../src/platform/audit/catalogu
 import { loadConfig, type Config } from '../../src/platform/config';
 import { createServiceKeys } from '../../src/platform/crypto/keys';
 import { createLimiters } from '../../src/platform/security/rate-limit';
-import { createDomain } from '../../src/modules';
+import { createModules } from '../../src/modules';
 import { migrate } from '../../src/platform/db/migrate';
 import { createDatabase, type Database } from '../../src/platform/db/pool';
 import { EventLoopMonitor } from '../../src/platform/health/checks';
@@ -66,7 +66,7 @@ export async function startInProcessApp(opts: {
   const audit = opts.audit ?? noopAuditSink;
   const keys = createServiceKeys(config);
   const limiters = createLimiters({ config, store: { kind: 'memory' }, logger: log.logger, instruments: telemetry.instruments, audit });
-  const domain = await createDomain({ config, db, keys, audit, limiters, instruments: telemetry.instruments });
+  const modules = await createModules({ config, db, keys, audit, limiters, instruments: telemetry.instruments, logger: log.logger });
   const app = createApp({
     config,
     log,
@@ -76,10 +76,11 @@ export async function startInProcessApp(opts: {
     eventLoop,
     audit,
     limiters,
-    auth: domain.auth,
-    staffGuard: domain.staffGuard,
+    auth: modules.auth.auth,
+    staffGuard: modules.auth.staffGuard,
     isShuttingDown: () => false,
-    plugins: opts.plugins,
+    // The test's own routes as a module; the domain modules' routes are not needed here.
+    modules: (opts.plugins ?? []).map((registerRoutes, i) => ({ name: `test-${i}`, registerRoutes })),
   });
   const server = createServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

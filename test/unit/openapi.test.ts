@@ -12,19 +12,18 @@ import { noopAuditSink } from '../../src/platform/audit/catalogue';
 import { loadConfig } from '../../src/platform/config';
 import { createServiceKeys } from '../../src/platform/crypto/keys';
 import { createDatabase } from '../../src/platform/db/pool';
-import { createDomain } from '../../src/modules';
+import { createModules } from '../../src/modules';
 import * as errors from '../../src/platform/errors/app-error';
 import { EventLoopMonitor } from '../../src/platform/health/checks';
 import type { AppState } from '../../src/platform/context/state';
 import { createLogger } from '../../src/platform/logging/logger';
-import { createDependencyScans } from '../../src/modules/scanner/service';
 import { createLimiters } from '../../src/platform/security/rate-limit';
 import { contractProblems } from '../helpers/contract';
 import { K1 } from '../helpers/domain';
 import { ROOT } from '../helpers/service';
 import { telemetry } from '../setup/telemetry';
 
-/** The service's router wired as src/server.ts wires it (domain and scanner plugins included). */
+/** The service's router wired as src/server.ts wires it (every module included). */
 async function productionRouter() {
   const { config } = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', ENCRYPTION_KEY: K1, ADMIN_TOKEN: 'a'.repeat(32) });
   const log = createLogger({ level: 'error', service: 'contract-test', environment: 'test', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -32,9 +31,8 @@ async function productionRouter() {
   const db = createDatabase({ connectionString: config.DATABASE_URL!, max: 1, min: 0, idleTimeoutMillis: 1000, connectionTimeoutMillis: 1000, statementTimeoutMillis: 1000, applicationName: 'contract-test', slowQueryMs: 1000 }, log.logger, telemetry.instruments);
   const keys = createServiceKeys(config);
   const limiters = createLimiters({ config, store: { kind: 'memory' }, logger: log.logger, instruments: telemetry.instruments, audit: noopAuditSink });
-  const scans = createDependencyScans({ config, pool: db.pool, logger: log.logger, instruments: telemetry.instruments });
-  const domain = await createDomain({ config, db, keys, audit: noopAuditSink, limiters, instruments: telemetry.instruments });
-  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring: keys.keyring, eventLoop: new EventLoopMonitor(), audit: noopAuditSink, limiters, plugins: [scans.registerRoutes, domain.registerRoutes], auth: domain.auth, staffGuard: domain.staffGuard, isShuttingDown: () => false });
+  const modules = await createModules({ config, db, keys, audit: noopAuditSink, limiters, instruments: telemetry.instruments, logger: log.logger });
+  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring: keys.keyring, eventLoop: new EventLoopMonitor(), audit: noopAuditSink, limiters, modules: modules.list, auth: modules.auth.auth, staffGuard: modules.auth.staffGuard, isShuttingDown: () => false });
   return { router: routerOf(app)!, close: () => db.close() };
 }
 

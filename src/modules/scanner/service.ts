@@ -13,6 +13,7 @@ import { label, outdatedPackages, SEVERITIES, type CompletedReport, type Report 
 import { replayFromEnv, runScan, ScanAbortedError } from './scan';
 import { firstDelayMs, intervalMs, nextDelayMs } from './schedule';
 import { readLatestReports, writeReport } from './store';
+import type { ServiceModule } from '../../platform/module';
 
 /**
  * Dependency scans inside the service (SECURITY_SCAN_INTERVAL). Never on the request path: the
@@ -38,8 +39,8 @@ export interface DependencyScanDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface DependencyScans {
-  /** Adds GET /api/security/dependencies (admin only); pass to AppDeps.plugins. */
+export interface DependencyScans extends ServiceModule {
+  /** Adds GET /api/security/dependencies (admin only). */
   registerRoutes(router: Router<AppState>): void;
   /** Loads the last reports from disk and schedules the first scan; no-op when off. */
   start(): void;
@@ -125,6 +126,7 @@ export function createDependencyScans(deps: DependencyScanDeps): DependencyScans
   }
 
   return {
+    name: 'scanner',
     registerRoutes(router) {
       route(router, dependencyReportRoute, adminTokenGuard(config.ADMIN_TOKEN), (ctx) => {
         if (!latest) throw new NotFoundError('Dependency scan report');
