@@ -62,7 +62,7 @@ describe('rate limiters on routes (in process, Redis store)', function () {
             '/test/upload',
             async (ctx, next) => {
               const tenant = ctx.get('x-test-tenant');
-              if (tenant) ctx.state.tenantId = tenant;
+              if (tenant) ctx.state.caller = { kind: 'webhook', tenantId: tenant };
               await next();
             },
             limiters.upload,

@@ -4,8 +4,8 @@ import type { AuditSink } from '../../platform/audit/catalogue';
 import { auditFromCtx } from '../../platform/audit/context';
 import type { Queryable } from '../../platform/db/pool';
 import { AuthenticationError, AuthorizationError } from '../../platform/errors/app-error';
-import { routeOf, type AppContext } from '../../platform/context/state';
-import { isRole } from '../tenants';
+import { routeOf, type AppContext, type Caller } from '../../platform/context/state';
+import { isRole, type Role } from '../tenants';
 import type { CallerRole } from './roles';
 import { liveSession } from './sessions';
 import type { AccessClaims, AccessTokens } from './tokens';
@@ -13,7 +13,7 @@ import type { AccessClaims, AccessTokens } from './tokens';
 export type AuthMiddleware = (ctx: AppContext, next: Next) => Promise<void>;
 
 export interface Auth {
-  /** A valid access token of a live session: sets ctx.state.userId/tenantId/role/sessionId. */
+  /** A valid access token of a live session: the caller is that user. */
   authenticate: AuthMiddleware;
   /** The ADMIN_TOKEN bearer (role `platform`, all tenants) or else a user as `authenticate`. */
   authenticateStaff: AuthMiddleware;
@@ -26,7 +26,7 @@ export interface Auth {
    */
   claim: AuthMiddleware;
   /**
-   * App-level, before the API rate limiter: sets ctx.state.tenantId only once the token AND its
+   * App-level, before the API rate limiter: names the caller only once the token AND its
    * session are verified, so a revoked or forged token is charged to its client address and can
    * never spend a tenant's budget. Never refuses anything: `authenticate` does that.
    */
@@ -34,6 +34,8 @@ export interface Auth {
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+
+const userCaller = (v: Verdict & { kind: 'live' }): Caller => ({ kind: 'user', tenantId: v.tenantId, userId: v.claims.userId, role: v.role, sessionId: v.claims.sessionId });
 
 function bearer(ctx: AppContext): string | undefined {
   const m = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/.exec(ctx.get('authorization'));
@@ -44,7 +46,7 @@ function bearer(ctx: AppContext): string | undefined {
 type Verdict =
   | { kind: 'invalid' }
   | { kind: 'ended'; claims: AccessClaims }
-  | { kind: 'live'; claims: AccessClaims; tenantId: string; role: CallerRole };
+  | { kind: 'live'; claims: AccessClaims; tenantId: string; role: Role };
 
 export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: AuditSink; adminToken: string | undefined }): Auth {
   const { db, tokens, audit } = deps;
@@ -99,19 +101,14 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
     if (!token) throw new AuthenticationError('Authentication required: send Authorization: Bearer <access token>');
     const verdict = await verdictOf(ctx, token);
     if (verdict.kind !== 'live') refuse(ctx, verdict);
-    ctx.state.userId = verdict.claims.userId;
-    ctx.state.tenantId = verdict.tenantId;
-    ctx.state.role = verdict.role;
-    ctx.state.sessionId = verdict.claims.sessionId;
+    ctx.state.caller = userCaller(verdict);
     await next();
   }
 
   async function authenticateStaff(ctx: AppContext, next: Next): Promise<void> {
     const token = bearer(ctx);
     if (adminDigest && token && !token.includes('.') && timingSafeEqual(digest(token), adminDigest)) {
-      ctx.state.userId = 'admin-token';
-      ctx.state.role = 'platform';
-      delete ctx.state.tenantId;
+      ctx.state.caller = { kind: 'platform' };
       return next();
     }
     return authenticate(ctx, next);
@@ -119,7 +116,8 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
 
   function requireRole(roles: readonly CallerRole[]): AuthMiddleware {
     return async function requireRoleMiddleware(ctx, next) {
-      const role = ctx.state.role;
+      const caller = ctx.state.caller;
+      const role: CallerRole | undefined = caller?.kind === 'user' ? caller.role : caller?.kind === 'platform' ? 'platform' : undefined;
       if (!role || !roles.includes(role)) {
         ctx.state.refusalAudited = true;
         audit.emit(
@@ -153,7 +151,7 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
     const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
     if (token && token.includes('.')) {
       const verdict = await verdictOf(ctx, token);
-      if (verdict.kind === 'live') ctx.state.tenantId = verdict.tenantId;
+      if (verdict.kind === 'live') ctx.state.caller = userCaller(verdict);
     }
     await next();
   }

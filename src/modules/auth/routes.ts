@@ -6,7 +6,7 @@ import type { Keyring } from '../../platform/crypto/encryption';
 import { mask } from '../../platform/crypto/keys';
 import type { Database } from '../../platform/db/pool';
 import { AuthenticationError, ValidationError } from '../../platform/errors/app-error';
-import type { AppContext, AppState } from '../../platform/context/state';
+import { type AppContext, type AppState, requireUser } from '../../platform/context/state';
 import type { Limiters } from '../../platform/security/rate-limit';
 import { loadTenantProfile } from '../tenants';
 import { route } from '../../platform/api/route';
@@ -92,8 +92,7 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
       await tx.query('UPDATE users SET last_login_at = now() WHERE id = $1', [user.id]);
       return startSession(tx, user.id, deps.refreshTtlSeconds);
     });
-    ctx.state.userId = user.id;
-    ctx.state.tenantId = user.tenant_id;
+    ctx.state.caller = { kind: 'user', tenantId: user.tenant_id, userId: user.id, role: user.role, sessionId: refresh.sessionId };
     audit.emit({ type: 'LOGIN_SUCCESS', outcome: 'SUCCESS', description: 'Logged in', resourceType: 'user', resourceId: user.id, metadata: { session: refresh.sessionId } }, auditFromCtx(ctx));
     await tokenPair(ctx, user, refresh);
   });
@@ -104,20 +103,21 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
     if (result.kind !== 'rotated') throw new AuthenticationError('Invalid refresh token');
     const user = await findUserById(db, result.userId);
     if (!user) throw new AuthenticationError('Invalid refresh token');
-    ctx.state.userId = user.id;
-    ctx.state.tenantId = user.tenant_id;
+    ctx.state.caller = { kind: 'user', tenantId: user.tenant_id, userId: user.id, role: user.role, sessionId: result.issued.sessionId };
     await tokenPair(ctx, user, result.issued);
   });
 
   route(router, logoutRoute, auth.authenticate, async function logout(ctx) {
-    await revokeFamily(db, ctx.state.sessionId!, 'logout');
-    audit.emit({ type: 'LOGOUT', outcome: 'SUCCESS', description: 'Logged out', resourceType: 'session', resourceId: ctx.state.sessionId! }, auditFromCtx(ctx));
+    const { sessionId } = requireUser(ctx);
+    await revokeFamily(db, sessionId, 'logout');
+    audit.emit({ type: 'LOGOUT', outcome: 'SUCCESS', description: 'Logged out', resourceType: 'session', resourceId: sessionId }, auditFromCtx(ctx));
     ctx.status = 204;
   });
 
   route(router, meRoute, auth.authenticate, async function me(ctx) {
-    const user = await findUserById(db, ctx.state.userId!);
-    const tenant = await loadTenantProfile(db, ctx.state.tenantId!);
+    const caller = requireUser(ctx);
+    const user = await findUserById(db, caller.userId);
+    const tenant = await loadTenantProfile(db, caller.tenantId);
     if (!user || !tenant) throw new AuthenticationError('This session has ended; log in again');
     const open = (enc: string | null, field: string) => (enc ? mask(deps.keyring.decrypt(enc, `tenants.${field}:${tenant.id}`)) : null);
     ctx.set('Cache-Control', 'no-store');
@@ -138,16 +138,17 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
 
   route(router, passwordRoute, auth.authenticate, deps.limiters.login, async function changePassword(ctx) {
     const { currentPassword, newPassword } = bodyOf<PasswordBody>(ctx);
-    const user = await findUserById(db, ctx.state.userId!);
+    const caller = requireUser(ctx);
+    const user = await findUserById(db, caller.userId);
     if (!user || !(await passwords.verify(user.password_hash, currentPassword))) {
-      audit.emit({ type: 'PASSWORD_CHANGE', outcome: 'FAILURE', description: 'Password change refused: wrong current password', resourceType: 'user', resourceId: ctx.state.userId! }, auditFromCtx(ctx));
+      audit.emit({ type: 'PASSWORD_CHANGE', outcome: 'FAILURE', description: 'Password change refused: wrong current password', resourceType: 'user', resourceId: caller.userId }, auditFromCtx(ctx));
       throw new ValidationError('Request validation failed', [{ path: '/body/currentPassword', message: 'is not your current password' }]);
     }
     if (newPassword === currentPassword) throw new ValidationError('Request validation failed', [{ path: '/body/newPassword', message: 'must differ from the current password' }]);
     const hashed = await passwords.hash(newPassword);
     const revoked = await db.transaction(async (tx) => {
       await tx.query('UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1', [user.id, hashed]);
-      return revokeOtherSessions(tx, user.id, ctx.state.sessionId, 'password_change');
+      return revokeOtherSessions(tx, user.id, caller.sessionId, 'password_change');
     });
     audit.emit({ type: 'PASSWORD_CHANGE', outcome: 'SUCCESS', description: 'Password changed; other sessions revoked', resourceType: 'user', resourceId: user.id, metadata: { revoked_sessions: revoked } }, auditFromCtx(ctx));
     ctx.set('Cache-Control', 'no-store');

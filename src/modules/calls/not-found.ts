@@ -2,7 +2,7 @@ import type { AuditSink } from '../../platform/audit/catalogue';
 import { auditFromCtx } from '../../platform/audit/context';
 import type { Queryable } from '../../platform/db/pool';
 import { NotFoundError } from '../../platform/errors/app-error';
-import { routeOf, type AppContext } from '../../platform/context/state';
+import { routeOf, type AppContext, callerTenant } from '../../platform/context/state';
 import { callOwner } from './repository';
 
 /**
@@ -13,7 +13,7 @@ import { callOwner } from './repository';
  */
 export async function callNotFound(ctx: AppContext, deps: { db: Queryable; audit: AuditSink }, id: string): Promise<never> {
   const owner = await callOwner(deps.db, id).catch(() => null);
-  if (owner && owner !== ctx.state.tenantId) {
+  if (owner && owner !== callerTenant(ctx.state)) {
     deps.audit.emit(
       {
         type: 'ACCESS_DENIED',
@@ -22,7 +22,7 @@ export async function callNotFound(ctx: AppContext, deps: { db: Queryable; audit
         tenantId: owner,
         resourceType: 'call',
         resourceId: id,
-        metadata: { reason: 'cross_tenant_id', actor_tenant_id: ctx.state.tenantId ?? null, method: ctx.method, route: routeOf(ctx) ?? null },
+        metadata: { reason: 'cross_tenant_id', actor_tenant_id: callerTenant(ctx.state) ?? null, method: ctx.method, route: routeOf(ctx) ?? null },
       },
       auditFromCtx(ctx),
     );

@@ -7,7 +7,7 @@ import { CAN } from '../auth';
 import type { ServiceKeys } from '../../platform/crypto/keys';
 import type { Database } from '../../platform/db/pool';
 import { NotFoundError, ValidationError } from '../../platform/errors/app-error';
-import type { AppContext, AppState } from '../../platform/context/state';
+import { type AppContext, type AppState, requireUser } from '../../platform/context/state';
 import { recordingFile } from './recordings/storage';
 import { route } from '../../platform/api/route';
 import { inputOf } from '../../platform/validation/validated';
@@ -28,7 +28,7 @@ export interface CallRoutesDeps {
 /** `/api/calls`: tenant-scoped call history. Another tenant's id is a 404, exactly like a missing one. */
 export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDeps): void {
   const { db, audit, auth, keys } = deps;
-  const tenantOf = (ctx: AppContext) => ctx.state.tenantId!;
+  const tenantOf = (ctx: AppContext) => requireUser(ctx).tenantId;
 
   route(router, contract.listCallsRoute, auth.authenticate, auth.requireRole(CAN.readCalls), async function listCallsRoute(ctx) {
     const q = inputOf<{ query: ListCallsQuery }>(ctx).query;

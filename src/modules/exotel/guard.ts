@@ -48,7 +48,7 @@ export function exotelGuard(deps: { db: Queryable; audit: AuditSink; limits: Lim
       );
       throw new AuthenticationError('Unknown webhook credential');
     }
-    ctx.state.tenantId = tenant.id;
+    ctx.state.caller = { kind: 'webhook', tenantId: tenant.id };
     if (tenant.allowlist && tenant.allowlist.length > 0 && !allowed(ctx.ip, tenant.allowlist)) {
       deps.audit.emit(
         { type: 'ACCESS_DENIED', outcome: 'SECURITY_ALERT', description: 'Exotel webhook from an address outside the tenant allowlist', resourceType: 'webhook', metadata: { route: ctx._matchedRoute, reason: 'ip_not_allowed' } },

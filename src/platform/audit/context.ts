@@ -1,5 +1,5 @@
 import type { Next } from 'koa';
-import type { AppContext } from '../context/state';
+import { type AppContext, callerTenant } from '../context/state';
 import type { AuditRequestContext, AuditSink } from './catalogue';
 
 /** The request facts an audit event carries, from what earlier middleware left on ctx. */
@@ -11,8 +11,10 @@ export function auditFromCtx(ctx: AppContext): AuditRequestContext {
   if (ua) out.userAgent = ua;
   // The verified tenant, else the one a validly signed token claims: security events about a
   // tenant must reach its admins even when the session behind the token is gone.
-  const tenantId = ctx.state.tenantId ?? ctx.state.claimedTenantId;
-  const userId = ctx.state.userId ?? ctx.state.claimedUserId;
+  // The platform operator has no user id: its rows say 'admin-token' (docs/audit.md).
+  const caller = ctx.state.caller;
+  const tenantId = callerTenant(ctx.state) ?? ctx.state.claimedTenantId;
+  const userId = caller?.kind === 'user' ? caller.userId : caller?.kind === 'platform' ? 'admin-token' : ctx.state.claimedUserId;
   if (tenantId) out.tenantId = tenantId;
   if (userId) out.userId = userId;
   return out;

@@ -45,7 +45,8 @@ export function registerAuditRoutes(router: Router<AppState>, deps: AuditRoutesD
     const { cursor: _raw, ...given } = q;
     const filters = { ...given, ...(from ? { from } : {}), ...(to ? { to } : {}) };
     // A tenant owner/admin sees their own tenant's trail, whatever tenantId they ask for.
-    if (ctx.state.role && ctx.state.role !== 'platform') filters.tenantId = ctx.state.tenantId!;
+    const caller = ctx.state.caller;
+    if (caller?.kind === 'user') filters.tenantId = caller.tenantId;
     const page = await listAuditLogs(db, { ...filters, ...(cursor ? { cursor } : {}) });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = page;

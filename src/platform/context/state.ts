@@ -11,13 +11,8 @@ export interface AppState {
   startedAt: number;
   /** Set by the error envelope when the response is an error. */
   error?: { appError: AppError; original: unknown };
-  /** Filled in by authentication once it exists; logged when present. */
-  tenantId?: string;
-  userId?: string;
-  /** Set by authentication (src/auth): the caller's role; `platform` is the ADMIN_TOKEN operator. */
-  role?: 'owner' | 'admin' | 'agent' | 'viewer' | 'platform';
-  /** Set by authentication: the login session (refresh-token family) an access token belongs to. */
-  sessionId?: string;
+  /** Who is calling, once verified: set once, by authentication or the webhook guard. */
+  caller?: Caller;
   /**
    * Tenant and user a correctly signed access token names, before its session is checked. For the
    * audit trail only (so a tenant's admins see attacks on their tenant): never for budgets or access.
@@ -26,6 +21,31 @@ export interface AppState {
   claimedUserId?: string;
   /** A guard already audited its refusal of this request (audit/refusals.ts does not repeat it). */
   refusalAudited?: boolean;
+}
+
+/** A user's role in their tenant, most to least privileged. */
+export type TenantRole = 'owner' | 'admin' | 'agent' | 'viewer';
+
+/**
+ * A verified caller. A user comes from an access token of a live session; the platform operator
+ * from ADMIN_TOKEN (above every tenant, no user id); a webhook sender from its tenant's credential.
+ */
+export type Caller =
+  | { readonly kind: 'user'; readonly tenantId: string; readonly userId: string; readonly role: TenantRole; readonly sessionId: string }
+  | { readonly kind: 'platform' }
+  | { readonly kind: 'webhook'; readonly tenantId: string };
+
+/** The tenant a verified caller acts for, if any. */
+export function callerTenant(state: Pick<AppState, 'caller'>): string | undefined {
+  const c = state.caller;
+  return c && c.kind !== 'platform' ? c.tenantId : undefined;
+}
+
+/** The user behind this request; for routes behind `authenticate`, which guarantees one. */
+export function requireUser(ctx: { state: AppState }): Extract<Caller, { kind: 'user' }> {
+  const c = ctx.state.caller;
+  if (c?.kind !== 'user') throw new Error('route reached without an authenticated user: its guard is missing');
+  return c;
 }
 
 export type AppContext = ParameterizedContext<AppState> & {

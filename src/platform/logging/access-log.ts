@@ -43,8 +43,10 @@ export function accessLog({ logger, slowRequestMs, logFastSuccess }: AccessLogOp
         const qs = ctx.querystring;
         // Raw: the logger's format (the one redaction point) redacts it parameter by parameter.
         if (qs) line.query = qs;
-        if (state.tenantId) line.tenant_id = state.tenantId;
-        if (state.userId) line.user_id = state.userId;
+        const caller = state.caller;
+        if (caller) line.caller = caller.kind;
+        if (caller && caller.kind !== 'platform') line.tenant_id = caller.tenantId;
+        if (caller?.kind === 'user') line.user_id = caller.userId;
         if (slow) {
           line.slow = true;
           line.threshold_ms = slowRequestMs;

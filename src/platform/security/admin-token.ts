@@ -17,7 +17,7 @@ export function adminTokenGuard(token: string | undefined) {
     const m = /^Bearer (.+)$/.exec(ctx.get('authorization'));
     if (!m) throw new AuthenticationError('An admin bearer token is required');
     if (!timingSafeEqual(digest(m[1]!), expected)) throw new AuthenticationError('Invalid admin token');
-    ctx.state.userId = 'admin-token';
+    ctx.state.caller = { kind: 'platform' };
     await next();
   };
 }

@@ -12,7 +12,7 @@ import type { CallIdParams } from '../schemas';
 import type { Keyring } from '../../../platform/crypto/encryption';
 import type { Database } from '../../../platform/db/pool';
 import { NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../../platform/errors/app-error';
-import type { AppContext, AppState } from '../../../platform/context/state';
+import { type AppContext, type AppState, requireUser } from '../../../platform/context/state';
 import type { Limiters } from '../../../platform/security/rate-limit';
 import { route } from '../../../platform/api/route';
 import { inputOf } from '../../../platform/validation/validated';
@@ -41,7 +41,7 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
   const { db, audit, auth } = deps;
 
   route(router, uploadRecordingRoute, auth.authenticate, auth.requireRole(CAN.uploadRecordings), deps.limiters.upload, async function uploadRecording(ctx) {
-    const tenantId = ctx.state.tenantId!;
+    const { tenantId } = requireUser(ctx);
     const callId = idOf(ctx);
     if (!ctx.request.is('multipart/form-data')) throw new UnsupportedMediaTypeError('Send the recording as multipart/form-data with a part named "file"');
     const declared = Number(ctx.get('content-length'));
@@ -97,7 +97,7 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
 
   route(router, downloadRecordingRoute, auth.authenticate, auth.requireRole(CAN.readCalls), async function downloadRecording(ctx) {
     const callId = idOf(ctx);
-    const call = await getCall(db, ctx.state.tenantId!, callId);
+    const call = await getCall(db, requireUser(ctx).tenantId, callId);
     if (!call) return callNotFound(ctx, deps, callId);
     if (!call.recording_path) throw new NotFoundError('Recording');
     const path = recordingFile(deps.dir, call.recording_path);

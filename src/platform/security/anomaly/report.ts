@@ -3,6 +3,7 @@ import type { AppContext } from '../../context/state';
 import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
 import type { Finding } from './kinds';
+import { auditFromCtx } from '../../audit/context';
 
 export type Action = 'flagged' | 'blocked';
 
@@ -50,8 +51,8 @@ export function createReporter(deps: ReporterDeps): Report {
             description: `Security anomaly ${f.kind} (${f.rule}) in ${f.location}, request ${action}`,
             metadata: { kind: f.kind, rule: f.rule, location: f.location, route: route ?? null, action },
           },
-          // The tenant a validly signed token names, when there is one: its admins see attacks on it.
-          { requestId, clientIp, userAgent: ctx.get('user-agent') || undefined, tenantId: ctx.state.tenantId ?? ctx.state.claimedTenantId, userId: ctx.state.userId ?? ctx.state.claimedUserId },
+          // Names the tenant a validly signed token claims, when there is one: its admins see attacks on it.
+          auditFromCtx(ctx),
       );
     }
   };

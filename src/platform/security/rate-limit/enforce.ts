@@ -2,7 +2,7 @@ import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { AuditSink } from '../../audit/catalogue';
 import { RateLimitError } from '../../errors/app-error';
 import { loggablePath } from '../../context/path';
-import { routeOf, type AppContext } from '../../context/state';
+import { routeOf, type AppContext, callerTenant } from '../../context/state';
 import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
 
@@ -70,7 +70,9 @@ export function reject(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes, de
     retry_after_s: retryAfter,
   });
   if (res.consumedPoints === l.points + 1) {
-    const { tenantId, userId, requestId } = ctx.state;
+    const { requestId, caller } = ctx.state;
+    const tenantId = callerTenant(ctx.state);
+    const userId = caller?.kind === 'user' ? caller.userId : undefined;
     deps.audit.emit(
       {
         type: 'RATE_LIMIT_EXCEEDED',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import type { AppContext } from '../../context/state';
+import { type AppContext, callerTenant } from '../../context/state';
 
 /**
  * Bucket keys. Each is namespaced (`ip:`, `t:`, `e:`, `c:`) so a tenant id can never collide with
@@ -55,4 +55,7 @@ export function ipv6Prefix64(ip: string): string {
 }
 
 /** API budget: per tenant once authentication has set one, else per client address. */
-export const tenantOrIpKey = (ctx: AppContext): string => (ctx.state.tenantId ? tenantKey(ctx.state.tenantId) : ipKey(ctx));
+export const tenantOrIpKey = (ctx: AppContext): string => {
+  const tenantId = callerTenant(ctx.state);
+  return tenantId ? tenantKey(tenantId) : ipKey(ctx);
+};

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
-import type { AppState } from './context/state';
-import type { Check } from './health/checks';
+import type { AppState } from '../context/state';
+import type { Check } from '../health/checks';
 
 /**
  * One concern of the service as one object (the Fastify plugin idea): the routes it adds (each
