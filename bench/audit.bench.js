@@ -33,8 +33,8 @@ const CONNECTIONS = opt('connections', 16);
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 
 const dist = (p) => require(path.join(lib.ROOT, 'dist', p));
-const { loadConfig } = dist('config');
-const { startTelemetry } = dist('telemetry/sdk');
+const { loadConfig } = dist('platform/config');
+const { startTelemetry } = dist('platform/telemetry/sdk');
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,10 +47,10 @@ async function main() {
   const telemetry = startTelemetry(config, {});
   const { trace } = require('@opentelemetry/api');
   const tracer = trace.getTracer('bench');
-  const { createLogger } = dist('logging/logger');
-  const { createDatabase } = dist('db/pool');
-  const { migrate } = dist('db/migrate');
-  const { AuditTrail } = dist('audit/trail');
+  const { createLogger } = dist('platform/logging/logger');
+  const { createDatabase } = dist('platform/db/pool');
+  const { migrate } = dist('platform/db/migrate');
+  const { AuditTrail } = dist('platform/audit/trail');
 
   const db0 = await lib.createBenchDatabase();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'caly-audit-bench-'));
@@ -60,7 +60,7 @@ async function main() {
     log.logger,
     telemetry.instruments,
   );
-  await migrate(db.pool, log.logger);
+  await migrate(db.pool, log.logger, dist('modules').MIGRATIONS);
   const trail = new AuditTrail({
     db,
     logger: log.logger,
@@ -152,7 +152,7 @@ async function main() {
       await turn();
       while (trail.backlog() > 20_000) await new Promise((r) => setTimeout(r, 20));
     }
-    const { toRecord } = dist('audit/record');
+    const { toRecord } = dist('platform/audit/record');
     const rec = toRecord(event(1), ctx, log.redactor.isSensitiveKey);
     const j0 = process.cpuUsage();
     for (let i = 0; i < 50_000; i++) JSON.stringify(rec);
@@ -227,7 +227,7 @@ async function main() {
     totalRowsStored: Number(rows[0].total),
     targetEventsPerSecond: 5000,
   };
-  const { verifyChain } = dist('audit/repository');
+  const { verifyChain } = dist('platform/audit/repository');
   const v = await verifyChain(db);
   results.chainAfterBench = { ok: v.ok, checked: v.checked };
 

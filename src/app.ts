@@ -22,6 +22,7 @@ import { corsPolicy } from './platform/security/cors';
 import { securityHeaders } from './platform/security/headers';
 import { httpsRedirect } from './platform/security/https-redirect';
 import type { ServiceModule } from './platform/module';
+import type { Migration } from './platform/db/migrations';
 import { limitApiPaths, type Limiters } from './platform/security/rate-limit';
 import type { Config } from './platform/config';
 import type { Instruments } from './platform/telemetry/instruments';
@@ -46,6 +47,8 @@ export interface AppDeps {
   healthChecks?: Record<string, Check>;
   /** The modules (src/modules/index.ts): their routes are registered after the platform's own. */
   modules: readonly ServiceModule[];
+  /** Every migration of the platform and the modules (readiness reports pending ones). */
+  migrations: readonly Migration[];
   /** User authentication (the auth module): names the caller before the API limiter. */
   auth: Auth;
   /** Guards of the audit API: tenant owners/admins, or the ADMIN_TOKEN platform role. */
@@ -79,6 +82,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     host: config.HOST,
     isShuttingDown: deps.isShuttingDown,
     extraChecks: Object.assign({}, deps.healthChecks, ...deps.modules.map((m) => m.healthChecks ?? {})),
+    migrations: deps.migrations,
   });
   registerInfoRoutes(router, { db: deps.db, version: config.APP_VERSION });
   registerAuditRoutes(router, { db: deps.db, audit: deps.audit, guard: deps.staffGuard });

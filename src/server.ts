@@ -11,7 +11,7 @@ import { verifyEncryptionKey } from './platform/crypto/key-check';
 import { claimDirectory, type DirectoryOwnership } from './platform/lifecycle/directory-owner';
 import { migrate } from './platform/db/migrate';
 import { createDatabase } from './platform/db/pool';
-import { createModules } from './modules';
+import { createModules, MIGRATIONS } from './modules';
 import { loadJose } from './modules/auth/tokens';
 import { EventLoopMonitor } from './platform/health/checks';
 import { Lifecycle } from './platform/lifecycle/shutdown';
@@ -113,7 +113,7 @@ async function startService(
     telemetry.instruments,
   );
   try {
-    await migrate(db.pool, logger);
+    await migrate(db.pool, logger, MIGRATIONS);
   } catch (err) {
     await db.close();
     throw err;
@@ -184,6 +184,7 @@ async function startService(
     audit,
     limiters,
     modules: modules.list,
+    migrations: MIGRATIONS,
     auth: modules.auth.auth,
     staffGuard: modules.auth.staffGuard,
     healthChecks: { audit: async () => audit.healthCheck() },

@@ -24,7 +24,7 @@ if (VARIANT !== 'bare') {
   const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
   const { MeterProvider } = require('@opentelemetry/sdk-metrics');
   const { PrometheusExporter } = require('@opentelemetry/exporter-prometheus');
-  const { HttpDurationProducer } = require(dist('telemetry/http-duration.js'));
+  const { HttpDurationProducer } = require(dist('platform/telemetry/http-duration.js'));
 
   let spans = 0;
   const counting = { onStart() {}, onEnding() {}, onEnd(s) { if (s.kind === 1) spans++; }, forceFlush: async () => {}, shutdown: async () => {} };
@@ -52,8 +52,8 @@ if (VARIANT !== 'bare') {
       return { spans, histogram };
     };
   } else {
-    const { createInstruments } = require(dist('telemetry/instruments.js'));
-    const { requestSpan } = require(dist('telemetry/request-span.js'));
+    const { createInstruments } = require(dist('platform/telemetry/instruments.js'));
+    const { requestSpan } = require(dist('platform/telemetry/request-span.js'));
     const instruments = createInstruments(meterProvider.getMeter('bench'), httpDuration);
     middleware = requestSpan({ instruments, slowRequestMs: 1000 });
     stats = async () => ({ spans, histogram: httpDuration.totals((a) => a['http.route'] === '/api/ping').count });

@@ -10,7 +10,7 @@ import { openCliDatabase } from '../platform/db/cli-database';
 import { advanceEncryptionKeyCheck } from '../platform/crypto/key-check';
 import { createServiceKeys } from '../platform/crypto/keys';
 
-import { ENCRYPTED_TABLES } from '../modules';
+import { ENCRYPTED_TABLES, MIGRATIONS } from '../modules';
 import { reencryptAll } from '../platform/crypto/reencrypt';
 
 const USAGE = `Usage: npm run secrets:reencrypt
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = loadConfig(process.env);
-  const db = await openCliDatabase(config);
+  const db = await openCliDatabase(config, MIGRATIONS);
   try {
     const keys = createServiceKeys(config);
     const report = await reencryptAll(db, keys, ENCRYPTED_TABLES);

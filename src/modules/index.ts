@@ -2,6 +2,7 @@ import type { AuditSink } from '../platform/audit/catalogue';
 import type { Config } from '../platform/config';
 import type { ServiceKeys } from '../platform/crypto/keys';
 import type { EncryptedTable } from '../platform/crypto/reencrypt';
+import { PLATFORM_MIGRATIONS, type Migration } from '../platform/db/migrations';
 import type { Database } from '../platform/db/pool';
 import type { Logger } from '../platform/logging/logger';
 import type { ServiceModule } from '../platform/module';
@@ -9,7 +10,9 @@ import type { Limiters } from '../platform/security/rate-limit';
 import type { Instruments } from '../platform/telemetry/instruments';
 import { createAuthModule, type AuthModule } from './auth/module';
 import { CALL_ENCRYPTED } from './calls/encrypted';
+import { m011 } from './calls/migrations/011_recording_keys';
 import { createCallsModule } from './calls/module';
+import { m010 } from './exotel/migrations/010_webhook_raw_and_dead_letters';
 import { createExotelModule } from './exotel/module';
 import { createDependencyScans } from './scanner/service';
 import { TENANT_ENCRYPTED } from './tenants/encrypted';
@@ -49,6 +52,9 @@ export async function createModules(deps: ModuleDeps): Promise<Modules> {
     ],
   };
 }
+
+/** The platform's migrations and every module's, in version order (the service and the CLIs apply these). */
+export const MIGRATIONS: readonly Migration[] = [...PLATFORM_MIGRATIONS, m010, m011].sort((a, b) => a.version - b.version);
 
 /** Every encrypted column of every module, for `secrets:reencrypt`. */
 export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [...TENANT_ENCRYPTED, ...CALL_ENCRYPTED];

@@ -47,7 +47,7 @@ export interface CliResult {
 }
 
 /** Runs a built CLI (dist/…) as `npm run` would, with exactly the given environment. */
-export function runCli(script: 'modules/tenants/cli.js' | 'cli/reencrypt.js', args: string[], env: Record<string, string>): Promise<CliResult> {
+export function runCli(script: 'cli/tenants.js' | 'cli/reencrypt.js', args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((done) => {
     execFile(process.execPath, [resolve(ROOT, 'dist', script), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -72,13 +72,13 @@ export async function createTenant(
   const ownerPassword = t.ownerPassword ?? 'owner password 123';
   const args = ['create', '--json', '--name', t.name, '--sector', t.sector ?? 'ecommerce', '--owner-email', t.ownerEmail, '--owner-password', ownerPassword, ...(t.extra ?? [])];
   for (const p of t.exophones) args.push('--exophone', p);
-  const r = await runCli('modules/tenants/cli.js', args, env);
+  const r = await runCli('cli/tenants.js', args, env);
   expect(r.code, r.stderr).to.equal(0);
   return { ...(JSON.parse(r.stdout) as Omit<CreatedTenant, 'ownerPassword'>), ownerPassword };
 }
 
 export async function addUser(env: Record<string, string>, tenantId: string, email: string, role: string, password = 'user password 123'): Promise<string> {
-  const r = await runCli('modules/tenants/cli.js', ['add-user', '--json', '--tenant', tenantId, '--email', email, '--role', role, '--password', password], env);
+  const r = await runCli('cli/tenants.js', ['add-user', '--json', '--tenant', tenantId, '--email', email, '--role', role, '--password', password], env);
   expect(r.code, r.stderr).to.equal(0);
   return (JSON.parse(r.stdout) as { userId: string }).userId;
 }

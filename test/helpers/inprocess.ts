@@ -7,7 +7,6 @@ import { noopAuditSink, type AuditSink } from '../../src/platform/audit/catalogu
 import { loadConfig, type Config } from '../../src/platform/config';
 import { createServiceKeys } from '../../src/platform/crypto/keys';
 import { createLimiters } from '../../src/platform/security/rate-limit';
-import { createModules } from '../../src/modules';
 import { migrate } from '../../src/platform/db/migrate';
 import { createDatabase, type Database } from '../../src/platform/db/pool';
 import { EventLoopMonitor } from '../../src/platform/health/checks';
@@ -15,6 +14,7 @@ import type { AppState } from '../../src/platform/context/state';
 import { createLogger, type LoggerHandle } from '../../src/platform/logging/logger';
 import { telemetry } from '../setup/telemetry';
 import { TEST_ENCRYPTION_KEY, type LogLine } from './service';
+import { createModules, MIGRATIONS } from '../../src/modules';
 
 export interface InProcessApp {
   url: string;
@@ -60,7 +60,7 @@ export async function startInProcessApp(opts: {
     log.logger,
     telemetry.instruments,
   );
-  await migrate(db.pool, log.logger);
+  await migrate(db.pool, log.logger, MIGRATIONS);
   const eventLoop = new EventLoopMonitor();
   // Composed as server.ts composes the service (same module API), with limiters in memory.
   const audit = opts.audit ?? noopAuditSink;
@@ -80,6 +80,7 @@ export async function startInProcessApp(opts: {
     staffGuard: modules.auth.staffGuard,
     isShuttingDown: () => false,
     // The test's own routes as a module; the domain modules' routes are not needed here.
+    migrations: MIGRATIONS,
     modules: (opts.plugins ?? []).map((registerRoutes, i) => ({ name: `test-${i}`, registerRoutes })),
   });
   const server = createServer(app.callback());

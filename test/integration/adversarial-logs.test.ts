@@ -113,7 +113,7 @@ describe('adversarial logs: one redaction point, no secret or number the test se
     await raw(svc.url, 'POST', '/api/auth/login', { 'content-type': 'application/json' }, JSON.stringify({ email: 'owner@acme.test', password: 'x'.repeat(3) + secrets.password }));
 
     // CLI output passes the same redaction point: an error naming a caller's number.
-    const cli = await runCli('modules/tenants/cli.js', ['create', '--json', '--name', 'Bad', '--owner-email', 'bad@x.test', '--owner-password', 'long enough pw', '--exophone', `${callers[0]}x`], env);
+    const cli = await runCli('cli/tenants.js', ['create', '--json', '--name', 'Bad', '--owner-email', 'bad@x.test', '--owner-password', 'long enough pw', '--exophone', `${callers[0]}x`], env);
     expect(cli.code).to.not.equal(0);
 
     await svc.stop();

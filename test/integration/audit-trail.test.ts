@@ -19,6 +19,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startInProcessApp, type InProcessApp } from '../helpers/inprocess';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { spanExporter, telemetry } from '../setup/telemetry';
+import { MIGRATIONS } from '../../src/modules';
 
 const TOKEN = 'audit-test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -68,7 +69,7 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
     tdb = await createTestDatabase('caly_audit');
     dir = await mkdtemp(join(tmpdir(), 'caly-audit-'));
     db = makeDb(tdb.url);
-    await migrate(db.pool, log.logger);
+    await migrate(db.pool, log.logger, MIGRATIONS);
     trail = makeTrail(db, dir);
     await trail.start();
     app = await startInProcessApp({ databaseUrl: tdb.url, env: { ADMIN_TOKEN: TOKEN, RATE_LIMIT_API_POINTS: '1000000' }, audit: trail });
@@ -326,7 +327,7 @@ describe('audit trail: back-pressure, outage, retention (real PostgreSQL)', func
     tdb = await createTestDatabase('caly_audit');
     proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
     db = makeDb(proxy.url(tdb.name));
-    await migrate(db.pool, log.logger);
+    await migrate(db.pool, log.logger, MIGRATIONS);
     admin = new pg.Client({ connectionString: tdb.url });
     await admin.connect();
   });
@@ -421,7 +422,7 @@ describe('audit trail: back-pressure, outage, retention (real PostgreSQL)', func
     const other = await createTestDatabase('caly_audit');
     const otherDb = makeDb(other.url);
     try {
-      await migrate(otherDb.pool, log.logger);
+      await migrate(otherDb.pool, log.logger, MIGRATIONS);
       const foreign = makeTrail(otherDb, dir);
       expect((await foreign.start()).replaySegments).to.equal(0);
       await foreign.close(1000);

@@ -13,7 +13,7 @@ function run(script: string, args: string[]): Promise<{ code: number; stdout: st
 }
 
 const CLIS = [
-  { script: 'modules/tenants/cli.js', name: 'tenant', flags: ['--name', '--exophone', '--owner-email', '--tenant', '--role', '--json'] },
+  { script: 'cli/tenants.js', name: 'tenant', flags: ['--name', '--exophone', '--owner-email', '--tenant', '--role', '--json'] },
   { script: 'cli/reencrypt.js', name: 'secrets:reencrypt', flags: ['ENCRYPTION_KEYS_PREVIOUS'] },
   { script: 'modules/scanner/cli.js', name: 'security:scan', flags: ['--fail-on', '--production', '--json'] },
 ];

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { migrate, MigrationError, pendingMigrations } from '../../src/platform/db/migrate';
 import type { Migration } from '../../src/platform/db/migrations';
-import { MIGRATIONS } from '../../src/platform/db/migrations';
+import { MIGRATIONS } from '../../src/modules';
 import { createDatabase, operationOf, type Database } from '../../src/platform/db/pool';
 import { QueryCache } from '../../src/platform/db/query-cache';
 import { createLogger } from '../../src/platform/logging/logger';
@@ -37,12 +37,12 @@ describe('database layer (real PostgreSQL)', function () {
   it('migrations apply once even when several replicas start together (advisory lock)', async () => {
     const replicas = Array.from({ length: 4 }, () => makeDb(tdb.url));
     try {
-      const applied = await Promise.all(replicas.map((r) => migrate(r.pool, quietLogger())));
+      const applied = await Promise.all(replicas.map((r) => migrate(r.pool, quietLogger(), MIGRATIONS)));
       const total = applied.flat();
       expect(total.sort()).to.deep.equal(MIGRATIONS.map((m) => m.version).sort());
       const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
       expect(Number(rows[0]!.n)).to.equal(MIGRATIONS.length);
-      expect(await pendingMigrations(db)).to.deep.equal([]);
+      expect(await pendingMigrations(db, MIGRATIONS)).to.deep.equal([]);
     } finally {
       await Promise.all(replicas.map((r) => r.close()));
     }

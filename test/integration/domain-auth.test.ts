@@ -44,7 +44,7 @@ describe('domain: tenants CLI, login and sessions', function () {
 
   describe('tenant CLI', () => {
     it('refuses bad input with one message per flag and exit 1, writing nothing', async () => {
-      const r = await runCli('modules/tenants/cli.js', ['create', '--name', 'X', '--sector', 'bogus', '--exophone', '12', '--owner-email', 'not-an-email', '--owner-password', 'short'], env);
+      const r = await runCli('cli/tenants.js', ['create', '--name', 'X', '--sector', 'bogus', '--exophone', '12', '--owner-email', 'not-an-email', '--owner-password', 'short'], env);
       expect(r.code).to.equal(1);
       for (const flag of ['--sector', '--exophone', '--owner-email', '--owner-password']) expect(r.stderr).to.include(flag);
       expect(r.stdout).to.equal('');
@@ -52,16 +52,16 @@ describe('domain: tenants CLI, login and sessions', function () {
     });
 
     it('an ExoPhone belongs to one tenant (any spelling) and an email to one user', async () => {
-      const dupPhone = await runCli('modules/tenants/cli.js', ['create', '--name', 'Dup', '--sector', 'support', '--exophone', '+91 80471 12345', '--owner-email', 'dup@dup.test', '--owner-password', 'dup password 123'], env);
+      const dupPhone = await runCli('cli/tenants.js', ['create', '--name', 'Dup', '--sector', 'support', '--exophone', '+91 80471 12345', '--owner-email', 'dup@dup.test', '--owner-password', 'dup password 123'], env);
       expect(dupPhone.code).to.equal(1);
       expect(dupPhone.stderr).to.match(/already exists/);
-      const dupEmail = await runCli('modules/tenants/cli.js', ['add-user', '--tenant', globex.tenantId, '--email', 'OWNER@acme.test', '--role', 'agent', '--password', 'some password 12'], env);
+      const dupEmail = await runCli('cli/tenants.js', ['add-user', '--tenant', globex.tenantId, '--email', 'OWNER@acme.test', '--role', 'agent', '--password', 'some password 12'], env);
       expect(dupEmail.code).to.equal(1);
       expect(await sql(tdb.url, `SELECT 1 FROM tenants WHERE name = 'Dup'`)).to.have.length(0);
     });
 
     it('human output shows the webhook URLs and the credential once; only its SHA-256 is stored', async () => {
-      const r = await runCli('modules/tenants/cli.js', ['create', '--name', 'Initech', '--sector', 'saas', '--exophone', '+918047112399', '--owner-email', 'o@initech.test', '--owner-password', 'initech password'], { ...env, PUBLIC_BASE_URL: 'https://api.caly.test' });
+      const r = await runCli('cli/tenants.js', ['create', '--name', 'Initech', '--sector', 'saas', '--exophone', '+918047112399', '--owner-email', 'o@initech.test', '--owner-password', 'initech password'], { ...env, PUBLIC_BASE_URL: 'https://api.caly.test' });
       expect(r.code, r.stderr).to.equal(0);
       const m = /https:\/\/api\.caly\.test\/webhooks\/exotel\/([A-Za-z0-9_-]{43})\/passthru/.exec(r.stdout);
       expect(m, r.stdout).to.exist;

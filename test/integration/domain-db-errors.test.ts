@@ -6,6 +6,7 @@ import { toAppError } from '../../src/platform/errors/to-app-error';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { telemetry } from '../setup/telemetry';
+import { MIGRATIONS } from '../../src/modules';
 
 /**
  * Database errors raised by real PostgreSQL against the domain schema map to client errors
@@ -21,7 +22,7 @@ describe('domain: database error mapping and transaction retry (real PostgreSQL)
     tdb = await createTestDatabase('caly_dom_dberr');
     const logger = createLogger({ level: 'error', service: 't', environment: 'test', stream: new Writable({ write: (_c, _e, cb) => cb() }) }).logger;
     db = createDatabase({ connectionString: tdb.url, max: 3, min: 0, idleTimeoutMillis: 1000, connectionTimeoutMillis: 2000, statementTimeoutMillis: 10000, applicationName: 't', slowQueryMs: 5000 }, logger, telemetry.instruments);
-    await migrate(db.pool, logger);
+    await migrate(db.pool, logger, MIGRATIONS);
     await db.query(`INSERT INTO tenants (id, name, webhook_credential_hash) VALUES ('6f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11', 'Acme', decode(repeat('ab', 32), 'hex'))`);
     await db.query(`INSERT INTO tenant_exophones (number, tenant_id) VALUES ('+918047112345', '6f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11')`);
   });

@@ -244,7 +244,7 @@ describe('domain: Exotel webhooks', function () {
     });
 
     it('the credential rotates: the old URL stops working at once, the new one works', async () => {
-      const r = await runCli('modules/tenants/cli.js', ['rotate-webhook', '--json', '--tenant', branchB.tenantId], env);
+      const r = await runCli('cli/tenants.js', ['rotate-webhook', '--json', '--tenant', branchB.tenantId], env);
       expect(r.code, r.stderr).to.equal(0);
       const fresh = JSON.parse(r.stdout) as { webhookCredential: string };
       expect((await api.req('GET', PASSTHRU, `${passthru(branchB)}?CallSid=r0001&CallFrom=09876500000&CallTo=08047112399`)).status).to.equal(401);

@@ -12,7 +12,7 @@ import { noopAuditSink } from '../../src/platform/audit/catalogue';
 import { loadConfig } from '../../src/platform/config';
 import { createServiceKeys } from '../../src/platform/crypto/keys';
 import { createDatabase } from '../../src/platform/db/pool';
-import { createModules } from '../../src/modules';
+import { createModules, MIGRATIONS } from '../../src/modules';
 import * as errors from '../../src/platform/errors/app-error';
 import { EventLoopMonitor } from '../../src/platform/health/checks';
 import type { AppState } from '../../src/platform/context/state';
@@ -32,7 +32,7 @@ async function productionRouter() {
   const keys = createServiceKeys(config);
   const limiters = createLimiters({ config, store: { kind: 'memory' }, logger: log.logger, instruments: telemetry.instruments, audit: noopAuditSink });
   const modules = await createModules({ config, db, keys, audit: noopAuditSink, limiters, instruments: telemetry.instruments, logger: log.logger });
-  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring: keys.keyring, eventLoop: new EventLoopMonitor(), audit: noopAuditSink, limiters, modules: modules.list, auth: modules.auth.auth, staffGuard: modules.auth.staffGuard, isShuttingDown: () => false });
+  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring: keys.keyring, eventLoop: new EventLoopMonitor(), audit: noopAuditSink, limiters, modules: modules.list, auth: modules.auth.auth, staffGuard: modules.auth.staffGuard, isShuttingDown: () => false, migrations: MIGRATIONS });
   return { router: routerOf(app)!, close: () => db.close() };
 }
 

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { runningEmbeddedDatabase, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
 import { claimDirectory, DirectoryInUseError, type DirectoryOwnership } from '../lifecycle/directory-owner';
 import { migrate } from './migrate';
+import type { Migration } from './migrations';
 import type { Queryable } from './pool';
 import { createLogger } from '../logging/logger';
 
@@ -18,7 +19,7 @@ export interface CliDatabase extends Queryable {
  * owns DATA_DIR (a real server takes several clients, and the service sees the change at once),
  * else one it starts and stops itself.
  */
-export async function openCliDatabase(config: Config): Promise<CliDatabase> {
+export async function openCliDatabase(config: Config, migrations: readonly Migration[]): Promise<CliDatabase> {
   const log = createLogger({ level: 'warn', service: 'caly-cli', environment: config.NODE_ENV });
   let embedded: EmbeddedDatabase | undefined;
   let ownership: DirectoryOwnership | undefined;
@@ -47,7 +48,7 @@ export async function openCliDatabase(config: Config): Promise<CliDatabase> {
   };
   const pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'caly-cli' });
   try {
-    await migrate(pool, log.logger);
+    await migrate(pool, log.logger, migrations);
   } catch (err) {
     await pool.end();
     await stopEmbedded();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from '../logging/logger';
-import { MIGRATIONS, type Migration } from './migrations';
+import type { Migration } from './migrations';
 import { withClient } from './pool';
 
 /** Arbitrary but fixed: every replica takes the same advisory lock before migrating. */
@@ -18,7 +18,7 @@ export class MigrationError extends Error {
  * replicas starting together migrate once: the first takes the lock and migrates, the others wait
  * on it and then find nothing left to do.
  */
-export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonly Migration[]): Promise<number[]> {
   return withClient(pool, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
@@ -63,7 +63,7 @@ async function applyPending(client: pg.PoolClient, logger: Logger, migrations: r
 }
 
 /** Versions known to this build that the database has not recorded (readiness reports them). */
-export async function pendingMigrations(db: { query: pg.Pool['query'] } | { query: (t: string) => Promise<pg.QueryResult> }, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+export async function pendingMigrations(db: { query: pg.Pool['query'] } | { query: (t: string) => Promise<pg.QueryResult> }, migrations: readonly Migration[]): Promise<number[]> {
   const { rows } = await (db.query as (t: string) => Promise<pg.QueryResult<{ version: number }>>)('SELECT version FROM schema_migrations');
   const have = new Set(rows.map((r) => r.version));
   return migrations.map((m) => m.version).filter((v) => !have.has(v));

@@ -3,6 +3,7 @@ import { route } from '../api/route';
 import type { Keyring } from '../crypto/encryption';
 import type { Database } from '../db/pool';
 import { pendingMigrations } from '../db/migrate';
+import type { Migration } from '../db/migrations';
 import type { AppState } from '../context/state';
 import { quantileFromBuckets } from '../telemetry/http-duration';
 import type { Instruments } from '../telemetry/instruments';
@@ -25,6 +26,8 @@ export interface HealthDeps {
   isShuttingDown(): boolean;
   /** Extra checks other concerns contribute (audit backlog …). */
   extraChecks?: Record<string, Check>;
+  /** Every migration this build knows (platform and modules): readiness fails while one is pending. */
+  migrations: readonly Migration[];
 }
 
 const HEAP_DEGRADED_BYTES = 1.5 * 1024 ** 3;
@@ -48,7 +51,7 @@ export function registerHealthRoutes(router: Router<AppState>, deps: HealthDeps)
     return { status: 'healthy' };
   };
   const migrations: Check = async () => {
-    const pending = await pendingMigrations(deps.db);
+    const pending = await pendingMigrations(deps.db, deps.migrations);
     return pending.length === 0 ? { status: 'healthy' } : { status: 'unhealthy', message: `pending migrations: ${pending.join(', ')}` };
   };
 

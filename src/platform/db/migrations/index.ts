@@ -1,15 +1,15 @@
 /**
- * Versioned migrations, applied in order and exactly once (db/migrate.ts). A migration is never
- * edited after it ships: its checksum is stored, and a changed one stops startup. Each concern
- * appends its own file here.
+ * The platform's versioned migrations (the audit trail, app facts), applied with every module's
+ * own (src/modules/index.ts composes the list) in version order, exactly once (db/migrate.ts). A
+ * migration is never edited after it ships: its checksum is stored, and a changed one stops
+ * startup. 003 is the domain's first schema, written before modules carried their migrations: it
+ * stays here, unchanged, because deployed databases hold its checksum.
  */
 import type { Migration } from './migration';
 import { m001 } from './001_app_meta';
 import { m002 } from './002_audit_logs';
 import { m003 } from './003_domain';
-import { m010 } from './010_webhook_raw_and_dead_letters';
-import { m011 } from './011_recording_keys';
 
 export type { Migration } from './migration';
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m010, m011];
+export const PLATFORM_MIGRATIONS: readonly Migration[] = [m001, m002, m003];

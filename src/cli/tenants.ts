@@ -1,4 +1,4 @@
-import { scrubText } from '../../platform/logging/redact';
+import { scrubText } from '../platform/logging/redact';
 /**
  * Tenant administration from the command line: how a newcomer gets a login (docs/domain.md).
  *
@@ -12,15 +12,16 @@ import { scrubText } from '../../platform/logging/redact';
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { JSONSchemaType } from 'ajv';
-import { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN } from '../../platform/crypto/passwords';
-import { ROLES, type Role } from './roles';
-import { insertUser } from './users';
-import { ConfigError, loadConfig, type Config } from '../../platform/config';
-import { createServiceKeys } from '../../platform/crypto/keys';
-import { compileInput, schemas } from '../../platform/validation';
-import { openCliDatabase, type CliDatabase } from '../../platform/db/cli-database';
-import { insertTenant, rotateWebhookCredential } from './repository';
-import { SECTORS, type Sector } from './sectors';
+import { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN } from '../platform/crypto/passwords';
+import { ROLES, type Role } from '../modules/tenants/roles';
+import { insertUser } from '../modules/tenants/users';
+import { ConfigError, loadConfig, type Config } from '../platform/config';
+import { createServiceKeys } from '../platform/crypto/keys';
+import { compileInput, schemas } from '../platform/validation';
+import { openCliDatabase, type CliDatabase } from '../platform/db/cli-database';
+import { insertTenant, rotateWebhookCredential } from '../modules/tenants/repository';
+import { SECTORS, type Sector } from '../modules/tenants/sectors';
+import { MIGRATIONS } from '../modules';
 
 class UsageError extends Error {}
 /** A flag the parser does not know, or a missing value: exit 2 with the usage, like the scanner CLI. */
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(values)) if (k !== 'json' && v !== undefined) flags[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
 
   const { config } = loadConfig(process.env);
-  const db = await openCliDatabase(config);
+  const db = await openCliDatabase(config, MIGRATIONS);
   try {
     const json = values.json === true;
     const out =

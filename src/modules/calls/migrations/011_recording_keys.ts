@@ -1,4 +1,4 @@
-import type { Migration } from './migration';
+import type { Migration } from '../../../platform/db/migrations/migration';
 
 /**
  * Uploaded recordings are stored encrypted (recordings/sealed.ts): each file's own key, sealed by

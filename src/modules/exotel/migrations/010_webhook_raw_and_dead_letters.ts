@@ -1,4 +1,4 @@
-import type { Migration } from './migration';
+import type { Migration } from '../../../platform/db/migrations/migration';
 
 /**
  * Exotel events are never lost to odd input. Each processed event keeps the payload exactly as
