@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { runningEmbeddedDatabase, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
 import { claimDirectory, DirectoryInUseError, type DirectoryOwnership } from '../lifecycle/directory-owner';
 import { migrate } from './migrate';
-import type { Queryable } from './pool';
+import { inTransaction, withClient, type Queryable } from './pool';
 import { createLogger } from '../logging/logger';
 
 export interface CliDatabase extends Queryable {
@@ -55,20 +55,8 @@ export async function openCliDatabase(config: Config): Promise<CliDatabase> {
   }
   return {
     query: (text, values) => pool.query(text, values as unknown[] | undefined) as never,
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const out = await fn({ query: (text, values) => client.query(text, values as unknown[] | undefined) as never });
-        await client.query('COMMIT');
-        return out;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+    transaction: (fn) =>
+      withClient(pool, (client, discard) => inTransaction(client, discard, () => fn({ query: (text, values) => client.query(text, values as unknown[] | undefined) as never }))),
     async close() {
       await pool.end();
       await stopEmbedded();
