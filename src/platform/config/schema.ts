@@ -47,8 +47,6 @@ export const configSchema = {
     RATE_LIMIT_LOGIN_POINTS: { type: 'integer', minimum: 1, default: 6 },
     RATE_LIMIT_LOGIN_IP_POINTS: { type: 'integer', minimum: 1, default: 30 },
     RATE_LIMIT_LOGIN_WINDOW_S: { type: 'integer', minimum: 1, default: 900 },
-    RATE_LIMIT_REGISTER_POINTS: { type: 'integer', minimum: 1, default: 5 },
-    RATE_LIMIT_REGISTER_WINDOW_S: { type: 'integer', minimum: 1, default: 900 },
     RATE_LIMIT_API_POINTS: { type: 'integer', minimum: 1, default: 100 },
     RATE_LIMIT_API_WINDOW_S: { type: 'integer', minimum: 1, default: 900 },
     RATE_LIMIT_WEBHOOK_POINTS: { type: 'integer', minimum: 1, default: 1000 },
@@ -153,8 +151,6 @@ export interface Config {
   /** Login attempts per client address over all accounts (the pair bucket above is per account). */
   RATE_LIMIT_LOGIN_IP_POINTS: number;
   RATE_LIMIT_LOGIN_WINDOW_S: number;
-  RATE_LIMIT_REGISTER_POINTS: number;
-  RATE_LIMIT_REGISTER_WINDOW_S: number;
   RATE_LIMIT_API_POINTS: number;
   RATE_LIMIT_API_WINDOW_S: number;
   RATE_LIMIT_WEBHOOK_POINTS: number;
