@@ -6,7 +6,7 @@ import type { Auth } from '../auth';
 import { CAN } from '../auth';
 import type { ServiceKeys } from '../../platform/crypto/keys';
 import type { Database } from '../../platform/db/pool';
-import { NotFoundError, ValidationError } from '../../platform/errors/app-error';
+import { ValidationError } from '../../platform/errors/app-error';
 import type { AppContext, AppState } from '../../platform/context/state';
 import { recordingFile } from './recordings/storage';
 import { encodeCursor } from '../../platform/api/cursor';

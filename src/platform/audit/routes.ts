@@ -7,7 +7,6 @@ import type { AppContext, AppState } from '../context/state';
 import type { AuditSink } from './catalogue';
 import { auditFromCtx } from './context';
 import * as contract from './contract';
-import { auditRefusals } from './refusals';
 import { parseListQuery, parseStatsQuery, parseVerifyQuery, toInstant } from './query-schema';
 import { auditStats, decodeAuditCursor, listAuditLogs, verifyChain } from './repository';
 

@@ -29,7 +29,7 @@ export async function openCliDatabase(config: Config): Promise<CliDatabase> {
     } catch (err) {
       if (!(err instanceof DirectoryInUseError)) throw err;
       url = await runningEmbeddedDatabase(config.DATA_DIR);
-      if (!url) throw new Error(`${err.message} Its embedded database does not answer, so this command cannot run beside it.`);
+      if (!url) throw new Error(`${err.message} Its embedded database does not answer, so this command cannot run beside it.`, { cause: err });
     }
     if (ownership) {
       try {
