@@ -10,7 +10,6 @@
  * ROUNDS timed rounds after a warm-up, so JIT tiering and GC spikes do not decide the figure.
  * Targets: at most 20 µs per typical request (issue 3); at most 100 µs for a 4 KB JSON body (issue 12).
  */
-const { performance } = require('node:perf_hooks');
 const { inspectRequestLine, inspectBody, BODY_MAX_DEPTH } = require('../dist/platform/security/anomaly/inspect');
 
 const ITERATIONS = Number(process.argv[2] ?? 50_000);

@@ -19,7 +19,6 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { performance } = require('node:perf_hooks');
 const { Writable } = require('node:stream');
 const lib = require('./lib');
 

@@ -119,7 +119,7 @@ async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], scri
     );
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${label} did not start: ${err.message}\n${stderr}`);
+    throw new Error(`${label} did not start: ${err.message}\n${stderr}`, { cause: err });
   }
   return {
     label,

@@ -57,7 +57,7 @@ const security: DashboardSpec = {
   panels: [
     { title: 'Anomalies by kind', description: 'Scanner findings per second (sql_injection, xss, …).', unit: 'ops', queries: [{ expr: `sum by (kind) (rate(caly_security_anomalies_total{${J}}[${RI}]))`, legend: '{{kind}}' }] },
     { title: 'Anomalies by route', description: 'Where the probes land.', unit: 'ops', queries: [{ expr: `sum by (http_route, kind) (rate(caly_security_anomalies_total{${J}}[${RI}]))`, legend: '{{http_route}} {{kind}}' }] },
-    { title: 'Rate-limit rejections by limiter', description: 'login_email, login_ip, register, api, webhook, upload.', unit: 'reqps', queries: [{ expr: `sum by (limiter) (rate(caly_ratelimit_rejections_total{${J}}[${RI}]))`, legend: '{{limiter}}' }] },
+    { title: 'Rate-limit rejections by limiter', description: 'login_email, login_ip, api, webhook, upload.', unit: 'reqps', queries: [{ expr: `sum by (limiter) (rate(caly_ratelimit_rejections_total{${J}}[${RI}]))`, legend: '{{limiter}}' }] },
     {
       title: 'Login failures',
       description: 'Login attempts by outcome (failure = wrong credentials, rate_limited = refused by any limiter), counted before any limiter answers.',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { Client, createTenant, domainEnv, scratchDir, sql, type CreatedTenant } from '../helpers/domain';
+import { createTenant, domainEnv, scratchDir, sql, type CreatedTenant } from '../helpers/domain';
 import { addUser } from '../helpers/domain';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startService, type ServiceHandle } from '../helpers/service';

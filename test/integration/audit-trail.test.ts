@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import pg from 'pg';
-import { AUDIT_EVENT_TYPES, DEFAULT_SEVERITY, type AuditEventType } from '../../src/platform/audit/catalogue';
+import { AUDIT_EVENT_TYPES, DEFAULT_SEVERITY } from '../../src/platform/audit/catalogue';
 import { PURGE_LOCK_KEY, purgeExpired } from '../../src/platform/audit/purge';
 import { toRecord } from '../../src/platform/audit/record';
 import { verifyChain } from '../../src/platform/audit/repository';

@@ -3,11 +3,9 @@ import { migrate, MigrationError, pendingMigrations } from '../../src/platform/d
 import type { Migration } from '../../src/platform/db/migrations';
 import { MIGRATIONS } from '../../src/modules';
 import { createDatabase, operationOf, type Database } from '../../src/platform/db/pool';
-import { QueryCache } from '../../src/platform/db/query-cache';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startTcpProxy } from '../helpers/tcp-proxy';
-import { metricTotal } from '../helpers/metrics';
 import { telemetry } from '../setup/telemetry';
 import { Writable } from 'node:stream';
 
@@ -116,30 +114,6 @@ describe('database layer (real PostgreSQL)', function () {
     } finally {
       client.release();
     }
-  });
-
-  it('query cache: bounded, expires, counts hits and misses, shares concurrent loads', async () => {
-    const cache = new QueryCache({ max: 2, ttlMs: 200 }, telemetry.instruments);
-    const hits0 = await metricTotal('caly.db.query_cache.lookups', (a) => a['cache.result'] === 'hit');
-    const misses0 = await metricTotal('caly.db.query_cache.lookups', (a) => a['cache.result'] === 'miss');
-    let loads = 0;
-    const load = async () => {
-      loads++;
-      return (await db.query<{ v: number }>('SELECT 42 AS v')).rows[0]!.v;
-    };
-    const [a, b] = await Promise.all([cache.get('k1', load), cache.get('k1', load)]);
-    expect([a, b]).to.deep.equal([42, 42]);
-    expect(loads).to.equal(1);
-    expect(await cache.get('k1', load)).to.equal(42);
-    expect(loads).to.equal(1);
-    await cache.get('k2', load);
-    await cache.get('k3', load);
-    expect(cache.size).to.equal(2); // bounded
-    await new Promise((r) => setTimeout(r, 250));
-    await cache.get('k3', load);
-    expect(loads).to.equal(4); // expired entries reload
-    expect((await metricTotal('caly.db.query_cache.lookups', (x) => x['cache.result'] === 'hit')) - hits0).to.equal(1);
-    expect((await metricTotal('caly.db.query_cache.lookups', (x) => x['cache.result'] === 'miss')) - misses0).to.equal(5);
   });
 
   it('a connection lost while a transaction holds it fails that transaction, not the process', async () => {

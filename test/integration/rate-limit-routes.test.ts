@@ -18,8 +18,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Recorded = AuditEventInput & { request?: AuditRequestContext };
 
 /**
- * The register, webhook and upload limiters have no real routes yet: they are mounted here on
- * test routes of the real app (every middleware in order), counting in the real shared Redis.
+ * The limiters are mounted here on test routes of the real app (every middleware in order),
+ * counting in the real shared Redis; the api budget stands in for any per-address limiter.
  */
 describe('rate limiters on routes (in process, Redis store)', function () {
   this.timeout(30_000);
@@ -37,8 +37,8 @@ describe('rate limiters on routes (in process, Redis store)', function () {
     const { config } = loadConfig({
       NODE_ENV: 'test',
       RATE_LIMIT_PREFIX: prefix,
-      RATE_LIMIT_REGISTER_POINTS: '2',
-      RATE_LIMIT_REGISTER_WINDOW_S: '2',
+      RATE_LIMIT_API_POINTS: '2',
+      RATE_LIMIT_API_WINDOW_S: '2',
       RATE_LIMIT_WEBHOOK_POINTS: '3',
       RATE_LIMIT_WEBHOOK_WINDOW_S: '2',
       RATE_LIMIT_UPLOAD_POINTS: '2',
@@ -55,7 +55,7 @@ describe('rate limiters on routes (in process, Redis store)', function () {
       databaseUrl: tdb.url,
       audit,
       plugins: [
-        (router) => router.post('/test/register', limiters.register, ok),
+        (router) => router.post('/test/anonymous', limiters.api, ok),
         (router) => router.post('/test/webhooks/:token', limiters.webhook((ctx) => (ctx as AppContext & { params: { token: string } }).params.token), ok),
         (router) =>
           router.post(
@@ -81,16 +81,16 @@ describe('rate limiters on routes (in process, Redis store)', function () {
 
   const post = (path: string, headers: Record<string, string> = {}) => fetch(`${app.url}${path}`, { method: 'POST', headers }).then(async (r) => (await r.arrayBuffer(), r));
 
-  it('register: per client address, with headers; 429 after the budget; open again after the window', async () => {
-    const a = await post('/test/register');
+  it('api before authentication: per client address, with headers; 429 after the budget; open again after the window', async () => {
+    const a = await post('/test/anonymous');
     expect(a.status).to.equal(201);
     expect([a.headers.get('x-ratelimit-limit'), a.headers.get('x-ratelimit-remaining')]).to.deep.equal(['2', '1']);
-    expect((await post('/test/register')).status).to.equal(201);
-    const limited = await post('/test/register');
+    expect((await post('/test/anonymous')).status).to.equal(201);
+    const limited = await post('/test/anonymous');
     expect(limited.status).to.equal(429);
     expect(Number(limited.headers.get('retry-after'))).to.be.within(1, 2);
     await sleep(Number(limited.headers.get('x-ratelimit-reset')) * 1000 - Date.now() + 100);
-    expect((await post('/test/register')).status).to.equal(201);
+    expect((await post('/test/anonymous')).status).to.equal(201);
   });
 
   it('webhook: one bucket per sender credential, never one for all senders', async () => {

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { decodeForScan } from '../../src/platform/security/anomaly/decode';
 import { scanValue } from '../../src/platform/security/anomaly/scan-value';
-import { detectShell } from '../../src/platform/security/anomaly/shell';
 import { detectSql } from '../../src/platform/security/anomaly/sql';
 import { fingerprint, lexSql } from '../../src/platform/security/anomaly/sql-lexer';
 import { detectXss } from '../../src/platform/security/anomaly/xss';

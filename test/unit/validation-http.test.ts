@@ -104,7 +104,7 @@ describe('validation over HTTP (real middleware chain)', function () {
   async function post(path: string, body: string, contentType = 'application/json'): Promise<{ status: number; json: unknown; res: Response }> {
     const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': contentType }, body });
     const text = await res.text();
-    let json: unknown = undefined;
+    let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {

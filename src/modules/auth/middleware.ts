@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { secretMatcher } from '../../platform/crypto/secret-digest';
 import type { Next } from 'koa';
 import type { AuditSink } from '../../platform/audit/catalogue';
 import { auditFromCtx } from '../../platform/audit/context';
@@ -33,8 +33,6 @@ export interface Auth {
   identify: AuthMiddleware;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 const userCaller = (v: Verdict & { kind: 'live' }): Caller => ({ kind: 'user', tenantId: v.tenantId, userId: v.claims.userId, role: v.role, sessionId: v.claims.sessionId });
 
 function bearer(ctx: AppContext): string | undefined {
@@ -50,7 +48,7 @@ type Verdict =
 
 export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: AuditSink; adminToken: string | undefined }): Auth {
   const { db, tokens, audit } = deps;
-  const adminDigest = deps.adminToken === undefined ? undefined : digest(deps.adminToken);
+  const isAdminToken = secretMatcher(deps.adminToken);
   // claim(), identify() and authenticate() share one verification per request.
   const claimed = new WeakMap<AppContext, { token: string; claims: AccessClaims | null }>();
   const verdicts = new WeakMap<AppContext, { token: string; verdict: Verdict }>();
@@ -107,7 +105,7 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
 
   async function authenticateStaff(ctx: AppContext, next: Next): Promise<void> {
     const token = bearer(ctx);
-    if (adminDigest && token && !token.includes('.') && timingSafeEqual(digest(token), adminDigest)) {
+    if (isAdminToken && token && !token.includes('.') && isAdminToken(token)) {
       ctx.state.caller = { kind: 'platform' };
       return next();
     }

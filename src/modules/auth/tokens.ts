@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
+import { secretDigest } from '../../platform/crypto/secret-digest';
 import { isRole, type Role } from '../tenants';
 
 /**
@@ -70,6 +71,7 @@ export async function createAccessTokens(keys: readonly Uint8Array[], ttlSeconds
 }
 
 export const newRefreshToken = (): string => randomBytes(32).toString('base64url');
-export const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+/** Refresh tokens are stored, and looked up, by digest only. */
+export const hashToken: (token: string) => Buffer = secretDigest;
 /** Shape check before any lookup: 32 bytes base64url is exactly 43 characters. */
 export const REFRESH_TOKEN_PATTERN = '^[A-Za-z0-9_-]{43}$';

@@ -2,7 +2,6 @@ export const CALL_STATUSES = ['queued', 'ringing', 'in-progress', 'completed', '
 export type CallStatus = (typeof CALL_STATUSES)[number];
 /** Statuses after which nothing more happens to a call (CALL_ENDED is emitted on entering one). */
 export const TERMINAL: ReadonlySet<CallStatus> = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
-export const isCallStatus = (v: unknown): v is CallStatus => typeof v === 'string' && (CALL_STATUSES as readonly string[]).includes(v);
 
 export const DIRECTIONS = ['inbound', 'outbound-dial', 'outbound-api'] as const;
 export type Direction = (typeof DIRECTIONS)[number];

@@ -6,14 +6,15 @@ import type { Auth } from '../auth';
 import { CAN } from '../auth';
 import type { ServiceKeys } from '../../platform/crypto/keys';
 import type { Database } from '../../platform/db/pool';
-import { NotFoundError, ValidationError } from '../../platform/errors/app-error';
+import { ValidationError } from '../../platform/errors/app-error';
 import { type AppContext, type AppState, requireUser } from '../../platform/context/state';
 import { recordingFile } from './recordings/storage';
+import { encodeCursor } from '../../platform/api/cursor';
 import { route } from '../../platform/api/route';
 import { inputOf } from '../../platform/validation/validated';
 import * as contract from './contract';
 import { deleteCall, getCall, listCalls, updateCall } from './repository';
-import { decodeCursor, encodeCursor, type CallIdParams, type ListCallsQuery, type PatchCallBody } from './schemas';
+import { decodeCallCursor, type CallIdParams, type ListCallsQuery, type PatchCallBody } from './schemas';
 import { callView } from './view';
 import { callNotFound } from './not-found';
 
@@ -32,7 +33,7 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
 
   route(router, contract.listCallsRoute, auth.authenticate, auth.requireRole(CAN.readCalls), async function listCallsRoute(ctx) {
     const q = inputOf<{ query: ListCallsQuery }>(ctx).query;
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const cursor = q.cursor === undefined ? undefined : decodeCallCursor(q.cursor);
     if (q.cursor !== undefined && !cursor) throw new ValidationError('Request validation failed', [{ path: '/query/cursor', message: 'is not a cursor this API issued' }]);
     if (q.since && q.until && Date.parse(q.since) > Date.parse(q.until)) throw new ValidationError('Request validation failed', [{ path: '/query/since', message: 'must not be after until' }]);
     const { rows, more } = await listCalls(db, tenantOf(ctx), {
@@ -48,7 +49,7 @@ export function registerCallRoutes(router: Router<AppState>, deps: CallRoutesDep
     });
     const last = rows.at(-1);
     ctx.set('Cache-Control', 'private, no-store');
-    ctx.body = { data: rows.map((r) => callView(r, keys.keyring)), nextCursor: more && last ? encodeCursor(last.created_cursor, last.id) : null };
+    ctx.body = { data: rows.map((r) => callView(r, keys.keyring)), nextCursor: more && last ? encodeCursor([last.created_cursor, last.id]) : null };
   });
 
   route(router, contract.getCallRoute, auth.authenticate, auth.requireRole(CAN.readCalls), async function getCallRoute(ctx) {

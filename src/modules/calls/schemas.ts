@@ -1,4 +1,5 @@
 import type { JSONSchemaType } from 'ajv';
+import { decodeCursor } from '../../platform/api/cursor';
 import { schemas } from '../../platform/validation';
 import { CALL_STATUSES, DIRECTIONS, type CallStatus, type Direction } from './model';
 
@@ -49,19 +50,11 @@ export const patchCallBody = {
   },
 } as unknown as JSONSchemaType<PatchCallBody>;
 
-/** Cursor: the last row's (created_at at full precision, id), base64url JSON. */
-export function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
-export function decodeCursor(s: string): { createdAt: string; id: string } | undefined {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (!Array.isArray(v) || v.length !== 2) return undefined;
-    const [at, id] = v as [unknown, unknown];
+/** Cursor: the last row's (created_at at full precision, id). */
+export function decodeCallCursor(s: string): { createdAt: string; id: string } | undefined {
+  return decodeCursor(s, (at, id) => {
     if (typeof at !== 'string' || !/^\d{4}-\d\d-\d\d[ T][\d:.]+([+-]\d\d(:\d\d)?|Z)$/.test(at)) return undefined;
     if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) return undefined;
     return { createdAt: at, id };
-  } catch {
-    return undefined;
-  }
+  });
 }

@@ -1,6 +1,6 @@
 import type { Keyring } from '../../platform/crypto/encryption';
 import type { CallRow } from './model';
-import { openOptional, phoneAad, recordingUrlAad, streamUrlsAad } from './pii';
+import { openOptional, phoneAad } from './pii';
 
 /**
  * The API shape of a call. Exotel's recording URL and stream URLs are access URLs: reported as

@@ -102,15 +102,3 @@ export function pick(value: unknown, keys: readonly string[]): Record<string, st
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }
-
-/** Canonical JSON (sorted keys): the same event always serialises the same way. */
-export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Raw)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { CALL_STATUSES, type CallStatus, type Direction } from '../calls';
+import { canonicalJson } from '../../platform/crypto/canonical-json';
 import { ValidationError } from '../../platform/errors/app-error';
 import { isHttpUrl, normalizePhone } from '../../platform/validation';
-import { canonical, digits, nested, pick, seconds, text, time, type Raw } from './fields';
+import { digits, nested, pick, seconds, text, time, type Raw } from './fields';
 
 /** One Exotel notification, normalised; whatever Exotel did not send is absent. */
 export interface ExotelEvent {
@@ -69,7 +70,7 @@ function recordingUrl(raw: Raw): string | undefined {
 }
 
 function eventKey(kind: ExotelEvent['kind'], raw: Raw): string {
-  return `${kind}:${createHash('sha256').update(canonical(raw)).digest('base64url')}`;
+  return `${kind}:${createHash('sha256').update(canonicalJson(raw)).digest('base64url')}`;
 }
 
 function common(kind: ExotelEvent['kind'], raw: Raw): Omit<ExotelEvent, 'status' | 'extras'> & { extras: Record<string, unknown> } {

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { digestsMatch, secretDigest } from '../../platform/crypto/secret-digest';
 
 /**
  * The webhook credential: 32 random bytes, base64url (43 characters), placed in the webhook URL
@@ -8,9 +9,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 export const WEBHOOK_CREDENTIAL_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export const newWebhookCredential = (): string => randomBytes(32).toString('base64url');
-export const hashWebhookCredential = (credential: string): Buffer => createHash('sha256').update(credential, 'utf8').digest();
+export const hashWebhookCredential: (credential: string) => Buffer = secretDigest;
 
 /** Fixed-length digests compared in constant time (the lookup itself is by digest, too). */
-export function credentialMatches(stored: Buffer, presentedDigest: Buffer): boolean {
-  return stored.length === presentedDigest.length && timingSafeEqual(stored, presentedDigest);
-}
+export const credentialMatches: (stored: Buffer, presentedDigest: Buffer) => boolean = digestsMatch;

@@ -18,7 +18,6 @@ export const anyObject: SchemaObject = { type: 'object' };
 
 export const nullable = (s: SchemaObject): SchemaObject => ({ ...s, type: [s.type as string, 'null'] });
 export const arrayOf = (items: SchemaObject): SchemaObject => ({ type: 'array', items });
-export const oneOfValues = (values: readonly (string | number)[]): SchemaObject => ({ enum: [...values] });
 
 /** A closed object: every listed property required unless named in `optional`. */
 export function obj(properties: Record<string, SchemaObject>, optional: readonly string[] = []): SchemaObject {

@@ -1,29 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { AuditRecord, Json, JsonObject } from './record';
+import { withSortedKeys } from '../crypto/canonical-json';
+import type { AuditRecord } from './record';
 
 /** The prev_hash of the first row ever written. */
 export const GENESIS_HASH = Buffer.alloc(32);
 
-/**
- * A copy with object keys in sorted order at every level. jsonb reorders keys on storage, so the
- * hash must not depend on key order. JSON.stringify then emits keys in ECMAScript property order:
- * integer-like keys ascending numerically, then the others in the (sorted) insertion order, which
- * is a deterministic function of the key set. Hand-written (ten lines) because the serialization
- * must never change under a dependency upgrade: every stored chain depends on it.
- */
-function sorted(v: Json): Json {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(sorted);
-  const out: JsonObject = {};
-  for (const k of Object.keys(v).sort()) {
-    const x = sorted(v[k] as Json);
-    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
-    else out[k] = x;
-  }
-  return out;
-}
-
-/** The row content a hash covers, in a fixed order. Format version 1; a change needs a new version. */
+/** The row content a hash covers, in a fixed order, objects in canonical key order. Format version 1; a change needs a new version. */
 export function canonicalRow(seq: number, r: AuditRecord): string {
   return JSON.stringify([
     1,
@@ -42,8 +24,8 @@ export function canonicalRow(seq: number, r: AuditRecord): string {
     r.resourceType,
     r.resourceId,
     r.description,
-    sorted(r.changes),
-    sorted(r.metadata),
+    withSortedKeys(r.changes),
+    withSortedKeys(r.metadata),
   ]);
 }
 

@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from '../api/cursor';
 import { Conditions } from '../db/conditions';
 import type { Database, Queryable } from '../db/pool';
 import { AUDIT_OUTCOMES, AUDIT_SEVERITIES, type AuditEventType, type AuditOutcome, type AuditSeverity } from './catalogue';
@@ -70,24 +71,15 @@ export interface Cursor {
   seq: number;
 }
 
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify([c.occurredAt, c.seq])).toString('base64url');
-}
-
 /** undefined for anything that is not a cursor this service issued. */
-export function decodeCursor(s: string): Cursor | undefined {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (!Array.isArray(v) || v.length !== 2) return undefined;
-    const [at, seq] = v as [unknown, unknown];
+export function decodeAuditCursor(s: string): Cursor | undefined {
+  return decodeCursor(s, (at, seq) => {
     if (typeof at !== 'string' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return undefined;
     const ms = Date.parse(at);
     if (!Number.isFinite(ms)) return undefined;
     const iso = new Date(ms).toISOString();
     return /^(?!0000)\d{4}-/.test(iso) ? { occurredAt: iso, seq } : undefined;
-  } catch {
-    return undefined;
-  }
+  });
 }
 
 export async function listAuditLogs(db: Queryable, f: ListFilter): Promise<{ data: AuditLogView[]; nextCursor: string | null }> {
@@ -111,7 +103,7 @@ export async function listAuditLogs(db: Queryable, f: ListFilter): Promise<{ dat
   const last = page.at(-1);
   return {
     data: page.map(toView),
-    nextCursor: rows.length > f.limit && last ? encodeCursor({ occurredAt: last.occurred_at.toISOString(), seq: Number(last.seq) }) : null,
+    nextCursor: rows.length > f.limit && last ? encodeCursor([last.occurred_at.toISOString(), Number(last.seq)]) : null,
   };
 }
 

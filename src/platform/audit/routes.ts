@@ -7,9 +7,8 @@ import type { AppContext, AppState } from '../context/state';
 import type { AuditSink } from './catalogue';
 import { auditFromCtx } from './context';
 import * as contract from './contract';
-import { auditRefusals } from './refusals';
 import { parseListQuery, parseStatsQuery, parseVerifyQuery, toInstant } from './query-schema';
-import { auditStats, decodeCursor, listAuditLogs, verifyChain } from './repository';
+import { auditStats, decodeAuditCursor, listAuditLogs, verifyChain } from './repository';
 
 export interface AuditRoutesDeps {
   db: Database;
@@ -34,7 +33,7 @@ export function registerAuditRoutes(router: Router<AppState>, deps: AuditRoutesD
 
   route(router, contract.listAuditRoute, ...guardFor('tenant'), async (ctx) => {
     const q = parseListQuery(ctx.query);
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const cursor = q.cursor === undefined ? undefined : decodeAuditCursor(q.cursor);
     const bad = (path: string, message: string) => new ValidationError('Invalid query parameters', [{ path, message }]);
     const from = q.from === undefined ? undefined : toInstant(q.from);
     const to = q.to === undefined ? undefined : toInstant(q.to);

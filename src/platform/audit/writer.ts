@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Database } from '../db/pool';
 import { GENESIS_HASH, rowHash } from './hash';
 import type { AuditRecord } from './record';
-import { withClient } from '../db/pool';
+import { inTransaction, withClient } from '../db/pool';
 
 /** Serializes extension of the global chain across replicas (pg_advisory_xact_lock key). */
 export const CHAIN_LOCK_KEY = 727_002;
@@ -43,72 +43,70 @@ const INSERT_SQL = `INSERT INTO audit_logs (seq, event_id, occurred_at, event_ty
  * the rest: a violation rolls the batch back and its retry takes the lookup path.
  */
 export async function storeBatch(db: Database, batch: readonly AuditRecord[], mayExist = true): Promise<BatchResult> {
-  return withClient(db.pool, async (client, discard) => {
-    try {
-      // One round trip for BEGIN, the lock and the tail (simple protocol, no parameters).
-      const opened = (await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY}); ${TAIL_SQL}`)) as unknown as Array<{ rows: Array<{ seq: string; hash: Buffer }> }>;
-      let { seq, hash } = tailOf(opened[2]?.rows[0]);
+  // One round trip for BEGIN, the lock and the tail (simple protocol, no parameters).
+  const opening = `BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY}); ${TAIL_SQL}`;
+  return withClient(db.pool, (client, discard) =>
+    inTransaction(
+      client,
+      discard,
+      async (opened) => {
+        let { seq, hash } = tailOf((opened as unknown as Array<{ rows: Array<{ seq: string; hash: Buffer }> }>)[2]?.rows[0]);
 
-      let fresh: AuditRecord[] = [...batch];
-      if (mayExist) {
-        const { rows: known } = await client.query<{ event_id: string }>('SELECT event_id::text FROM audit_logs WHERE event_id = ANY($1::uuid[])', [batch.map((r) => r.eventId)]);
-        const seen = new Set(known.map((k) => k.event_id));
-        fresh = [];
-        for (const r of batch) {
-          if (seen.has(r.eventId)) continue;
-          seen.add(r.eventId); // also collapses a duplicate inside the batch itself
-          fresh.push(r);
+        let fresh: AuditRecord[] = [...batch];
+        if (mayExist) {
+          const { rows: known } = await client.query<{ event_id: string }>('SELECT event_id::text FROM audit_logs WHERE event_id = ANY($1::uuid[])', [batch.map((r) => r.eventId)]);
+          const seen = new Set(known.map((k) => k.event_id));
+          fresh = [];
+          for (const r of batch) {
+            if (seen.has(r.eventId)) continue;
+            seen.add(r.eventId); // also collapses a duplicate inside the batch itself
+            fresh.push(r);
+          }
         }
-      }
-      if (fresh.length === 0) {
-        await client.query('COMMIT');
-        return { inserted: 0, duplicates: batch.length };
-      }
+        if (fresh.length === 0) return { inserted: 0, duplicates: batch.length };
 
-      // The hash covers the address exactly as PostgreSQL prints it back. IPv4 from net.isIP is
-      // already in that form; IPv6 spellings vary, so PostgreSQL normalizes those first.
-      const v6 = fresh.filter((r) => r.clientIp !== null && isIP(r.clientIp) === 6);
-      if (v6.length > 0) {
-        const { rows } = await client.query<{ ips: string[] }>(
-          'SELECT array(SELECT host(x::inet) FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n) AS ips',
-          [v6.map((r) => r.clientIp)],
-        );
-        v6.forEach((r, i) => (r.clientIp = rows[0]!.ips[i] ?? null));
-      }
+        // The hash covers the address exactly as PostgreSQL prints it back. IPv4 from net.isIP is
+        // already in that form; IPv6 spellings vary, so PostgreSQL normalizes those first.
+        const v6 = fresh.filter((r) => r.clientIp !== null && isIP(r.clientIp) === 6);
+        if (v6.length > 0) {
+          const { rows } = await client.query<{ ips: string[] }>(
+            'SELECT array(SELECT host(x::inet) FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n) AS ips',
+            [v6.map((r) => r.clientIp)],
+          );
+          v6.forEach((r, i) => (r.clientIp = rows[0]!.ips[i] ?? null));
+        }
 
-      const rows = fresh.map((r) => {
-        seq += 1;
-        const h = rowHash(hash, seq, r);
-        const row = {
-          seq,
-          event_id: r.eventId,
-          occurred_at: r.occurredAt,
-          event_type: r.type,
-          severity: r.severity,
-          outcome: r.outcome,
-          tenant_id: r.tenantId,
-          user_id: r.userId,
-          client_ip: r.clientIp,
-          user_agent: r.userAgent,
-          request_id: r.requestId,
-          trace_id: r.traceId,
-          resource_type: r.resourceType,
-          resource_id: r.resourceId,
-          description: r.description,
-          changes: r.changes,
-          metadata: r.metadata,
-          prev_hash: hash.toString('hex'),
-          hash: h.toString('hex'),
-        };
-        hash = h;
-        return row;
-      });
-      await client.query(INSERT_SQL, [JSON.stringify(rows)]);
-      await client.query('COMMIT');
-      return { inserted: fresh.length, duplicates: batch.length - fresh.length };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(discard); // never hand back a client mid-transaction
-      throw err;
-    }
-  });
+        const rows = fresh.map((r) => {
+          seq += 1;
+          const h = rowHash(hash, seq, r);
+          const row = {
+            seq,
+            event_id: r.eventId,
+            occurred_at: r.occurredAt,
+            event_type: r.type,
+            severity: r.severity,
+            outcome: r.outcome,
+            tenant_id: r.tenantId,
+            user_id: r.userId,
+            client_ip: r.clientIp,
+            user_agent: r.userAgent,
+            request_id: r.requestId,
+            trace_id: r.traceId,
+            resource_type: r.resourceType,
+            resource_id: r.resourceId,
+            description: r.description,
+            changes: r.changes,
+            metadata: r.metadata,
+            prev_hash: hash.toString('hex'),
+            hash: h.toString('hex'),
+          };
+          hash = h;
+          return row;
+        });
+        await client.query(INSERT_SQL, [JSON.stringify(rows)]);
+        return { inserted: fresh.length, duplicates: batch.length - fresh.length };
+      },
+      opening,
+    ),
+  );
 }

@@ -15,30 +15,11 @@ export class ConfigError extends Error {
 
 // Env values are strings: coerce to the schema's types, but only for the keys the schema knows.
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true });
-ajv.addFormat('http-url', (v: string) => {
-  try {
-    const u = new URL(v);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-});
-ajv.addFormat('postgres-url', (v: string) => {
-  try {
-    const u = new URL(v);
-    return u.protocol === 'postgres:' || u.protocol === 'postgresql:';
-  } catch {
-    return false;
-  }
-});
-ajv.addFormat('redis-url', (v: string) => {
-  try {
-    const u = new URL(v);
-    return u.protocol === 'redis:' || u.protocol === 'rediss:';
-  } catch {
-    return false;
-  }
-});
+/** A URL format: parses as a URL and `accepts` it (an unparsable value is simply invalid). */
+const urlFormat = (accepts: (u: URL) => boolean) => (v: string) => URL.canParse(v) && accepts(new URL(v));
+ajv.addFormat('http-url', urlFormat((u) => (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''));
+ajv.addFormat('postgres-url', urlFormat((u) => u.protocol === 'postgres:' || u.protocol === 'postgresql:'));
+ajv.addFormat('redis-url', urlFormat((u) => u.protocol === 'redis:' || u.protocol === 'rediss:'));
 const validate = ajv.compile(configSchema);
 
 const KNOWN_KEYS = Object.keys(configSchema.properties) as (keyof typeof configSchema.properties)[];

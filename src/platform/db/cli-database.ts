@@ -4,7 +4,7 @@ import { runningEmbeddedDatabase, startEmbeddedDatabase, type EmbeddedDatabase }
 import { claimDirectory, DirectoryInUseError, type DirectoryOwnership } from '../lifecycle/directory-owner';
 import { migrate } from './migrate';
 import type { Migration } from './migrations';
-import type { Queryable } from './pool';
+import { inTransaction, withClient, type Queryable } from './pool';
 import { createLogger } from '../logging/logger';
 
 export interface CliDatabase extends Queryable {
@@ -30,7 +30,7 @@ export async function openCliDatabase(config: Config, migrations: readonly Migra
     } catch (err) {
       if (!(err instanceof DirectoryInUseError)) throw err;
       url = await runningEmbeddedDatabase(config.DATA_DIR);
-      if (!url) throw new Error(`${err.message} Its embedded database does not answer, so this command cannot run beside it.`);
+      if (!url) throw new Error(`${err.message} Its embedded database does not answer, so this command cannot run beside it.`, { cause: err });
     }
     if (ownership) {
       try {
@@ -56,20 +56,8 @@ export async function openCliDatabase(config: Config, migrations: readonly Migra
   }
   return {
     query: (text, values) => pool.query(text, values as unknown[] | undefined) as never,
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const out = await fn({ query: (text, values) => client.query(text, values as unknown[] | undefined) as never });
-        await client.query('COMMIT');
-        return out;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+    transaction: (fn) =>
+      withClient(pool, (client, discard) => inTransaction(client, discard, () => fn({ query: (text, values) => client.query(text, values as unknown[] | undefined) as never }))),
     async close() {
       await pool.end();
       await stopEmbedded();

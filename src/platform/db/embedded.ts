@@ -236,7 +236,7 @@ async function waitUntilAccepting(url: string, child: ChildProcess, timeoutMs: n
       await client.query('SELECT 1');
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the PostgreSQL server did not accept connections within ${timeoutMs} ms: ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`the PostgreSQL server did not accept connections within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
       await sleep(50);
     } finally {
       await client.end().catch(() => undefined);
@@ -311,7 +311,7 @@ export async function startEmbeddedDatabase(dataDir: string, opts: StartOptions)
       await exited;
       const text = tail.join(' | ');
       if (/could not bind|Address already in use/i.test(text) && attempt < 5) continue;
-      throw new Error(`${(err as Error).message}${text ? `: ${text}` : ''}`);
+      throw new Error(`${(err as Error).message}${text ? `: ${text}` : ''}`, { cause: err });
     }
     const version = spawnSync(bins.postgres, ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ').pop();
     return {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from '../logging/logger';
 import type { Migration } from './migrations';
-import { withClient } from './pool';
+import { inTransaction, withClient } from './pool';
 
 /** Arbitrary but fixed: every replica takes the same advisory lock before migrating. */
 const MIGRATION_LOCK_KEY = 727_001;
@@ -19,10 +19,10 @@ export class MigrationError extends Error {
  * on it and then find nothing left to do.
  */
 export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonly Migration[]): Promise<number[]> {
-  return withClient(pool, async (client) => {
+  return withClient(pool, async (client, discard) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
-      return await applyPending(client, logger, migrations);
+      return await applyPending(client, discard, logger, migrations);
     } finally {
       // If this fails the connection is gone, and the session lock went with it.
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
@@ -30,7 +30,7 @@ export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonl
   });
 }
 
-async function applyPending(client: pg.PoolClient, logger: Logger, migrations: readonly Migration[]): Promise<number[]> {
+async function applyPending(client: pg.PoolClient, discard: (reason: Error) => void, logger: Logger, migrations: readonly Migration[]): Promise<number[]> {
   await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    integer PRIMARY KEY,
     name       text NOT NULL,
@@ -47,13 +47,12 @@ async function applyPending(client: pg.PoolClient, logger: Logger, migrations: r
       if (existing !== sum) throw new MigrationError(`migration ${m.version} (${m.name}) was changed after it was applied`);
       continue;
     }
-    await client.query('BEGIN');
     try {
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, sum]);
-      await client.query('COMMIT');
+      await inTransaction(client, discard, async () => {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, sum]);
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
     }
     applied.push(m.version);

@@ -79,6 +79,31 @@ export async function withClient<T>(
   }
 }
 
+/**
+ * The one BEGIN … COMMIT of the code base: runs `fn` inside a transaction on a checked-out client
+ * and rolls back on any failure. `opening` may extend BEGIN with statements that belong to the same
+ * round trip (simple protocol); `fn` gets its result. A ROLLBACK that fails goes to
+ * `onRollbackFailure` (withClient's discard), so a client possibly still mid-transaction is
+ * destroyed rather than reused. BEGIN sits inside the try: when an extended opening fails after
+ * BEGIN, the open transaction is rolled back too (a ROLLBACK outside one is only a warning).
+ */
+export async function inTransaction<T>(
+  client: pg.ClientBase,
+  onRollbackFailure: (reason: Error) => void,
+  fn: (opened: pg.QueryResult | pg.QueryResult[]) => Promise<T>,
+  opening = 'BEGIN',
+): Promise<T> {
+  try {
+    const opened = (await client.query(opening)) as pg.QueryResult | pg.QueryResult[];
+    const result = await fn(opened);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(onRollbackFailure);
+    throw err;
+  }
+}
+
 /** Errors after which a client must not be reused: a lost connection, whatever reported it. */
 function isConnectionLoss(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -147,16 +172,7 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
   async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return withClient(pool, async (client, discard) => {
       const tx: Queryable = { query: timed((text, values) => client.query(text, values as unknown[] | undefined)) };
-      await client.query('BEGIN');
-      try {
-        const result = await fn(tx);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        // A client whose ROLLBACK failed may be mid-transaction: never reuse it.
-        await client.query('ROLLBACK').catch(discard);
-        throw err;
-      }
+      return inTransaction(client, discard, () => fn(tx));
     });
   }
 

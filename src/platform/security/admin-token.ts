@@ -1,9 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Next } from 'koa';
 import { AuthenticationError, AuthorizationError } from '../errors/app-error';
 import type { AppContext } from '../context/state';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
+import { secretMatcher } from '../crypto/secret-digest';
 
 /**
  * The platform operator's credential (the `platform` caller role, above every tenant):
@@ -11,12 +9,12 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * With no ADMIN_TOKEN configured the endpoints it guards are closed (403), never open.
  */
 export function adminTokenGuard(token: string | undefined) {
-  const expected = token === undefined ? undefined : digest(token);
+  const matches = secretMatcher(token);
   return async function adminTokenGuardMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    if (!expected) throw new AuthorizationError('Admin endpoints are disabled: ADMIN_TOKEN is not configured');
+    if (!matches) throw new AuthorizationError('Admin endpoints are disabled: ADMIN_TOKEN is not configured');
     const m = /^Bearer (.+)$/.exec(ctx.get('authorization'));
     if (!m) throw new AuthenticationError('An admin bearer token is required');
-    if (!timingSafeEqual(digest(m[1]!), expected)) throw new AuthenticationError('Invalid admin token');
+    if (!matches(m[1]!)) throw new AuthenticationError('Invalid admin token');
     ctx.state.caller = { kind: 'platform' };
     await next();
   };

@@ -36,8 +36,6 @@ export interface Instruments {
   slowQueries: Counter<{ 'db.operation.name': string }>;
   /** Requests Node's HTTP parser refused before the app saw them, by parser error code (HPE_*). */
   parserRejections: Counter<{ 'error.type': string; 'http.response.status_code': number }>;
-  /** Query cache lookups by result. */
-  queryCache: Counter<{ 'cache.result': 'hit' | 'miss' }>;
 
   // --- security edge ---------------------------------------------------------------------------
   /** Requests a rate limiter rejected, by limiter name (login_email, login_ip, register, api, webhook, upload). */
@@ -121,7 +119,6 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
     slowRequestCount: () => slowTotal,
     parserRejections: meter.createCounter('caly.http.parser_rejections', { description: 'Requests the HTTP parser refused (oversized headers, malformed), by parser error code.', unit: '{request}' }),
     slowQueries: meter.createCounter('caly.db.slow_queries', { description: 'Database queries that took longer than SLOW_QUERY_MS.', unit: '{query}' }),
-    queryCache: meter.createCounter('caly.db.query_cache.lookups', { description: 'Query cache lookups, by result.', unit: '{lookup}' }),
 
     rateLimitRejections: meter.createCounter('caly.ratelimit.rejections', { description: 'Requests rejected by a rate limiter.', unit: '{request}' }),
     rateLimitStoreFailures: meter.createCounter('caly.ratelimit.store_failures', {

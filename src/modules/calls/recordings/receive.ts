@@ -2,8 +2,8 @@ import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import busboy from 'busboy';
-import { BadRequestError, PayloadTooLargeError } from '../../../platform/errors/app-error';
+import { PayloadTooLargeError } from '../../../platform/errors/app-error';
+import { readMultipart } from '../../../platform/http/multipart';
 import { HEAD_BYTES } from './container';
 import type { Sealer } from './sealed';
 
@@ -20,24 +20,8 @@ export interface ReceivedFile {
  * Resolves null when the body has no `file` part. The caller deletes `target` on any failure.
  */
 export function receiveFile(req: IncomingMessage, target: string, maxBytes: number, seal: Sealer): Promise<ReceivedFile | null> {
-  return new Promise((resolvePromise, reject) => {
-    let bb: busboy.Busboy;
-    try {
-      bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes, fields: 8, fieldSize: 1024, parts: 10, headerPairs: 20 } });
-    } catch (err) {
-      reject(new BadRequestError('Malformed multipart body', err));
-      return;
-    }
-    let settled = false;
+  return readMultipart<ReceivedFile | null>(req, { files: 1, fileSize: maxBytes, fields: 8, fieldSize: 1024, parts: 10 }, (bb, control) => {
     let written: Promise<ReceivedFile> | undefined;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      req.unpipe(bb);
-      req.resume(); // discard the rest so the answer can be read; the connection closes after it
-      reject(err);
-    };
-
     bb.on('file', (field, stream) => {
       if (field !== 'file' || written) {
         stream.resume();
@@ -52,7 +36,7 @@ export function receiveFile(req: IncomingMessage, target: string, maxBytes: numb
           cb(null, chunk);
         },
       });
-      stream.on('limit', () => fail(new PayloadTooLargeError(maxBytes)));
+      stream.on('limit', () => control.fail(new PayloadTooLargeError(maxBytes)));
       const out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
       out.write(seal.iv);
       // The tag goes through the same stream (never a reopen by name: the caller may already have
@@ -64,23 +48,13 @@ export function receiveFile(req: IncomingMessage, target: string, maxBytes: numb
       written = pipeline(stream, count, seal.cipher, tag, out).then(() => ({ head, bytes }));
       written.catch(() => undefined);
     });
-    bb.on('error', (err: Error) => fail(new BadRequestError('Malformed multipart body', err)));
     bb.on('close', () => {
-      if (settled) return;
-      if (!written) {
-        settled = true;
-        resolvePromise(null);
-        return;
-      }
+      if (control.settled) return;
+      if (!written) return control.finish(null);
       written.then(
-        (file) => {
-          if (settled) return;
-          settled = true;
-          resolvePromise(file);
-        },
-        (err: Error) => fail(err),
+        (file) => control.finish(file),
+        (err: Error) => control.fail(err),
       );
     });
-    req.pipe(bb);
   });
 }

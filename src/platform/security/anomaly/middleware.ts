@@ -7,7 +7,7 @@ import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
 import { BODY_MAX_DEPTH, inspectBody, inspectRequestLine } from './inspect';
 import type { AnomalyMode, Finding } from './kinds';
-import { createReporter, type Report } from './report';
+import { createReporter } from './report';
 import { routeFacts, type RouteFacts } from './server-to-server';
 
 export interface AnomalyDetectorOptions {

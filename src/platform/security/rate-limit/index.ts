@@ -11,7 +11,7 @@ import { buildLimiter, type LimiterSpec, type RateLimitStore } from './store';
 export type { RateLimitStore } from './store';
 export { createRedisClient, quitRedisClient, waitUntilReady } from './store';
 
-export type LimiterName = 'login_email' | 'login_ip' | 'register' | 'api' | 'webhook' | 'webhook_auth' | 'upload';
+export type LimiterName = 'login_email' | 'login_ip' | 'api' | 'webhook' | 'webhook_auth' | 'upload';
 export type RouteMiddleware = (ctx: AppContext, next: Next) => Promise<void>;
 
 /** Route-level middleware factories, one per budget. Health and metrics are never limited. */
@@ -19,8 +19,6 @@ export interface Limiters {
   readonly store: RateLimitStore['kind'];
   /** Login: per client address, then per address and normalised email pair (needs the parsed body). */
   login: RouteMiddleware;
-  /** Registration: per client address. */
-  register: RouteMiddleware;
   /** The general API budget: per tenant when authenticated, else per client address. */
   api: RouteMiddleware;
   /**
@@ -46,8 +44,6 @@ export interface LimiterDeps {
     | 'RATE_LIMIT_LOGIN_POINTS'
     | 'RATE_LIMIT_LOGIN_IP_POINTS'
     | 'RATE_LIMIT_LOGIN_WINDOW_S'
-    | 'RATE_LIMIT_REGISTER_POINTS'
-    | 'RATE_LIMIT_REGISTER_WINDOW_S'
     | 'RATE_LIMIT_API_POINTS'
     | 'RATE_LIMIT_API_WINDOW_S'
     | 'RATE_LIMIT_WEBHOOK_POINTS'
@@ -69,7 +65,6 @@ export function limiterSpecs(c: LimiterDeps['config']): Record<LimiterName, Limi
     // Wider than the pair bucket: it bounds one address trying many accounts, and must not fire
     // before the pair bucket does for one account (or that bucket would never decide anything).
     login_ip: { name: 'login_ip', points: c.RATE_LIMIT_LOGIN_IP_POINTS, windowS: c.RATE_LIMIT_LOGIN_WINDOW_S },
-    register: { name: 'register', points: c.RATE_LIMIT_REGISTER_POINTS, windowS: c.RATE_LIMIT_REGISTER_WINDOW_S },
     api: { name: 'api', points: c.RATE_LIMIT_API_POINTS, windowS: c.RATE_LIMIT_API_WINDOW_S },
     webhook: { name: 'webhook', points: c.RATE_LIMIT_WEBHOOK_POINTS, windowS: c.RATE_LIMIT_WEBHOOK_WINDOW_S },
     webhook_auth: { name: 'webhook_auth', points: c.RATE_LIMIT_WEBHOOK_AUTH_POINTS, windowS: c.RATE_LIMIT_WEBHOOK_AUTH_WINDOW_S },
@@ -132,7 +127,6 @@ export function createLimiters(deps: LimiterDeps): Limiters {
   const l = {
     login_email: named('login_email'),
     login_ip: named('login_ip'),
-    register: named('register'),
     api: named('api'),
     webhook: named('webhook'),
     webhook_auth: named('webhook_auth'),
@@ -141,7 +135,6 @@ export function createLimiters(deps: LimiterDeps): Limiters {
   return {
     store: deps.store.kind,
     login: login(l.login_ip, l.login_email, deps),
-    register: single(l.register, ipKey, deps),
     api: single(l.api, tenantOrIpKey, deps),
     // A request without a credential (refused by the webhook's own auth next) still must not
     // share a bucket with everyone else: it falls back to its address.

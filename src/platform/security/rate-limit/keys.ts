@@ -13,8 +13,6 @@ const digest = (s: string) => createHash('sha256').update(s).digest('base64url')
 /** `  Foo@Example.COM ` and `foo@example.com` are one person: one bucket. */
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
-export const emailKey = (email: string): string => `e:${digest(normaliseEmail(email))}`;
-
 /**
  * Login lockout bucket: one client address trying one account. Per email alone, six wrong
  * passwords from anywhere locked the real user out everywhere: lockout as a denial-of-service
