@@ -118,6 +118,33 @@ describe('database layer (real PostgreSQL)', function () {
     }
   });
 
+  it('db.client.connection.count and .pending_requests are the pool\'s own numbers when scraped', async () => {
+    const one = makeDb(tdb.url, { max: 1 });
+    const ofThisDb = (a: Record<string, unknown>) => String(a['db.client.connection.pool.name']).endsWith(`/${tdb.name}`);
+    const used = () => metricTotal('db.client.connection.count', (a) => ofThisDb(a) && a['db.client.connection.state'] === 'used');
+    const pending = () => metricTotal('db.client.connection.pending_requests', ofThisDb);
+    let release: () => void = () => undefined;
+    try {
+      const usedBefore = await used();
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const held = one.transaction(() => new Promise<void>((r) => ((release = r), entered())));
+      await inside;
+      const waiting = one.query('SELECT 1');
+      const until = Date.now() + 5000;
+      while ((await pending()) < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(await used(), 'the held client').to.equal(usedBefore + 1);
+      expect(await pending(), 'the waiting query').to.equal(1);
+      release();
+      await Promise.all([held, waiting]);
+      expect(await pending()).to.equal(0);
+      expect(await used()).to.equal(usedBefore);
+    } finally {
+      release();
+      await one.close();
+    }
+  });
+
   it('query cache: bounded, expires, counts hits and misses, shares concurrent loads', async () => {
     const cache = new QueryCache({ max: 2, ttlMs: 200 }, telemetry.instruments);
     const hits0 = await metricTotal('caly.db.query_cache.lookups', (a) => a['cache.result'] === 'hit');
