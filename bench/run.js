@@ -356,7 +356,8 @@ async function main() {
       g.servers.push({ ...like, id: `service@${c.name}`, distDir: c.dir, target: undefined });
     }
   }
-  if (o.servers) for (const g of Object.values(GROUPS)) g.servers = g.servers.filter((s, i) => i === 0 || o.servers.includes(s.id));
+  // --compare builds stay in whatever --servers says
+  if (o.servers) for (const g of Object.values(GROUPS)) g.servers = g.servers.filter((s, i) => i === 0 || s.distDir || o.servers.includes(s.id));
   fs.mkdirSync(o.out, { recursive: true });
   const workDir = lib.tmpWorkDir();
   const db = await lib.createBenchDatabase();

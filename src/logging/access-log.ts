@@ -4,7 +4,15 @@ import type { Next } from 'koa';
 import type { AppContext } from '../http/state';
 import { loggablePath } from '../http/path';
 import { routeOf } from '../http/state';
-import { lineWriterFor, type Logger } from './logger';
+import { generatedFields, lineWriterFor, type Logger } from './logger';
+
+/**
+ * Fields of the access line whose values the service makes: the message constant, the method (the
+ * HTTP parser accepts only known method tokens), the router's template, status, duration and our
+ * own request id. They skip the redaction pass; path, query, address and user agent (client
+ * input) and everything an error adds still go through it.
+ */
+const GENERATED = generatedFields(['message', 'method', 'route', 'status', 'duration_ms', 'request_id', 'slow', 'threshold_ms']);
 
 export interface AccessLogOptions {
   logger: Logger;
@@ -61,7 +69,7 @@ export function accessLog({ logger, slowRequestMs, logFastSuccess }: AccessLogOp
             line.request_headers = ctx.headers;
           }
         }
-        writeLine(level, slow ? 'slow request' : 'request', line, (state.span ?? trace.getActiveSpan())?.spanContext());
+        writeLine(level, slow ? 'slow request' : 'request', line, (state.span ?? trace.getActiveSpan())?.spanContext(), GENERATED);
       }
     }
   };
