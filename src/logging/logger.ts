@@ -79,18 +79,29 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
   const write = sonic ? (line: string) => sonic.write(line) : (line: string) => (opts.stream as NodeJS.WritableStream).write(line);
   FAST_WRITERS.set(logger, (level, message, fields, spanContext, generated) => {
     if (logger.silent || !logger.isLevelEnabled(level)) return;
-    // The record winston would build for logger.log(level, message, fields): default meta, the
-    // fields, the message, then the trace fields instrumentation-winston appends. Same keys, same
-    // order, same format function: only winston's stream pipeline is skipped.
-    const info: Record<string, unknown> = { service: defaultMeta.service, env: defaultMeta.env };
-    for (const key of Object.keys(fields)) info[key] = fields[key];
-    info.message = message;
-    if (spanContext !== undefined && isSpanContextValid(spanContext)) {
-      info.trace_id = spanContext.traceId;
-      info.span_id = spanContext.spanId;
-      info.trace_flags = `0${spanContext.traceFlags.toString(16)}`;
+    // The line formatLine would make of the record winston builds for logger.log(level, message,
+    // fields): time, level, default meta, the fields, the message, then the trace fields
+    // instrumentation-winston appends. Same keys, same order, same redaction, built in one object
+    // (no intermediate record): only winston's stream pipeline is skipped.
+    const skip = generated ?? WRITER_FIELDS;
+    const out: Record<string, unknown> = { time: isoNow(), level, service: defaultMeta.service, env: defaultMeta.env };
+    for (const key of Object.keys(fields)) {
+      if (key === 'level') continue;
+      out[key === 'message' ? 'msg' : key] = skip.has(key) ? fields[key] : redactTop(key, fields[key]);
     }
-    write(`${formatLine(level, info, generated === undefined ? WRITER_FIELDS : generated)}\n`);
+    out.msg = skip.has('message') ? message : redactTop('message', message);
+    if (spanContext !== undefined && isSpanContextValid(spanContext)) {
+      out.trace_id = spanContext.traceId;
+      out.span_id = spanContext.spanId;
+      out.trace_flags = `0${spanContext.traceFlags.toString(16)}`;
+    }
+    let line: string;
+    try {
+      line = JSON.stringify(out);
+    } catch {
+      line = JSON.stringify(redactor.redact(out));
+    }
+    write(`${line}\n`);
   });
 
   return {
