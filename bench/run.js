@@ -1,8 +1,10 @@
 'use strict';
 /**
- * Issue 2 benchmark: the real service (dist/main.js) against bare Koa with the same routes, in one
+ * The real service (dist/main.js) against bare Koa with the same routes and against two peers a user
+ * might pick instead (bench/peers: Fastify's production stack, naive Koa + OpenTelemetry), in one
  * run, interleaved, with the server pinned to one CPU and autocannon to the other. Prints req/s,
- * p50/p99 and same-run ratios; writes the whole result to bench/results/. See bench/README.md.
+ * p50/p99, same-run ratios, CPU µs per request, RSS under load and the load average; writes the
+ * whole result to bench/results/. See bench/README.md.
  *
  *   npm run bench                      # full: 3 repetitions, 3 s warm-up, 10 s measurements
  *   npm run bench -- --smoke           # ~10 s sanity run (1 repetition, 1 s, no warm-up)
