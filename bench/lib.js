@@ -94,6 +94,7 @@ async function waitForLine(file, pred, child, timeoutMs = 30_000) {
  * logging costs what it costs in production: a real write(2) per batch, never /dev/null).
  *   kind 'service'  → node dist/main.js with `env`
  *   kind 'baseline' → node bench/baseline/koa-bare.js
+ *   kind 'peer'     → `script` (bench/peers/*), ready when it prints a JSON line with msg "listening"
  */
 async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], script: customScript, stdout }) {
   // `stdout` ({fd, file}): write somewhere else (a FIFO) and watch `file` for the ready line.
@@ -221,6 +222,15 @@ function cpuSeconds(pid) {
     return NaN;
   }
 }
+/** Resident set size of a process in MB (VmRSS from /proc), NaN where /proc is missing. */
+function rssMb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 const median = (xs) => {
@@ -243,6 +253,7 @@ module.exports = {
   scrape,
   histogramCount,
   cpuSeconds,
+  rssMb,
   countLogLines,
   median,
   tmpWorkDir,

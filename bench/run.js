@@ -1,13 +1,16 @@
 'use strict';
 /**
- * Issue 2 benchmark: the real service (dist/main.js) against bare Koa with the same routes, in one
+ * The real service (dist/main.js) against bare Koa with the same routes and against two peers a user
+ * might pick instead (bench/peers: Fastify's production stack, naive Koa + OpenTelemetry), in one
  * run, interleaved, with the server pinned to one CPU and autocannon to the other. Prints req/s,
- * p50/p99 and same-run ratios; writes the whole result to bench/results/. See bench/README.md.
+ * p50/p99, same-run ratios, CPU µs per request, RSS under load and the load average; writes the
+ * whole result to bench/results/. See bench/README.md.
  *
  *   npm run bench                      # full: 3 repetitions, 3 s warm-up, 10 s measurements
  *   npm run bench -- --smoke           # ~10 s sanity run (1 repetition, 1 s, no warm-up)
  *   node bench/run.js --reps 5 --duration 10 --warmup 3 --connections 50 --only ping
  *   node bench/run.js --cpu-prof       # also writes a .cpuprofile per server process
+ *   node bench/run.js --servers service,fastify-full   # only these servers (the baseline always runs)
  *   node bench/run.js --otlp           # export spans over OTLP/HTTP to a counting receiver here and
  *                                      # check one SERVER span per request (export cost included)
  *   node bench/run.js --compare before=bench/results/builds/before   # A/B: another build of the
@@ -46,6 +49,7 @@ function parseArgs(argv) {
     else if (a === '--warmup') o.warmupS = Number(next());
     else if (a === '--connections') o.connections = Number(next());
     else if (a === '--only') o.only = next().split(',');
+    else if (a === '--servers') o.servers = next().split(',');
     else if (a === '--server-cpu') o.serverCpu = Number(next());
     else if (a === '--load-cpu') o.loadCpu = Number(next());
     else if (a === '--no-pin') o.serverCpu = o.loadCpu = undefined;
@@ -69,23 +73,39 @@ function parseArgs(argv) {
  * The variants. Every group is measured against its own bare-Koa baseline in the same repetition.
  * Targets are the issue's; `min` is the ratio to reach.
  */
+const PEERS = path.join(__dirname, 'peers');
+const fastifyFull = { id: 'fastify-full', kind: 'peer', script: path.join(PEERS, 'fastify-full.js') };
+const koaOtel = {
+  id: 'koa-otel',
+  kind: 'peer',
+  script: path.join(PEERS, 'koa-otel.js'),
+  nodeArgs: ['--require', path.join(PEERS, 'koa-otel-telemetry.js')],
+  otel: true,
+};
 const GROUPS = {
   ping: {
     route: '/api/ping',
     servers: [
       { id: 'koa-bare', kind: 'baseline' },
-      { id: 'service', kind: 'service', env: { ACCESS_LOG: 'all' }, target: { n: 1, min: 0.35 }, expectAccessLines: 'all' },
-      { id: 'service-quiet', kind: 'service', env: { ACCESS_LOG: 'errors-and-slow' }, target: { n: 2, min: 0.4 }, expectAccessLines: 'slow-or-error' },
+      { id: 'service', kind: 'service', env: { ACCESS_LOG: 'all' }, target: { n: 1, min: 0.4, maxCpuUs: 55 }, expectAccessLines: 'all' },
+      { id: 'service-quiet', kind: 'service', env: { ACCESS_LOG: 'errors-and-slow' }, expectAccessLines: 'slow-or-error' },
+      fastifyFull,
+      koaOtel,
     ],
   },
   info: {
     route: '/api/info',
     servers: [
       { id: 'koa-bare+pg', kind: 'baseline' },
-      { id: 'service', kind: 'service', env: { ACCESS_LOG: 'all' }, target: { n: 3, min: 0.8 }, expectAccessLines: 'all' },
+      { id: 'service', kind: 'service', env: { ACCESS_LOG: 'all' }, target: { n: 2, min: 0.7, maxCpuUs: 110 }, expectAccessLines: 'all' },
+      fastifyFull,
+      koaOtel,
     ],
   },
 };
+/** Targets every group shares: p99 against the baseline's, resident memory under load. */
+const P99_MAX_RATIO = 2;
+const RSS_MAX_MB = 150;
 
 function serviceEnv(o, db, workDir, extra) {
   return {
@@ -152,7 +172,11 @@ async function measureOne(o, db, workDir, group, spec, rep) {
   const label = `${group.name}-${spec.id}-r${rep}`.replace(/[^\w.-]/g, '_');
   const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.out, 'profiles')}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : [];
   const otlpEnv = o.receiver ? { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: o.receiver.url } : {};
-  const env = spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
+  // The naive OTel peer pays the same span export as the service: none, or OTLP to the receiver.
+  const peerOtel = spec.otel ? { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...otlpEnv } : {};
+  const env =
+    spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel };
+  const load1 = require('node:os').loadavg()[0];
   o.receiver?.reset();
   const srv = await lib.startServer({
     kind: spec.kind,
@@ -160,8 +184,8 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     cpu: o.serverCpu,
     workDir,
     label,
-    nodeArgs,
-    script: spec.distDir ? path.join(spec.distDir, 'main.js') : undefined,
+    nodeArgs: [...nodeArgs, ...(spec.nodeArgs ?? [])],
+    script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
   });
   const url = srv.url + group.route;
   let warm;
@@ -170,11 +194,13 @@ async function measureOne(o, db, workDir, group, spec, rep) {
   let cpu0;
   let spans;
   let cpu1;
+  let rssMb;
   try {
     if (o.warmupS > 0) warm = await lib.autocannon({ url, connections: o.connections, durationS: o.warmupS, cpu: o.loadCpu, headers: PROXY_HEADERS });
     cpu0 = lib.cpuSeconds(srv.pid);
     res = await lib.autocannon({ url, connections: o.connections, durationS: o.durationS, cpu: o.loadCpu, headers: PROXY_HEADERS });
     cpu1 = lib.cpuSeconds(srv.pid);
+    rssMb = lib.rssMb(srv.pid);
     if (spec.kind === 'service') {
       // Requests cut off by autocannon's stop may still be running: wait until the count settles.
       histogram = await lib.histogramCount(srv.metricsUrl, group.route);
@@ -221,6 +247,8 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     // server CPU per request in the measured window; sent counts requests cut off at the end too
     cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / res.requests.total,
     cpuUtil: (cpu1 - cpu0) / res.duration,
+    rssMb,
+    loadavg1: load1,
     p50: res.latency.p50,
     p99: res.latency.p99,
     completed,
@@ -259,6 +287,9 @@ function summarise(o, runs) {
         })
         .filter(Number.isFinite);
       const ratio = lib.median(ratios);
+      const cpuUsPerReq = lib.median(mine.map((r) => r.cpuUsPerReq));
+      const p99Ratio = lib.median(mine.map((r) => r.p99)) / lib.median(runs.filter((x) => x.group === name && x.server === base.id).map((x) => x.p99));
+      const rssMb = Math.max(...mine.map((r) => r.rssMb).filter(Number.isFinite));
       rows.push({
         group: name,
         route: g.route,
@@ -271,10 +302,20 @@ function summarise(o, runs) {
         ratio,
         ratioMin: Math.min(...ratios),
         ratioMax: Math.max(...ratios),
-        cpuUsPerReq: lib.median(mine.map((r) => r.cpuUsPerReq)),
+        cpuUsPerReq,
         cpuRatio: lib.median(cpuRatios),
-        p99Ratio: lib.median(mine.map((r) => r.p99)) / lib.median(runs.filter((x) => x.group === name && x.server === base.id).map((x) => x.p99)),
-        target: s.target ? { ...s.target, met: ratio >= s.target.min } : undefined,
+        p99Ratio,
+        rssMb,
+        target: s.target
+          ? {
+              ...s.target,
+              ratioMet: ratio >= s.target.min,
+              cpuMet: cpuUsPerReq <= s.target.maxCpuUs,
+              p99Met: p99Ratio <= P99_MAX_RATIO,
+              rssMet: rssMb <= RSS_MAX_MB,
+              met: ratio >= s.target.min && cpuUsPerReq <= s.target.maxCpuUs && p99Ratio <= P99_MAX_RATIO && rssMb <= RSS_MAX_MB,
+            }
+          : undefined,
         reps: mine.length,
       });
     }
@@ -283,7 +324,8 @@ function summarise(o, runs) {
 }
 
 function printTable(rows) {
-  const head = ['route', 'server', 'req/s (median)', 'req/s min–max', 'p50 ms', 'p99 ms', 'ratio (min–max)', 'p99 ratio', 'CPU µs/req', 'CPU ratio', 'target'];
+  const head = ['route', 'server', 'req/s (median)', 'req/s min–max', 'p50 ms', 'p99 ms', 'ratio (min–max)', 'p99 ratio', 'CPU µs/req', 'CPU ratio', 'RSS MB', 'target'];
+  const yes = (ok) => (ok ? 'met' : 'NOT met');
   const body = rows.map((r) => [
     r.route,
     r.server,
@@ -295,7 +337,11 @@ function printTable(rows) {
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.p99Ratio, 2),
     fmt(r.cpuUsPerReq),
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.cpuRatio, 2),
-    r.target ? `(${r.target.n}) ≥ ${r.target.min}: ${r.target.met ? 'met' : 'NOT met'}` : '',
+    fmt(r.rssMb),
+    r.target
+      ? `(${r.target.n}) ≤ ${r.target.maxCpuUs} µs: ${yes(r.target.cpuMet)}; ≥ ${r.target.min}×: ${yes(r.target.ratioMet)}; ` +
+        `p99 ≤ ${P99_MAX_RATIO}×: ${yes(r.target.p99Met)}; RSS ≤ ${RSS_MAX_MB}: ${yes(r.target.rssMet)}`
+      : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
   const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
@@ -312,11 +358,14 @@ async function main() {
       g.servers.push({ ...like, id: `service@${c.name}`, distDir: c.dir, target: undefined });
     }
   }
+  // --compare builds stay in whatever --servers says
+  if (o.servers) for (const g of Object.values(GROUPS)) g.servers = g.servers.filter((s, i) => i === 0 || s.distDir || o.servers.includes(s.id));
   fs.mkdirSync(o.out, { recursive: true });
   const workDir = lib.tmpWorkDir();
   const db = await lib.createBenchDatabase();
   if (o.otlp) o.receiver = await otlpReceiver();
   const started = new Date();
+  const loadStart = require('node:os').loadavg();
   const runs = [];
   console.log(
     `bench: ${o.reps} repetition(s), ${o.warmupS} s warm-up + ${o.durationS} s, ${o.connections} connections, ` +
@@ -335,8 +384,8 @@ async function main() {
           const r = await measureOne(o, db, workDir, { ...g, name }, spec, rep);
           runs.push(r);
           console.log(
-            `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(14)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms` +
-              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (${fmt(100 * r.cpuUtil)}%)` +
+            `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms` +
+              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (${fmt(100 * r.cpuUtil)}%)  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
               (r.histogramCount === undefined ? '' : `  histogram ${r.histogramCount} = served; access lines ${r.accessLogLines}`) +
               (r.spansExported === undefined ? '' : `; spans ${r.spansExported}`) +
               (r.problems.length ? `  PROBLEM: ${r.problems.join('; ')}` : ''),
@@ -351,14 +400,17 @@ async function main() {
   }
 
   const rows = summarise(o, runs);
+  const loadEnd = require('node:os').loadavg();
   console.log('');
   printTable(rows);
+  const la = (l) => l.map((x) => x.toFixed(2)).join(' / ');
+  console.log(`\nload average (1 / 5 / 15 min): start ${la(loadStart)}, end ${la(loadEnd)}; ${require('node:os').cpus().length} CPUs`);
   const problems = runs.flatMap((r) => r.problems.map((p) => `${r.group}/${r.server}/rep ${r.rep + 1}: ${p}`));
   const result = {
     started: started.toISOString(),
     finished: new Date().toISOString(),
     options: { ...o, out: undefined, receiver: undefined },
-    machine: { cpus: require('node:os').cpus().length, loadavg: require('node:os').loadavg(), node: process.version },
+    machine: { cpus: require('node:os').cpus().length, loadavgStart: loadStart, loadavgEnd: loadEnd, node: process.version },
     summary: rows,
     runs,
     problems,

@@ -11,7 +11,9 @@ interface SummaryRow {
   reqPerSec: number;
   ratio: number;
   cpuRatio: number;
-  target?: { n: number; min: number; met: boolean };
+  cpuUsPerReq: number;
+  rssMb: number;
+  target?: { n: number; min: number; maxCpuUs: number; met: boolean };
 }
 
 /**
@@ -43,10 +45,12 @@ describe('benchmark smoke run (bench/run.js --smoke)', function () {
     expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
   });
 
-  it('prints the ratio table with all three targets', () => {
-    expect(stdout).to.match(/\| \/api\/ping\s+\| service\s+\|.*\(1\) ≥ 0\.35/);
-    expect(stdout).to.match(/\| \/api\/ping\s+\| service-quiet\s+\|.*\(2\) ≥ 0\.4/);
-    expect(stdout).to.match(/\| \/api\/info\s+\| service\s+\|.*\(3\) ≥ 0\.8/);
+  it('prints the table with both targets, the two peers in each group and the load average', () => {
+    expect(stdout).to.match(/\| \/api\/ping\s+\| service\s+\|.*\(1\) ≤ 55 µs: .*≥ 0\.4×/);
+    expect(stdout).to.match(/\| \/api\/info\s+\| service\s+\|.*\(2\) ≤ 110 µs: .*≥ 0\.7×/);
+    for (const route of ['ping', 'info'])
+      for (const peer of ['fastify-full', 'koa-otel']) expect(stdout).to.match(new RegExp(`\\| /api/${route}\\s+\\| ${peer}\\s+\\|`));
+    expect(stdout).to.match(/load average \(1 \/ 5 \/ 15 min\): start [\d.]+ \/ [\d.]+ \/ [\d.]+, end /);
   });
 
   it('writes a results file whose ratios are same-run figures for every variant', () => {
@@ -59,11 +63,13 @@ describe('benchmark smoke run (bench/run.js --smoke)', function () {
     };
     expect(result.problems).to.deep.equal([]);
     const targets = result.summary.filter((r) => r.target).map((r) => r.target!.n);
-    expect(targets).to.have.members([1, 2, 3]);
+    expect(targets).to.have.members([1, 2]);
     for (const row of result.summary) {
       expect(row.reqPerSec, `${row.route} ${row.server}`).to.be.greaterThan(0);
       expect(row.ratio, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
       expect(row.cpuRatio, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
+      expect(row.cpuUsPerReq, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
+      expect(row.rssMb, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
     }
     // The service rows carry the telemetry cross-check: a histogram count for every request.
     const service = result.runs.filter((r) => r.server.startsWith('service'));

@@ -6,6 +6,7 @@ import { createDatabase, operationOf, type Database } from '../../src/platform/d
 import { createLogger } from '../../src/platform/logging/logger';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startTcpProxy } from '../helpers/tcp-proxy';
+import { metricTotal } from '../helpers/metrics';
 import { telemetry } from '../setup/telemetry';
 import { Writable } from 'node:stream';
 
@@ -113,6 +114,33 @@ describe('database layer (real PostgreSQL)', function () {
       expect(s.total).to.equal(s.idle + s.used);
     } finally {
       client.release();
+    }
+  });
+
+  it('db.client.connection.count and .pending_requests are the pool\'s own numbers when scraped', async () => {
+    const one = makeDb(tdb.url, { max: 1 });
+    const ofThisDb = (a: Record<string, unknown>) => String(a['db.client.connection.pool.name']).endsWith(`/${tdb.name}`);
+    const used = () => metricTotal('db.client.connection.count', (a) => ofThisDb(a) && a['db.client.connection.state'] === 'used');
+    const pending = () => metricTotal('db.client.connection.pending_requests', ofThisDb);
+    let release: () => void = () => undefined;
+    try {
+      const usedBefore = await used();
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const held = one.transaction(() => new Promise<void>((r) => ((release = r), entered())));
+      await inside;
+      const waiting = one.query('SELECT 1');
+      const until = Date.now() + 5000;
+      while ((await pending()) < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(await used(), 'the held client').to.equal(usedBefore + 1);
+      expect(await pending(), 'the waiting query').to.equal(1);
+      release();
+      await Promise.all([held, waiting]);
+      expect(await pending()).to.equal(0);
+      expect(await used()).to.equal(usedBefore);
+    } finally {
+      release();
+      await one.close();
     }
   });
 

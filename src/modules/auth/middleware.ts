@@ -133,24 +133,28 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
     };
   }
 
-  async function claim(ctx: AppContext, next: Next): Promise<void> {
+  // claim and identify run on every request: without a token they pass straight on, with no
+  // async wrapper (a promise and an await each) around next().
+  function claim(ctx: AppContext, next: Next): Promise<void> {
     const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
-    if (token) {
-      const claims = await claimsOf(ctx, token);
-      if (claims) {
-        ctx.state.claimedTenantId = claims.tenantId;
-        ctx.state.claimedUserId = claims.userId;
-      }
+    return token ? claimThen(ctx, token, next) : next();
+  }
+  async function claimThen(ctx: AppContext, token: string, next: Next): Promise<void> {
+    const claims = await claimsOf(ctx, token);
+    if (claims) {
+      ctx.state.claimedTenantId = claims.tenantId;
+      ctx.state.claimedUserId = claims.userId;
     }
     await next();
   }
 
-  async function identify(ctx: AppContext, next: Next): Promise<void> {
+  function identify(ctx: AppContext, next: Next): Promise<void> {
     const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
-    if (token && token.includes('.')) {
-      const verdict = await verdictOf(ctx, token);
-      if (verdict.kind === 'live') ctx.state.caller = userCaller(verdict);
-    }
+    return token && token.includes('.') ? identifyThen(ctx, token, next) : next();
+  }
+  async function identifyThen(ctx: AppContext, token: string, next: Next): Promise<void> {
+    const verdict = await verdictOf(ctx, token);
+    if (verdict.kind === 'live') ctx.state.caller = userCaller(verdict);
     await next();
   }
 

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { Logger } from '../logging/logger';
 import type { Instruments } from '../telemetry/instruments';
+import { observePoolAtScrape } from '../telemetry/pool-metrics';
 
 export interface PoolSettings {
   connectionString: string;
@@ -133,6 +134,7 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     statement_timeout: settings.statementTimeoutMillis,
     application_name: settings.applicationName,
   });
+  const unobservePool = observePoolAtScrape(pool, instruments); // db.client.connection.* read when scraped, not per acquire
   // An idle client losing its server connection emits here; without a listener it would crash us.
   pool.on('error', (err) => logger.warn('idle database connection failed', { error: err.message }));
 
@@ -200,6 +202,7 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
       return { total, idle, used: total - idle, waiting: pool.waitingCount, max: settings.max };
     },
     async close() {
+      unobservePool?.();
       await pool.end();
     },
   };

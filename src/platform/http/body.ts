@@ -50,10 +50,12 @@ export function shapeViolation(value: unknown, limits: ShapeLimits = BODY_SHAPE)
 
 /** 400 for a parsed JSON or form body deeper or larger than BODY_SHAPE; every route, webhooks included. */
 export function boundBodyShape(limits: ShapeLimits = BODY_SHAPE) {
-  return async function boundBodyShapeMiddleware(ctx: AppContext, next: Next): Promise<void> {
+  // Not async: on every request, an async wrapper would add a promise and an await for nothing
+  // (koa-compose turns a synchronous throw into a rejection all the same).
+  return function boundBodyShapeMiddleware(ctx: AppContext, next: Next): Promise<void> {
     const why = shapeViolation(ctx.request.body, limits);
     if (why === 'depth') throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not nest deeper than ${limits.maxDepth} levels` }]);
     if (why === 'size') throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not hold more than ${limits.maxNodes} fields and items` }]);
-    await next();
+    return next();
   };
 }

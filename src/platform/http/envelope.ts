@@ -27,35 +27,41 @@ const GENERIC_500 = 'An unexpected error occurred';
 export function errorEnvelope(opts: { instruments: Instruments; production: boolean }) {
   const { instruments, production } = opts;
 
-  return async function errorEnvelopeMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    try {
-      await next();
-      // Nothing answered: an unknown route (404) or a known route with the wrong method (405).
-      if (ctx.body == null && (ctx.status === 404 || ctx.status === 405 || ctx.status === 501)) {
-        const allow = ctx.response.get('Allow');
-        throw allow ? new MethodNotAllowedError(allow.split(/,\s*/)) : new NotFoundError('Route');
-      }
-    } catch (err) {
-      const appError = toAppError(err);
-      ctx.state.error = { appError, original: err };
-      const span = ctx.state.span;
-      if (span) {
-        span.recordException(err instanceof Error ? err : new Error(String(err)));
-        // HTTP semantic conventions: a server span is an error only for 5xx; a 4xx is the client's
-        // mistake, answered correctly (its code stays on caly.error.code and the exception event).
-        if (appError.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: appError.code });
-        span.setAttribute('caly.error.code', appError.code);
-      }
-      const route = routeOf(ctx);
-      instruments.errors.add(
-        1,
-        route === undefined
-          ? { 'caly.error.code': appError.code, 'http.response.status_code': appError.status }
-          : { 'caly.error.code': appError.code, 'http.route': route, 'http.response.status_code': appError.status },
-      );
-      render(ctx, appError, production);
-    }
+  // A continuation rather than an async function with try/catch: fewer promises per request.
+  // Both paths end in `fail`: an error thrown inside, and a request nothing answered.
+  return function errorEnvelopeMiddleware(ctx: AppContext, next: Next): Promise<void> {
+    return next().then(
+      () => {
+        // Nothing answered: an unknown route (404) or a known route with the wrong method (405).
+        if (ctx.body == null && (ctx.status === 404 || ctx.status === 405 || ctx.status === 501)) {
+          const allow = ctx.response.get('Allow');
+          fail(ctx, allow ? new MethodNotAllowedError(allow.split(/,\s*/)) : new NotFoundError('Route'));
+        }
+      },
+      (err: unknown) => fail(ctx, err),
+    );
   };
+
+  function fail(ctx: AppContext, err: unknown): void {
+    const appError = toAppError(err);
+    ctx.state.error = { appError, original: err };
+    const span = ctx.state.span;
+    if (span) {
+      span.recordException(err instanceof Error ? err : new Error(String(err)));
+      // HTTP semantic conventions: a server span is an error only for 5xx; a 4xx is the client's
+      // mistake, answered correctly (its code stays on caly.error.code and the exception event).
+      if (appError.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: appError.code });
+      span.setAttribute('caly.error.code', appError.code);
+    }
+    const route = routeOf(ctx);
+    instruments.errors.add(
+      1,
+      route === undefined
+        ? { 'caly.error.code': appError.code, 'http.response.status_code': appError.status }
+        : { 'caly.error.code': appError.code, 'http.route': route, 'http.response.status_code': appError.status },
+    );
+    render(ctx, appError, production);
+  }
 }
 
 function render(ctx: AppContext, err: AppError, production: boolean): void {

@@ -67,13 +67,14 @@ function badBodyString(body: unknown): { path: string; message: string } | undef
  * refused for odd text, they are sanitised and kept (webhooks/exotel/sanitise.ts).
  */
 export function refuseUnstorableInput() {
-  return async function refuseUnstorableInputMiddleware(ctx: AppContext, next: Next): Promise<void> {
+  // Not async: runs on every request, and koa-compose turns a synchronous throw into a rejection.
+  return function refuseUnstorableInputMiddleware(ctx: AppContext, next: Next): Promise<void> {
     if (!ctx.path.startsWith('/webhooks/')) {
       const q = ctx.querystring ? badQueryParam(ctx.querystring) : undefined;
       if (q) throw new ValidationError('Request validation failed', [{ path: `/query/${q.key}`, message: q.message }]);
       const b = badBodyString(ctx.request.body);
       if (b) throw new ValidationError('Request validation failed', [b]);
     }
-    await next();
+    return next();
   };
 }

@@ -7,7 +7,8 @@ import type { HttpDurationProducer } from './http-duration';
  * lists each one as Prometheus scrapes it, and test/metrics-golden.test.ts pins that list, so a
  * rename here fails the build before it silently breaks an alert or a dashboard.
  *
- * Metrics that instrumentations own (db.client.*, nodejs.*, v8js.*) are not created here.
+ * Metrics that instrumentations own (db.client.*, nodejs.*, v8js.*) are not created here, except
+ * the two pool gauges that are read at scrape time instead of counted per query (pool-metrics.ts).
  * Attribute values must stay bounded: route templates, enum-like codes, never raw input.
  */
 
@@ -83,6 +84,9 @@ export const GAUGES = {
   dependencyVulnerabilities: { name: 'caly.dependency.vulnerabilities', unit: '{vulnerability}', description: 'Known vulnerabilities in dependencies, by severity, from the last successful scan.' },
   dependencyOutdated: { name: 'caly.dependency.outdated', unit: '{package}', description: 'Dependencies behind their latest version, from the last successful scan.' },
   dependencyLastScan: { name: 'caly.dependency.last_scan_timestamp', unit: 's', description: 'Unix time of the last successful dependency scan.' },
+  // instrumentation-pg's names and attributes, read from the pool at scrape time (pool-metrics.ts)
+  dbConnectionCount: { name: 'db.client.connection.count', unit: '{connection}', description: 'The number of connections that are currently in state described by the state attribute.' },
+  dbConnectionPending: { name: 'db.client.connection.pending_requests', unit: '{connection}', description: 'The number of current pending requests for an open connection.' },
 } as const;
 export type GaugeName = keyof typeof GAUGES;
 

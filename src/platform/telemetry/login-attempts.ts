@@ -25,17 +25,21 @@ function outcomeOf(status: number): LoginOutcome {
  * its span, metrics and access line (the router sets the same template again when it runs).
  */
 export function countLoginAttempts(router: Router<AppState>, instruments: Instruments) {
-  return async function loginAttemptsMiddleware(ctx: AppContext, next: Next): Promise<void> {
+  // Not async itself: every request passes here, and only login attempts need to wait for next().
+  return function loginAttemptsMiddleware(ctx: AppContext, next: Next): Promise<void> {
     if (ctx.method !== 'POST') return next();
     const route = matchedRoute(router, ctx.method, ctx.path);
     if (route === undefined || !LOGIN_ROUTES.has(route)) return next();
+    return countAttempt(ctx, route, next);
+  };
+  async function countAttempt(ctx: AppContext, route: string, next: Next): Promise<void> {
     ctx._matchedRoute = route;
     try {
       await next();
     } finally {
       instruments.loginAttempts.add(1, { 'http.route': route, outcome: outcomeOf(ctx.status) });
     }
-  };
+  }
 }
 
 /** The template @koa/router will report: the last matched layer that is a route. */

@@ -42,7 +42,7 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
   const tracer = trace.getTracer('caly-api.http');
   const durations = instruments.httpDuration;
 
-  return async function requestSpanMiddleware(ctx: AppContext, next: Next): Promise<void> {
+  return function requestSpanMiddleware(ctx: AppContext, next: Next): Promise<void> {
     const startedAt = performance.now();
     const headers = ctx.req.headers;
     const parent = headers.traceparent === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, headers, headerGetter);
@@ -79,9 +79,9 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
     ctx.state.startedAt = startedAt;
     ctx.set('x-request-id', requestId);
 
-    try {
-      await context.with(trace.setSpan(parent, span), next);
-    } finally {
+    // A continuation rather than an async function with try/finally: the span ends after
+    // everything inside has settled, on success and on error, with fewer promises per request.
+    const end = (): void => {
       const status = ctx.status;
       const route = routeOf(ctx);
       const elapsedMs = performance.now() - startedAt;
@@ -101,6 +101,10 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
       if (sc.traceFlags & TraceFlags.SAMPLED) durations.record(elapsedMs / 1000, method, route, status, scheme, sc.traceId, sc.spanId);
       else durations.record(elapsedMs / 1000, method, route, status, scheme);
       span.end();
-    }
+    };
+    return context.with(trace.setSpan(parent, span), next).then(end, (err: unknown) => {
+      end();
+      throw err;
+    });
   };
 }

@@ -9,16 +9,18 @@ import type { AppContext, AppState } from '../context/state';
  * the router, inside the error envelope, so everything outside it sees the route.
  */
 export function routeOnMethodNotAllowed(router: Router<AppState>) {
-  return async function routeOn405Middleware(ctx: AppContext, next: Next): Promise<void> {
-    await next();
-    if (ctx.status !== 405 || ctx._matchedRoute !== undefined) return;
-    const layers = router.match(ctx.path, ctx.method).path;
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const l = layers[i]!;
-      if (l.methods.length > 0 && typeof l.path === 'string') {
-        ctx._matchedRoute = l.path;
-        return;
+  // A continuation instead of an async function: fewer promises per request under AsyncLocalStorage.
+  return function routeOn405Middleware(ctx: AppContext, next: Next): Promise<void> {
+    return next().then(() => {
+      if (ctx.status !== 405 || ctx._matchedRoute !== undefined) return;
+      const layers = router.match(ctx.path, ctx.method).path;
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const l = layers[i]!;
+        if (l.methods.length > 0 && typeof l.path === 'string') {
+          ctx._matchedRoute = l.path;
+          return;
+        }
       }
-    }
+    });
   };
 }

@@ -46,8 +46,12 @@ export async function take(l: NamedLimiter, key: string, deps: EnforceDeps): Pro
   }
 }
 
+/** Same headers as headersOf, set straight on the response: this runs on every /api/* request. */
 export function setLimitHeaders(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes): void {
-  for (const [k, v] of Object.entries(headersOf(l, res))) ctx.set(k, v);
+  const out = ctx.res;
+  out.setHeader('X-RateLimit-Limit', String(l.points));
+  out.setHeader('X-RateLimit-Remaining', String(Math.max(0, res.remainingPoints)));
+  out.setHeader('X-RateLimit-Reset', String(Math.ceil((Date.now() + Math.max(0, res.msBeforeNext)) / 1000)));
 }
 
 /**

@@ -89,13 +89,16 @@ function fallbackReporter(name: string, deps: LimiterDeps): () => void {
 
 /** A middleware that takes one point from the bucket `keyOf` names, and answers 429 when it is empty. */
 function single(l: NamedLimiter, keyOf: (ctx: AppContext) => string, deps: EnforceDeps): RouteMiddleware {
-  return async function rateLimitMiddleware(ctx, next) {
-    const d = await take(l, keyOf(ctx), deps);
-    if (d) {
-      if (!d.allowed) reject(ctx, l, d.res, deps);
-      setLimitHeaders(ctx, l, d.res);
-    }
-    await next();
+  // A continuation of the store's answer rather than an async function awaiting it and next():
+  // this runs on every /api/* request, and each await is a promise more under AsyncLocalStorage.
+  return function rateLimitMiddleware(ctx, next) {
+    return take(l, keyOf(ctx), deps).then((d) => {
+      if (d) {
+        if (!d.allowed) reject(ctx, l, d.res, deps);
+        setLimitHeaders(ctx, l, d.res);
+      }
+      return next();
+    });
   };
 }
 
