@@ -39,7 +39,7 @@ const typical = {
 };
 // An attack request of the same shape, to show the cost when rules do fire.
 const attack = {
-  line: { ...typical.line, querystring: "page=2&limit=20&q=%27%20UNION%20SELECT%20password%20FROM%20users--" },
+  line: { ...typical.line, querystring: 'page=2&limit=20&q=%27%20UNION%20SELECT%20password%20FROM%20users--' },
   body: { ...typical.body, note: '<img src=x onerror=alert(document.cookie)>' },
 };
 
@@ -48,7 +48,11 @@ const attack = {
 const fresh = Array.from({ length: 4096 }, (_, i) => ({
   line: {
     ...typical.line,
-    headers: { ...typical.line.headers, 'user-agent': `${typical.line.headers['user-agent']} build/${i}`, referer: `https://app.caly.ai/calls?tab=open&page=${i}` },
+    headers: {
+      ...typical.line.headers,
+      'user-agent': `${typical.line.headers['user-agent']} build/${i}`,
+      referer: `https://app.caly.ai/calls?tab=open&page=${i}`,
+    },
   },
   body: typical.body,
 }));
@@ -123,9 +127,18 @@ time(() => JSON.parse(bodyJson).tags.length, 20_000);
 const parseUs = median(Array.from({ length: ROUNDS }, () => time(() => JSON.parse(bodyJson).tags.length, ITERATIONS)));
 const calib = calibrationMs();
 console.log(`anomaly scan cost, node ${process.version}, ${ITERATIONS} iterations × ${ROUNDS} rounds, CPU µs/request: median [min–max]`);
-console.log(`load average ${require('node:os').loadavg().map((l) => l.toFixed(2)).join(' ')}; calibration loop ${calib.ms.toFixed(1)} ms CPU`);
+console.log(
+  `load average ${require('node:os')
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; calibration loop ${calib.ms.toFixed(1)} ms CPU`,
+);
 let worst = 0;
-for (const [label, reqs] of [['typical', [typical]], ['typical, unseen UA + Referer', fresh], ['attack', [attack]]]) {
+for (const [label, reqs] of [
+  ['typical', [typical]],
+  ['typical, unseen UA + Referer', fresh],
+  ['attack', [attack]],
+]) {
   for (const [name, r] of Object.entries(measure(reqs))) {
     console.log(`  ${label.padEnd(29)} ${name.padEnd(38)} ${fmt(r.median)} [${fmt(r.min)} – ${fmt(r.max)}]`);
     if (label.startsWith('typical') && name === 'whole request') worst = Math.max(worst, r.median);
@@ -135,8 +148,12 @@ const f = () => inspectBody(bigBody, bodyOpts).findings.length;
 time(f, 5_000);
 const bigRounds = Array.from({ length: ROUNDS }, () => time(f, Math.max(1, Math.floor(ITERATIONS / 10))));
 const bigUs = median(bigRounds);
-console.log(`  ${'4 KB JSON body'.padEnd(29)} ${`(${JSON.stringify(bigBody).length} bytes)`.padEnd(38)} ${fmt(bigUs)} [${fmt(Math.min(...bigRounds))} – ${fmt(Math.max(...bigRounds))}]`);
+console.log(
+  `  ${'4 KB JSON body'.padEnd(29)} ${`(${JSON.stringify(bigBody).length} bytes)`.padEnd(38)} ${fmt(bigUs)} [${fmt(Math.min(...bigRounds))} – ${fmt(Math.max(...bigRounds))}]`,
+);
 console.log(`reference: JSON.parse of the typical body ${parseUs.toFixed(2)} µs CPU`);
-console.log(`typical request (worse of seen / unseen headers): ${worst.toFixed(2)} µs CPU (target ≤ ${TARGET_US} µs) ${worst <= TARGET_US ? 'OK' : 'OVER TARGET'}; calibration loop ${calibrationMs().ms.toFixed(1)} ms`);
+console.log(
+  `typical request (worse of seen / unseen headers): ${worst.toFixed(2)} µs CPU (target ≤ ${TARGET_US} µs) ${worst <= TARGET_US ? 'OK' : 'OVER TARGET'}; calibration loop ${calibrationMs().ms.toFixed(1)} ms`,
+);
 console.log(`4 KB JSON body: ${bigUs.toFixed(2)} µs CPU (target ≤ ${BODY_TARGET_US} µs) ${bigUs <= BODY_TARGET_US ? 'OK' : 'OVER TARGET'}`);
 process.exitCode = worst <= TARGET_US && bigUs <= BODY_TARGET_US ? 0 : 1;

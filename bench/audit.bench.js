@@ -55,7 +55,16 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'caly-audit-bench-'));
   const log = createLogger({ level: 'error', service: 'bench', environment: 'test', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
   const db = createDatabase(
-    { connectionString: db0.url, max: 4, min: 0, idleTimeoutMillis: 5000, connectionTimeoutMillis: 5000, statementTimeoutMillis: 30000, applicationName: 'audit-bench', slowQueryMs: 10000 },
+    {
+      connectionString: db0.url,
+      max: 4,
+      min: 0,
+      idleTimeoutMillis: 5000,
+      connectionTimeoutMillis: 5000,
+      statementTimeoutMillis: 30000,
+      applicationName: 'audit-bench',
+      slowQueryMs: 10000,
+    },
     log.logger,
     telemetry.instruments,
   );
@@ -79,7 +88,13 @@ async function main() {
     resourceId: `call-${i % 1000}`,
     changes: { notes: { before: 'customer asked about refund', after: 'refund issued' }, apiToken: 'secret' },
   });
-  const ctx = { requestId: '4bf92f3577b34da6a3ce929d0e0e4736', clientIp: '203.0.113.42', userAgent: 'Mozilla/5.0 bench', tenantId: 'tenant-1', userId: 'user-1' };
+  const ctx = {
+    requestId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    clientIp: '203.0.113.42',
+    userAgent: 'Mozilla/5.0 bench',
+    tenantId: 'tenant-1',
+    userId: 'user-1',
+  };
   const results = {};
 
   // The span each 8 events share is the request's cost, not the audit trail's: measured alone
@@ -126,7 +141,17 @@ async function main() {
       await turn();
     }
     await isolated.close(5000);
-    results.emitIsolated = { wallUsMedian: pct(rounds.map((r) => r.wallUs), 50), cpuUsMedian: pct(rounds.map((r) => r.cpuUs), 50) - spanCpuUs };
+    results.emitIsolated = {
+      wallUsMedian: pct(
+        rounds.map((r) => r.wallUs),
+        50,
+      ),
+      cpuUsMedian:
+        pct(
+          rounds.map((r) => r.cpuUs),
+          50,
+        ) - spanCpuUs,
+    };
   }
 
   // 1. emit() cost: wall and CPU time per event, median over rounds of 2,000 events emitted 8 per
@@ -157,8 +182,15 @@ async function main() {
     for (let i = 0; i < 50_000; i++) JSON.stringify(rec);
     const j = process.cpuUsage(j0);
     results.emit = {
-      wallUsMedian: pct(rounds.map((r) => r.wallUs), 50),
-      cpuUsMedian: pct(rounds.map((r) => r.cpuUs), 50) - spanCpuUs,
+      wallUsMedian: pct(
+        rounds.map((r) => r.wallUs),
+        50,
+      ),
+      cpuUsMedian:
+        pct(
+          rounds.map((r) => r.cpuUs),
+          50,
+        ) - spanCpuUs,
       calibrationStringifyCpuUs: (j.user + j.system) / 50_000,
       targetUs: 10,
     };
@@ -207,7 +239,13 @@ async function main() {
   await new Promise((r) => setTimeout(r, 1000)); // warm-up
   const before = await count();
   const t0 = performance.now();
-  const ac = await lib.autocannon({ url: `${svc.url}/api/audit-logs?limit=1`, connections: CONNECTIONS, durationS: DURATION_S, cpu: 1, headers: { authorization: `Bearer ${TOKEN}` } });
+  const ac = await lib.autocannon({
+    url: `${svc.url}/api/audit-logs?limit=1`,
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    cpu: 1,
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
   const after = await count();
   const seconds = (performance.now() - t0) / 1000;
   stop = true;
@@ -237,7 +275,14 @@ async function main() {
   await telemetry.shutdown(1000);
   fs.rmSync(work, { recursive: true, force: true });
 
-  const out = { bench: 'audit', at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => x.toFixed(2)), results };
+  const out = {
+    bench: 'audit',
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    loadavg: os.loadavg().map((x) => x.toFixed(2)),
+    results,
+  };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   const file = path.join(__dirname, 'results', `audit-${out.at.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, JSON.stringify(out, null, 2));

@@ -36,7 +36,8 @@ else {
   console.log('recall per source');
   for (const [key, t] of tally) if (key.startsWith('source|')) console.log(`  ${key.slice(7).padEnd(45)} ${pct(t.hit, t.n)} (${t.hit}/${t.n})`);
   if (showMisses) {
-    for (const m of misses) if (showMisses === 'all' || m.split === showMisses) console.log(`MISS ${m.split} ${m.kind} ${m.source}: ${JSON.stringify(m.payload)}`);
+    for (const m of misses)
+      if (showMisses === 'all' || m.split === showMisses) console.log(`MISS ${m.split} ${m.kind} ${m.source}: ${JSON.stringify(m.payload)}`);
   }
 }
 const fp = falsePositives(detector);

@@ -113,11 +113,7 @@ async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], scri
   const exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
   let ready;
   try {
-    ready = await waitForLine(
-      logFile,
-      (l) => (kind === 'service' ? String(l.msg).startsWith('Caly API listening') : l.msg === 'listening'),
-      child,
-    );
+    ready = await waitForLine(logFile, (l) => (kind === 'service' ? String(l.msg).startsWith('Caly API listening') : l.msg === 'listening'), child);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${label} did not start: ${err.message}\n${stderr}`, { cause: err });
@@ -183,9 +179,7 @@ async function scrape(metricsUrl) {
 /** http_server_request_duration_seconds_count summed over the series of one route. */
 async function histogramCount(metricsUrl, route) {
   const samples = await scrape(metricsUrl);
-  return samples
-    .filter((s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.http_route === route)
-    .reduce((a, s) => a + s.value, 0);
+  return samples.filter((s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.http_route === route).reduce((a, s) => a + s.value, 0);
 }
 
 /** Streams the log file and counts access lines of `route` and lines of each level. */

@@ -71,7 +71,8 @@ async function one(o, db, workDir, kind, dest) {
   if (pipe) fs.closeSync(pipe.fd); // the server holds its own copy
   const url = `${srv.url}/api/ping`;
   if (o.warmupS) await lib.autocannon({ url, connections: o.connections, durationS: o.warmupS, cpu: o.loadCpu });
-  if (kind === 'service') await lib.scrape(srv.metricsUrl); // resets the delay histogram
+  if (kind === 'service')
+    await lib.scrape(srv.metricsUrl); // resets the delay histogram
   else srv.signal('SIGUSR2');
   const rss0 = rssMb(srv.pid);
   const res = await lib.autocannon({ url, connections: o.connections, durationS: o.durationS, cpu: o.loadCpu });

@@ -19,7 +19,10 @@ const kb = (pid, field, file = 'status') => {
 const mb = (k) => Math.round(k / 1024);
 const children = (pid) => {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -48,7 +51,14 @@ async function measure(label, env) {
 (async () => {
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   // Everything on: tracing (spans made, export off), Redis-backed limiters, anomaly scan, audit.
-  const common = { NODE_ENV: 'development', ENCRYPTION_KEY: undefined, LOG_LEVEL: 'info', METRICS_PORT: '0', REDIS_URL: 'redis://127.0.0.1:6379', OTEL_TRACES_EXPORTER: 'none' };
+  const common = {
+    NODE_ENV: 'development',
+    ENCRYPTION_KEY: undefined,
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    OTEL_TRACES_EXPORTER: 'none',
+  };
   const db = await createBenchDatabase();
   try {
     const rows = [await measure('embedded', { ...common, DATABASE_URL: undefined }), await measure('server', { ...common, DATABASE_URL: db.url })];

@@ -61,8 +61,7 @@ function parseArgs(argv) {
     else if (a === '--compare') {
       const [name, dir] = next().split('=');
       o.compare.push({ name, dir: path.resolve(dir) });
-    }
-    else throw new Error(`unknown option ${a} (see the header of bench/run.js)`);
+    } else throw new Error(`unknown option ${a} (see the header of bench/run.js)`);
   }
   // Pinning to two CPUs needs two; on a one-CPU box run unpinned rather than fail.
   if (require('node:os').cpus().length < 2) o.serverCpu = o.loadCpu = undefined;
@@ -151,8 +150,7 @@ async function otlpReceiver() {
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         for (const rs of body.resourceSpans || [])
-          for (const ss of rs.scopeSpans || [])
-            for (const sp of ss.spans || []) if (sp.kind === 2) counts.set(sp.name, (counts.get(sp.name) || 0) + 1);
+          for (const ss of rs.scopeSpans || []) for (const sp of ss.spans || []) if (sp.kind === 2) counts.set(sp.name, (counts.get(sp.name) || 0) + 1);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       } catch {
         res.writeHead(400).end();
@@ -174,8 +172,7 @@ async function measureOne(o, db, workDir, group, spec, rep) {
   const otlpEnv = o.receiver ? { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: o.receiver.url } : {};
   // The naive OTel peer pays the same span export as the service: none, or OTLP to the receiver.
   const peerOtel = spec.otel ? { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...otlpEnv } : {};
-  const env =
-    spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel };
+  const env = spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel };
   const load1 = require('node:os').loadavg()[0];
   o.receiver?.reset();
   const srv = await lib.startServer({
@@ -324,7 +321,20 @@ function summarise(o, runs) {
 }
 
 function printTable(rows) {
-  const head = ['route', 'server', 'req/s (median)', 'req/s min–max', 'p50 ms', 'p99 ms', 'ratio (min–max)', 'p99 ratio', 'CPU µs/req', 'CPU ratio', 'RSS MB', 'target'];
+  const head = [
+    'route',
+    'server',
+    'req/s (median)',
+    'req/s min–max',
+    'p50 ms',
+    'p99 ms',
+    'ratio (min–max)',
+    'p99 ratio',
+    'CPU µs/req',
+    'CPU ratio',
+    'RSS MB',
+    'target',
+  ];
   const yes = (ok) => (ok ? 'met' : 'NOT met');
   const body = rows.map((r) => [
     r.route,

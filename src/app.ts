@@ -89,7 +89,14 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   for (const m of deps.modules) m.registerRoutes?.(router);
   registerDocsRoutes(router, serviceDocument()); // /openapi.json, /openapi.yaml, /docs
   routers.set(app, router);
-  const anomaly = createAnomalyDetector({ mode: config.ANOMALY_MODE, bodyScanBytes: config.ANOMALY_BODY_SCAN_BYTES, logger: log.logger, instruments, audit: deps.audit, router });
+  const anomaly = createAnomalyDetector({
+    mode: config.ANOMALY_MODE,
+    bodyScanBytes: config.ANOMALY_BODY_SCAN_BYTES,
+    logger: log.logger,
+    instruments,
+    audit: deps.audit,
+    router,
+  });
 
   app.use(requestSpan({ instruments, slowRequestMs: config.SLOW_REQUEST_MS })); // trace, request id, duration
   app.use(auditJournalWait(deps.audit)); // answer only once this request's audit events are journaled

@@ -49,7 +49,9 @@ export async function runServer(config: Config, telemetry: Telemetry, warnings: 
     level: config.LOG_LEVEL,
     service: config.OTEL_SERVICE_NAME,
     environment: config.NODE_ENV,
-    redactKeys: config.LOG_REDACT_KEYS.split(',').map((s) => s.trim()).filter(Boolean),
+    redactKeys: config.LOG_REDACT_KEYS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   });
   const { logger } = log;
   telemetry.attachLog(logger); // the SDK's own warnings (dropped spans, failed exports) into our log
@@ -161,14 +163,17 @@ async function startService(
   await audit.start();
   const stopAuditPurge = startPurgeJob({ db, audit, logger, retentionDays: config.AUDIT_RETENTION_DAYS, intervalMs: config.AUDIT_PURGE_INTERVAL_MS });
   if (config.NODE_ENV === 'production' && !config.TRUST_PROXY) {
-    logger.warn('TRUST_PROXY is off: X-Forwarded-Proto is ignored, so every plain-HTTP request is redirected to PUBLIC_BASE_URL and rate limits see the proxy address; set TRUST_PROXY=true behind a load balancer');
+    logger.warn(
+      'TRUST_PROXY is off: X-Forwarded-Proto is ignored, so every plain-HTTP request is redirected to PUBLIC_BASE_URL and rate limits see the proxy address; set TRUST_PROXY=true behind a load balancer',
+    );
   }
   // Rate limits: Redis when configured, so replicas share one budget. A Redis that is down at start
   // does not stop the service: the limiters answer from memory until it is back.
   let rateLimitStore: RateLimitStore = { kind: 'memory' };
   if (config.REDIS_URL) {
     const client = createRedisClient(config.REDIS_URL, logger);
-    if (!(await waitUntilReady(client, 2_000))) logger.error('rate-limit store (Redis) not ready at startup: limiting from process memory until it is', { store: 'redis' });
+    if (!(await waitUntilReady(client, 2_000)))
+      logger.error('rate-limit store (Redis) not ready at startup: limiting from process memory until it is', { store: 'redis' });
     rateLimitStore = { kind: 'redis', client };
   }
   const limiters = createLimiters({ config, store: rateLimitStore, logger, instruments: telemetry.instruments, audit });

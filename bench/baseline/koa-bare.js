@@ -19,9 +19,7 @@ const pg = require('pg');
 
 const app = new Koa();
 const router = new Router();
-const pool = process.env.DATABASE_URL
-  ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX || 20) })
-  : undefined;
+const pool = process.env.DATABASE_URL ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX || 20) }) : undefined;
 
 router.get('/api/ping', (ctx) => {
   ctx.body = { ok: true, ts: Date.now() };
@@ -48,9 +46,18 @@ if (process.env.SYNC_ACCESS_LOG === '1') {
   app.use(async function syncAccessLog(ctx, next) {
     const t0 = performance.now();
     await next();
-    const line = { time: new Date().toISOString(), level: 'info', method: ctx.method, path: ctx.path, status: ctx.status, duration_ms: performance.now() - t0, msg: 'request', pad: 'x'.repeat(200) };
+    const line = {
+      time: new Date().toISOString(),
+      level: 'info',
+      method: ctx.method,
+      path: ctx.path,
+      status: ctx.status,
+      duration_ms: performance.now() - t0,
+      msg: 'request',
+      pad: 'x'.repeat(200),
+    };
     const data = Buffer.from(`${JSON.stringify(line)}\n`);
-    for (let off = 0; off < data.length; ) {
+    for (let off = 0; off < data.length;) {
       try {
         off += fs.writeSync(1, data, off);
       } catch (err) {

@@ -11,9 +11,7 @@ const pg = require('pg');
 const client = require('prom-client');
 
 const app = Fastify({ logger: true, trustProxy: true });
-const pool = process.env.DATABASE_URL
-  ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX || 20) })
-  : undefined;
+const pool = process.env.DATABASE_URL ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX || 20) }) : undefined;
 
 const registry = new client.Registry();
 const duration = new client.Histogram({
@@ -51,7 +49,10 @@ async function main() {
 }
 
 function stop() {
-  app.close().then(() => (pool ? pool.end() : undefined)).finally(() => process.exit(0));
+  app
+    .close()
+    .then(() => (pool ? pool.end() : undefined))
+    .finally(() => process.exit(0));
 }
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

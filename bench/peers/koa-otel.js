@@ -15,9 +15,7 @@ const pg = require('pg');
 const logger = winston.createLogger({ level: 'info', format: winston.format.json(), transports: [new winston.transports.Console()] });
 const ajv = new Ajv();
 const validQuery = ajv.compile({ type: 'object', additionalProperties: { type: 'string', maxLength: 256 } });
-const pool = process.env.DATABASE_URL
-  ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX || 20) })
-  : undefined;
+const pool = process.env.DATABASE_URL ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX || 20) }) : undefined;
 
 const app = new Koa({ proxy: true });
 const router = new Router();

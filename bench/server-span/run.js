@@ -22,7 +22,14 @@ async function main() {
   for (let rep = 0; rep < REPS; rep++) {
     const order = rep % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
     for (const variant of order) {
-      const srv = await startServer({ kind: 'baseline', script: path.join(__dirname, 'server.js'), env: { VARIANT: variant }, cpu: 0, workDir, label: variant });
+      const srv = await startServer({
+        kind: 'baseline',
+        script: path.join(__dirname, 'server.js'),
+        env: { VARIANT: variant },
+        cpu: 0,
+        workDir,
+        label: variant,
+      });
       try {
         await autocannon({ url: `${srv.url}/api/ping`, connections: CONNECTIONS, durationS: 2, cpu: 1 }); // warm-up
         const r = await autocannon({ url: `${srv.url}/api/ping`, connections: CONNECTIONS, durationS: DURATION, cpu: 1 });

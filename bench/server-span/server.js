@@ -27,13 +27,25 @@ if (VARIANT !== 'bare') {
   const { HttpDurationProducer } = require(dist('platform/telemetry/http-duration.js'));
 
   let spans = 0;
-  const counting = { onStart() {}, onEnding() {}, onEnd(s) { if (s.kind === 1) spans++; }, forceFlush: async () => {}, shutdown: async () => {} };
+  const counting = {
+    onStart() {},
+    onEnding() {},
+    onEnd(s) {
+      if (s.kind === 1) spans++;
+    },
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const tracerProvider = new NodeTracerProvider({ spanProcessors: [counting] });
   trace.setGlobalTracerProvider(tracerProvider);
   const httpDuration = new HttpDurationProducer();
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: VARIANT === 'middleware' ? [httpDuration] : [] });
+  const exporter = new PrometheusExporter({
+    preventServerStart: true,
+    withoutScopeInfo: true,
+    metricProducers: VARIANT === 'middleware' ? [httpDuration] : [],
+  });
   const meterProvider = new MeterProvider({ readers: [exporter] });
   metrics.setGlobalMeterProvider(meterProvider);
 

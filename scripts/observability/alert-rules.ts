@@ -165,7 +165,8 @@ function specs(ctx: RuleContext): AlertSpec[] {
       severity: 'page',
       team: 'sre',
       summary: '{{ $labels.instance }} is down',
-      description: 'Prometheus cannot scrape {{ $labels.instance }} of {{ $labels.job }}. Alertmanager silences the other alerts of that instance while this fires.',
+      description:
+        'Prometheus cannot scrape {{ $labels.instance }} of {{ $labels.job }}. Alertmanager silences the other alerts of that instance while this fires.',
     },
     {
       // Two ways a span never reaches the collector: the batch queue was full (dropped before

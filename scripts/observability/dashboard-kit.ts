@@ -52,7 +52,10 @@ function layout(specs: PanelSpec[]) {
       datasource: DS,
       gridPos,
       fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
-      options: p.kind === 'stat' ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value' } : { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } },
+      options:
+        p.kind === 'stat'
+          ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value' }
+          : { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } },
       targets: p.queries.map((q, j) => ({ refId: String.fromCharCode(65 + j), datasource: DS, expr: q.expr, legendFormat: q.legend, range: true })),
     };
   });
@@ -60,7 +63,13 @@ function layout(specs: PanelSpec[]) {
 
 /** Grafana Explore on the Jaeger datasource with a trace id: the first half of any request id. */
 const traceLink = (): string => {
-  const panes = { t: { datasource: JAEGER_UID, queries: [{ refId: 'A', datasource: { type: 'jaeger', uid: JAEGER_UID }, query: '${trace_id}' }], range: { from: 'now-1h', to: 'now' } } };
+  const panes = {
+    t: {
+      datasource: JAEGER_UID,
+      queries: [{ refId: 'A', datasource: { type: 'jaeger', uid: JAEGER_UID }, query: '${trace_id}' }],
+      range: { from: 'now-1h', to: 'now' },
+    },
+  };
   return `/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify(panes)).replace(/%24%7Btrace_id%7D/g, '${trace_id}')}`;
 };
 
@@ -77,7 +86,17 @@ export function dashboard(spec: DashboardSpec) {
     time: { from: 'now-1h', to: 'now' },
     timezone: 'utc',
     links: [
-      { title: 'Caly API dashboards', type: 'dashboards', tags: ['caly-api'], asDropdown: true, icon: 'external link', includeVars: true, keepTime: true, targetBlank: false, tooltip: '' },
+      {
+        title: 'Caly API dashboards',
+        type: 'dashboards',
+        tags: ['caly-api'],
+        asDropdown: true,
+        icon: 'external link',
+        includeVars: true,
+        keepTime: true,
+        targetBlank: false,
+        tooltip: '',
+      },
       {
         // Every response carries its request id (x-request-id, error.requestId, log request_id),
         // `<trace id>-<span id>`: paste the part before the dash (or a log line's trace_id) in the

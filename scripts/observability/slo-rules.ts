@@ -45,7 +45,10 @@ function sliBadRate(ctx: RuleContext, slo: SloName): string {
 function sliRules(ctx: RuleContext): RecordingRule[] {
   const rules: RecordingRule[] = SLOS.map((slo) => ({ record: 'slo:sli_bad_events:rate5m', expr: sliBadRate(ctx, slo), labels: { slo } }));
   for (const w of windows(ctx)) {
-    rules.push({ record: `job:slo_requests:rate${w}`, expr: `sum by (job) (rate(${COUNT}{${job(ctx)},http_route!~"${ctx.config.sli.excluded_routes}"}[${w}]))` });
+    rules.push({
+      record: `job:slo_requests:rate${w}`,
+      expr: `sum by (job) (rate(${COUNT}{${job(ctx)},http_route!~"${ctx.config.sli.excluded_routes}"}[${w}]))`,
+    });
     for (const slo of SLOS) rules.push({ record: `slo:sli_error:ratio_rate${w}`, expr: sliError(ctx, slo, w), labels: { slo } });
   }
   return rules;

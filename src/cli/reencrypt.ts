@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     const unreadable = Object.values(report.unreadable).reduce((a, b) => a + b, 0);
     process.stdout.write(`${JSON.stringify({ ...report, total, unreadableTotal: unreadable })}\n`);
     if (unreadable > 0) {
-      process.stderr.write(`secrets:reencrypt: ${unreadable} values could not be decrypted with the configured keys; keep the old key in ENCRYPTION_KEYS_PREVIOUS\n`);
+      process.stderr.write(
+        `secrets:reencrypt: ${unreadable} values could not be decrypted with the configured keys; keep the old key in ENCRYPTION_KEYS_PREVIOUS\n`,
+      );
       process.exitCode = 1;
     } else {
       await advanceEncryptionKeyCheck(db, keys.keyring);

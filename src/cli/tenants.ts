@@ -101,7 +101,12 @@ const rotateSchema: JSONSchemaType<RotateArgs> = { type: 'object', properties: {
 function check<T>(schema: JSONSchemaType<T>, raw: Record<string, unknown>): T {
   const result = compileInput<{ body: T }>({ body: schema } as never)({ body: raw });
   if (result.ok) return result.input.body;
-  const flag = (path: string) => '--' + path.replace(/^\/body\/?/, '').split('/')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const flag = (path: string) =>
+    '--' +
+    path
+      .replace(/^\/body\/?/, '')
+      .split('/')[0]!
+      .replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   throw new UsageError(result.errors.map((e) => `${flag(e.path)} ${e.message}`).join('\n'));
 }
 
@@ -120,7 +125,11 @@ async function create(db: CliDatabase, config: Config, flags: Record<string, unk
   const hasher = createPasswordHasher(config.PASSWORD_HASH_MEMORY_KIB);
   const passwordHash = await hasher.hash(args.ownerPassword);
   const out = await db.transaction(async (tx) => {
-    const exotel = { ...(args.exotelSid ? { accountSid: args.exotelSid } : {}), ...(args.exotelApiKey ? { apiKey: args.exotelApiKey } : {}), ...(args.exotelApiToken ? { apiToken: args.exotelApiToken } : {}) };
+    const exotel = {
+      ...(args.exotelSid ? { accountSid: args.exotelSid } : {}),
+      ...(args.exotelApiKey ? { apiKey: args.exotelApiKey } : {}),
+      ...(args.exotelApiToken ? { apiToken: args.exotelApiToken } : {}),
+    };
     const tenant = await insertTenant(tx, keys.keyring, {
       name: args.name,
       sector: args.sector,
@@ -214,9 +223,7 @@ async function main(): Promise<void> {
   try {
     const json = values.json === true;
     const out =
-      command === 'create'
-        ? await create(db, config, flags, json)
-        : await COMMANDS[command as 'add-user' | 'rotate-webhook'](db, config, flags, json);
+      command === 'create' ? await create(db, config, flags, json) : await COMMANDS[command as 'add-user' | 'rotate-webhook'](db, config, flags, json);
     process.stdout.write(`${typeof out === 'string' ? out : JSON.stringify(out)}\n`);
   } finally {
     await db.close();

@@ -61,16 +61,22 @@ describe('API reference served by the running service', function () {
 
   it('a body sent without Content-Type gets a 415 that says so, not a validation error about missing fields', async () => {
     // A byte body: fetch adds no Content-Type (a string body would get text/plain).
-    const r = await client.json<{ error: { code: string; message: string } }>('POST', '/api/auth/login', '/api/auth/login', { body: Buffer.from(JSON.stringify({ email: 'owner@docs.test', password: 'x' })) });
+    const r = await client.json<{ error: { code: string; message: string } }>('POST', '/api/auth/login', '/api/auth/login', {
+      body: Buffer.from(JSON.stringify({ email: 'owner@docs.test', password: 'x' })),
+    });
     expect(r.status).to.equal(415);
     expect(r.body.error.message).to.match(/no Content-Type header.*application\/json/);
-    const text = await client.json<{ error: { code: string; message: string } }>('POST', '/api/auth/login', '/api/auth/login', { body: 'email=a', headers: { 'content-type': 'text/plain' } });
+    const text = await client.json<{ error: { code: string; message: string } }>('POST', '/api/auth/login', '/api/auth/login', {
+      body: 'email=a',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(text.status).to.equal(415);
     expect(text.body.error.message).to.include('text/plain');
   });
 
   it('each route enforces the security it declares: 401 without credentials when secured, never 401 when public', async () => {
-    const fill = (path: string) => path.replace(':id', '7d4f2c1a-0b9e-4e8f-8a3d-2c6b1f0e9a55').replace(':credential', 'not-a-credential-0123456789').replace(':file', 'init.js');
+    const fill = (path: string) =>
+      path.replace(':id', '7d4f2c1a-0b9e-4e8f-8a3d-2c6b1f0e9a55').replace(':credential', 'not-a-credential-0123456789').replace(':file', 'init.js');
     const wrong: string[] = [];
     for (const d of ALL_ROUTES) {
       const r = await client.req(d.method, d.path, fill(d.path));
@@ -83,7 +89,7 @@ describe('API reference served by the running service', function () {
 
   it('renders every route group in headless Chromium with no console error and no blocked resource', async function () {
     if (!CHROMIUM) {
-      console.log('      skipped: no chromium binary (/usr/bin/chromium); .ci/run installs Debian\'s chromium package');
+      console.log("      skipped: no chromium binary (/usr/bin/chromium); .ci/run installs Debian's chromium package");
       this.skip();
     }
     const { chromium } = await import('playwright-core');

@@ -55,7 +55,12 @@ async function allCalls(api: Client, token: string): Promise<CallView[]> {
   const out: CallView[] = [];
   let cursor: string | null = null;
   do {
-    const r: { status: number; body: { data: CallView[]; nextCursor: string | null } } = await api.json('GET', '/api/calls', `/api/calls?limit=100${cursor ? `&cursor=${cursor}` : ''}`, { token });
+    const r: { status: number; body: { data: CallView[]; nextCursor: string | null } } = await api.json(
+      'GET',
+      '/api/calls',
+      `/api/calls?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+      { token },
+    );
     expect(r.status).to.equal(200);
     out.push(...r.body.data);
     cursor = r.body.nextCursor;
@@ -145,11 +150,15 @@ describe('zero-setup default: a real PostgreSQL server under DATA_DIR', function
       const calls = await allCalls(api, accessToken);
       expect(calls).to.have.length(300);
       // The audit writer keeps up with the burst and says so.
-      await until(async () => {
-        const r = await fetch(`${svc.url}/health/detailed`);
-        const body = (await r.json()) as { checks: { audit: { status: string; backlog: number } } };
-        return body.checks.audit.backlog === 0 && body.checks.audit.status === 'healthy';
-      }, 20_000, 'the audit backlog to drain');
+      await until(
+        async () => {
+          const r = await fetch(`${svc.url}/health/detailed`);
+          const body = (await r.json()) as { checks: { audit: { status: string; backlog: number } } };
+          return body.checks.audit.backlog === 0 && body.checks.audit.status === 'healthy';
+        },
+        20_000,
+        'the audit backlog to drain',
+      );
     } finally {
       expect(await svc.stop()).to.equal(0);
     }
@@ -262,9 +271,15 @@ describe('zero-setup default: a real PostgreSQL server under DATA_DIR', function
 
   it('SIGTERM with the database frozen under it still exits within the bound', async () => {
     const dataDir = freshDataDir();
-    const svc = await startService(embeddedEnv(dataDir, { SHUTDOWN_TIMEOUT_MS: '3000', DB_STATEMENT_TIMEOUT: '60000', REQUEST_TIMEOUT_MS: '60000' }), { timeoutMs: 60_000 });
+    const svc = await startService(embeddedEnv(dataDir, { SHUTDOWN_TIMEOUT_MS: '3000', DB_STATEMENT_TIMEOUT: '60000', REQUEST_TIMEOUT_MS: '60000' }), {
+      timeoutMs: 60_000,
+    });
     const server = postmasterPid(dataDir);
-    const children = () => execFileSync('pgrep', ['-P', String(server)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    const children = () =>
+      execFileSync('pgrep', ['-P', String(server)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     const frozen = [server, ...children()];
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     try {
@@ -295,7 +310,13 @@ describe('concurrent Exotel webhooks against the PostgreSQL server at DATABASE_U
   });
 
   it('300 webhooks at 16 in parallel: 0 errors, 300 stored calls', async () => {
-    const env = { DATABASE_URL: tdb.url, DATA_DIR: dir.path, ENCRYPTION_KEY: '4c'.repeat(32), PASSWORD_HASH_MEMORY_KIB: '1024', RATE_LIMIT_API_POINTS: '100000' };
+    const env = {
+      DATABASE_URL: tdb.url,
+      DATA_DIR: dir.path,
+      ENCRYPTION_KEY: '4c'.repeat(32),
+      PASSWORD_HASH_MEMORY_KIB: '1024',
+      RATE_LIMIT_API_POINTS: '100000',
+    };
     const svc = await startService(env);
     try {
       const tenant = await createTenant({ ...env, DATA_DIR: join(dir.path, 'cli') }, { name: 'Acme', exophones: [EXOPHONE], ownerEmail: 'owner@acme.test' });
@@ -332,7 +353,10 @@ describe('an encryption key that cannot read the database', function () {
     const b = '6e'.repeat(32);
     const svc = await startService({ DATABASE_URL: tdb.url, ENCRYPTION_KEY: a });
     expect(await svc.stop()).to.equal(0);
-    const wrong = await runServiceToExit({ DATABASE_URL: tdb.url, ENCRYPTION_KEY: b, DATA_DIR: join(dir.path, 'x'), NODE_ENV: 'test', HOST: '127.0.0.1' }, 30_000);
+    const wrong = await runServiceToExit(
+      { DATABASE_URL: tdb.url, ENCRYPTION_KEY: b, DATA_DIR: join(dir.path, 'x'), NODE_ENV: 'test', HOST: '127.0.0.1' },
+      30_000,
+    );
     expect(wrong.code).to.equal(1);
     expect(wrong.stderr).to.match(/ENCRYPTION_KEY cannot read this database: its data was encrypted under key id [0-9a-f]{8}/);
     expect(wrong.stderr).not.to.include(a);

@@ -48,7 +48,12 @@ describe('newcomer recipe (docs/domain.md) works verbatim on a fresh machine', f
     expect(curl).to.match(/^curl /);
     const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? dir.path, DATA_DIR: dir.path };
 
-    service = spawn('npm', ['start'], { cwd: ROOT, env: { ...env, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    service = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: { ...env, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stderr = '';
     service.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const port = await new Promise<number>((done, fail) => {
@@ -66,7 +71,9 @@ describe('newcomer recipe (docs/domain.md) works verbatim on a fresh machine', f
     });
 
     const created = await new Promise<{ code: number; out: string }>((done) =>
-      execFile('bash', ['-c', create!], { cwd: ROOT, env, timeout: 90_000 }, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })),
+      execFile('bash', ['-c', create!], { cwd: ROOT, env, timeout: 90_000 }, (err, stdout, stderr) =>
+        done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      ),
     );
     expect(created.code, created.out).to.equal(0);
     expect(created.out).to.include('/webhooks/exotel/');

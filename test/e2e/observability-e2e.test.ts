@@ -129,7 +129,11 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
   });
 
   const call = async (path: string, init?: RequestInit) => {
-    const r = await fetch(`${service!.url}${path}`, { ...init, headers: { 'user-agent': 'caly-obs-e2e', ...(init?.headers ?? {}) }, signal: AbortSignal.timeout(15_000) });
+    const r = await fetch(`${service!.url}${path}`, {
+      ...init,
+      headers: { 'user-agent': 'caly-obs-e2e', ...(init?.headers ?? {}) },
+      signal: AbortSignal.timeout(15_000),
+    });
     await r.arrayBuffer();
     responses.push({ path, status: r.status, requestId: r.headers.get('x-request-id') ?? '' });
     return r;
@@ -159,9 +163,13 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
    */
   const probeFrom = (localAddress: string) =>
     new Promise<void>((resolveProbe) => {
-      const req = request(`${service!.url}/api/ping?q=${encodeURIComponent("1' UNION SELECT password FROM users--")}`, { localAddress, headers: { 'user-agent': 'caly-obs-e2e' } }, (res) => {
-        res.resume().on('end', () => resolveProbe());
-      });
+      const req = request(
+        `${service!.url}/api/ping?q=${encodeURIComponent("1' UNION SELECT password FROM users--")}`,
+        { localAddress, headers: { 'user-agent': 'caly-obs-e2e' } },
+        (res) => {
+          res.resume().on('end', () => resolveProbe());
+        },
+      );
       req.on('error', () => resolveProbe());
       req.end();
     });
@@ -198,8 +206,9 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
     proxy!.setLatency(200); // each query ≥ 2 × 200 ms: slow queries, slow requests, > 0.5 s SLO bucket
     await drive(3000);
     proxy!.setLatency(0);
-    await driveUntil('the dependency scan gauge in Prometheus', async () =>
-      (await promQuery(prometheus!.url, `caly_dependency_vulnerabilities{job="${JOB}"}`)).length > 0,
+    await driveUntil(
+      'the dependency scan gauge in Prometheus',
+      async () => (await promQuery(prometheus!.url, `caly_dependency_vulnerabilities{job="${JOB}"}`)).length > 0,
     );
     proxy!.cut(); // database unreachable: /api/info and /health/ready answer 5xx, audit batches fail
     await drive(3000, { extra: () => probeFrom('127.0.0.2') });
@@ -219,53 +228,75 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
     const quiet = await call('/api/info');
     expect(quiet.status).to.equal(200);
     const quietId = quiet.headers.get('x-request-id')!;
-    const quietServer = await waitFor<ReceivedSpan>('the quiet request span', async () => otlp!.spans.find((x) => `${x.traceId}-${x.spanId}` === quietId), 15_000);
-    const perRequest = await waitFor<number>('its query spans', async () => {
-      const n = otlp!.spans.filter((x) => x.traceId === quietServer.traceId && x.kind === CLIENT && x.parentSpanId === quietServer.spanId).length;
-      return n > 0 ? n : undefined;
-    }, 15_000);
+    const quietServer = await waitFor<ReceivedSpan>(
+      'the quiet request span',
+      async () => otlp!.spans.find((x) => `${x.traceId}-${x.spanId}` === quietId),
+      15_000,
+    );
+    const perRequest = await waitFor<number>(
+      'its query spans',
+      async () => {
+        const n = otlp!.spans.filter((x) => x.traceId === quietServer.traceId && x.kind === CLIENT && x.parentSpanId === quietServer.spanId).length;
+        return n > 0 ? n : undefined;
+      },
+      15_000,
+    );
 
     // 48 concurrent /api/info over DB_POOL_MAX=4, with SQL injection, XSS and a login brute force alongside.
-    const burst = await Promise.all([
-      ...Array.from({ length: 48 }, () => call('/api/info')),
-      ...Array.from({ length: 8 }, () => round()),
-    ]);
+    const burst = await Promise.all([...Array.from({ length: 48 }, () => call('/api/info')), ...Array.from({ length: 8 }, () => round())]);
     const infos = burst.filter((r): r is Response => r instanceof Response && r.status === 200);
     expect(infos.length).to.equal(48);
     const ids = infos.map((r) => r.headers.get('x-request-id')!);
     const traceIds = new Set(ids.map((id) => id.slice(0, 32)));
-    await waitFor('every server span and query span of the burst', async () => {
-      const servers = otlp!.spans.filter((x) => traceIds.has(x.traceId) && x.kind === SERVER).length;
-      const queries = otlp!.spans.filter((x) => traceIds.has(x.traceId) && x.kind === CLIENT).length;
-      return servers >= 48 && queries >= 48 * perRequest ? true : undefined;
-    }, 20_000);
+    await waitFor(
+      'every server span and query span of the burst',
+      async () => {
+        const servers = otlp!.spans.filter((x) => traceIds.has(x.traceId) && x.kind === SERVER).length;
+        const queries = otlp!.spans.filter((x) => traceIds.has(x.traceId) && x.kind === CLIENT).length;
+        return servers >= 48 && queries >= 48 * perRequest ? true : undefined;
+      },
+      20_000,
+    );
     for (const id of ids) {
       const [traceId, spanId] = id.split('-') as [string, string];
       const spans = otlp!.spans.filter((x) => x.traceId === traceId);
       const server = spans.filter((x) => x.kind === SERVER);
-      expect(server.map((x) => x.spanId), `${id}: one server span`).to.deep.equal([spanId]);
+      expect(
+        server.map((x) => x.spanId),
+        `${id}: one server span`,
+      ).to.deep.equal([spanId]);
       const queries = spans.filter((x) => x.kind === CLIENT);
       expect(queries.length, `${id}: its own queries, no more, no fewer`).to.equal(perRequest);
       for (const q of queries) {
         expect(q.parentSpanId).to.equal(spanId);
-        expect(q.startTimeUnixNano >= server[0]!.startTimeUnixNano - SLACK_NS && q.endTimeUnixNano <= server[0]!.endTimeUnixNano + SLACK_NS, `${id}: query inside its request`).to.equal(true);
+        expect(
+          q.startTimeUnixNano >= server[0]!.startTimeUnixNano - SLACK_NS && q.endTimeUnixNano <= server[0]!.endTimeUnixNano + SLACK_NS,
+          `${id}: query inside its request`,
+        ).to.equal(true);
       }
     }
     // Nothing dropped on the way out, and the loss counters exist to say so.
     const text = await (await fetch(service!.metricsUrl)).text();
     expect(text).to.match(/^otel_sdk_processor_span_processed_total\{/m);
     const dropped = text.split('\n').filter((l) => l.startsWith('otel_sdk_processor_span_processed_total{') && l.includes('error_type="queue_full"'));
-    expect(dropped.map((l) => Number(l.split(' ').at(-1))).reduce((a, b) => a + b, 0), 'spans dropped on a full queue').to.equal(0);
+    expect(
+      dropped.map((l) => Number(l.split(' ').at(-1))).reduce((a, b) => a + b, 0),
+      'spans dropped on a full queue',
+    ).to.equal(0);
   });
 
   it('recording rules yield p95 and p99 per route', async () => {
     for (const route of ['/api/ping', '/api/info']) {
       for (const q of ['p95', 'p99']) {
         const expr = `job_route:http_server_request_duration:${q}_5m{job="${JOB}",http_route="${route}"}`;
-        const [s] = await waitFor(expr, async () => {
-          const r = await promQuery(prometheus!.url, expr);
-          return r.length && Number.isFinite(Number(r[0]!.value[1])) ? r : undefined;
-        }, 15_000);
+        const [s] = await waitFor(
+          expr,
+          async () => {
+            const r = await promQuery(prometheus!.url, expr);
+            return r.length && Number.isFinite(Number(r[0]!.value[1])) ? r : undefined;
+          },
+          15_000,
+        );
         expect(Number(s!.value[1]), expr).to.be.greaterThan(0);
       }
     }
@@ -278,22 +309,37 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
     const now = Date.now() / 1000;
     const url = `${prometheus!.url}/api/v1/query_exemplars?query=${encodeURIComponent(`http_server_request_duration_seconds_bucket{job="${JOB}"}`)}&start=${now - 600}&end=${now}`;
     type ExemplarSeries = { seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string }> };
-    const series = await waitFor('exemplars in Prometheus', async () => {
-      const body = (await (await fetch(url)).json()) as { status: string; data: ExemplarSeries[] };
-      return body.status === 'success' && body.data.some((d) => d.exemplars.length > 0) ? body.data : undefined;
-    }, 20_000);
+    const series = await waitFor(
+      'exemplars in Prometheus',
+      async () => {
+        const body = (await (await fetch(url)).json()) as { status: string; data: ExemplarSeries[] };
+        return body.status === 'success' && body.data.some((d) => d.exemplars.length > 0) ? body.data : undefined;
+      },
+      20_000,
+    );
     const exemplars = series.flatMap((d) => d.exemplars.map((e) => e.labels));
-    const found = await waitFor('an exemplar whose span was exported', async () =>
-      exemplars.map((e) => otlp!.spans.find((s) => s.traceId === e.trace_id && s.spanId === e.span_id)).find((s) => s !== undefined), 15_000);
+    const found = await waitFor(
+      'an exemplar whose span was exported',
+      async () => exemplars.map((e) => otlp!.spans.find((s) => s.traceId === e.trace_id && s.spanId === e.span_id)).find((s) => s !== undefined),
+      15_000,
+    );
     expect(found.kind).to.equal(2);
     expect(found.name).to.match(/^[A-Z]+( \/|$)/);
   });
 
   const delivered = (receiver: string, alertname: string) =>
-    waitFor(`${alertname} at the ${receiver} webhook`, async () => {
-      const d = hook!.deliveries.find((x: WebhookDelivery) => x.path === `/${receiver}` && x.body.receiver === receiver && x.body.alerts.some((a) => a.labels.alertname === alertname && a.status === 'firing'));
-      return d?.body.alerts.find((a) => a.labels.alertname === alertname);
-    }, 30_000, 250);
+    waitFor(
+      `${alertname} at the ${receiver} webhook`,
+      async () => {
+        const d = hook!.deliveries.find(
+          (x: WebhookDelivery) =>
+            x.path === `/${receiver}` && x.body.receiver === receiver && x.body.alerts.some((a) => a.labels.alertname === alertname && a.status === 'firing'),
+        );
+        return d?.body.alerts.find((a) => a.labels.alertname === alertname);
+      },
+      30_000,
+      250,
+    );
 
   it('the security-anomaly alert fires and reaches the security receiver with its labels', async () => {
     const alert = await delivered('security', 'CalySecurityAnomalySpike');
@@ -315,18 +361,31 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
 
   it('Alertmanager inhibits the other alerts of an instance while CalyServiceDown fires for it', async () => {
     const now = new Date().toISOString();
-    const alert = (alertname: string, instance: string, severity: string) => ({ labels: { alertname, job: JOB, instance, severity, team: 'sre' }, startsAt: now });
+    const alert = (alertname: string, instance: string, severity: string) => ({
+      labels: { alertname, job: JOB, instance, severity, team: 'sre' },
+      startsAt: now,
+    });
     const r = await fetch(`${alertmanager!.url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([alert('CalyServiceDown', 'down:9464', 'page'), alert('CalyEventLoopDelayHigh', 'down:9464', 'ticket'), alert('CalyEventLoopDelayHigh', 'fine:9464', 'ticket')]),
+      body: JSON.stringify([
+        alert('CalyServiceDown', 'down:9464', 'page'),
+        alert('CalyEventLoopDelayHigh', 'down:9464', 'ticket'),
+        alert('CalyEventLoopDelayHigh', 'fine:9464', 'ticket'),
+      ]),
     });
     expect(r.status).to.equal(200);
-    const states = await waitFor('inhibition applied', async () => {
-      const list = (await (await fetch(`${alertmanager!.url}/api/v2/alerts?filter=${encodeURIComponent('alertname="CalyEventLoopDelayHigh"')}`)).json()) as Array<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }>;
-      const byInstance = Object.fromEntries(list.map((a) => [a.labels.instance, a.status]));
-      return byInstance['down:9464']?.state === 'suppressed' ? byInstance : undefined;
-    }, 10_000);
+    const states = await waitFor(
+      'inhibition applied',
+      async () => {
+        const list = (await (
+          await fetch(`${alertmanager!.url}/api/v2/alerts?filter=${encodeURIComponent('alertname="CalyEventLoopDelayHigh"')}`)
+        ).json()) as Array<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }>;
+        const byInstance = Object.fromEntries(list.map((a) => [a.labels.instance, a.status]));
+        return byInstance['down:9464']?.state === 'suppressed' ? byInstance : undefined;
+      },
+      10_000,
+    );
     expect(states['down:9464']!.inhibitedBy).to.have.length(1);
     expect(states['fine:9464']!.state).to.equal('active');
   });
@@ -367,7 +426,11 @@ describe('observability end to end: service → Prometheus → Alertmanager → 
     expect(failed, `a 5xx from /api/info while the database was cut; /api/info answered ${[...new Set(seen)].join(',')}`).to.not.equal(undefined);
     const id = failed!.requestId;
     expect(id).to.match(/^[0-9a-f]{32}-[0-9a-f]{16}$/);
-    const span = await waitFor<ReceivedSpan>('the server span of the 5xx', async () => otlp!.spans.find((s) => `${s.traceId}-${s.spanId}` === id && !s.parentSpanId), 15_000);
+    const span = await waitFor<ReceivedSpan>(
+      'the server span of the 5xx',
+      async () => otlp!.spans.find((s) => `${s.traceId}-${s.spanId}` === id && !s.parentSpanId),
+      15_000,
+    );
     expect(span.name).to.equal('GET /api/info');
     expect(span.attributes['http.response.status_code']).to.equal(failed!.status);
     expect(span.status?.code).to.equal(2); // ERROR

@@ -26,7 +26,15 @@ const escape = (s: string) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
 // Literal segments win over parameters: fewest parameters first.
 const templates = Object.keys(doc.paths)
   .sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0))
-  .map((t) => ({ t, re: new RegExp(`^${t.split('/').map((seg) => (seg.startsWith('{') ? '[^/]+' : escape(seg))).join('/')}$`) }));
+  .map((t) => ({
+    t,
+    re: new RegExp(
+      `^${t
+        .split('/')
+        .map((seg) => (seg.startsWith('{') ? '[^/]+' : escape(seg)))
+        .join('/')}$`,
+    ),
+  }));
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
 
@@ -79,12 +87,17 @@ export function contractProblems(r: Observed): string[] {
  */
 function unroutedProblems(r: Observed, where: string, pathname: string, known: boolean, json: () => { ok: true; value: unknown } | { ok: false }): string[] {
   if (r.method === 'OPTIONS' && (r.status === 200 || r.status === 204) && r.text === '') return [];
-  const allowed = new Set<string>([known ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', ...EVERY_REQUEST, ...(pathname.startsWith('/api/') ? ['RATE_LIMIT_EXCEEDED'] : [])]);
+  const allowed = new Set<string>([
+    known ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND',
+    ...EVERY_REQUEST,
+    ...(pathname.startsWith('/api/') ? ['RATE_LIMIT_EXCEEDED'] : []),
+  ]);
   const body = json();
   const code = body.ok ? (body.value as { error?: { code?: string } }).error?.code : undefined;
   const envelope = validatorFor('components/schemas/ErrorEnvelope');
   if (!body.ok || !envelope(body.value)) return [`${where}: not a documented operation, and not the error envelope`];
-  if (!code || !allowed.has(code) || ERROR_STATUS[code as ErrorCode] !== r.status) return [`${where}: not a documented operation; ${code} is not an error a request can meet before routing`];
+  if (!code || !allowed.has(code) || ERROR_STATUS[code as ErrorCode] !== r.status)
+    return [`${where}: not a documented operation; ${code} is not an error a request can meet before routing`];
   return [];
 }
 

@@ -49,9 +49,14 @@ export interface CliResult {
 /** Runs a built CLI (dist/…) as `npm run` would, with exactly the given environment. */
 export function runCli(script: 'cli/tenants.js' | 'cli/reencrypt.js', args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((done) => {
-    execFile(process.execPath, [resolve(ROOT, 'dist', script), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [resolve(ROOT, 'dist', script), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -70,7 +75,19 @@ export async function createTenant(
   t: { name: string; exophones: string[]; ownerEmail: string; sector?: string; ownerPassword?: string; extra?: string[] },
 ): Promise<CreatedTenant> {
   const ownerPassword = t.ownerPassword ?? 'owner password 123';
-  const args = ['create', '--json', '--name', t.name, '--sector', t.sector ?? 'ecommerce', '--owner-email', t.ownerEmail, '--owner-password', ownerPassword, ...(t.extra ?? [])];
+  const args = [
+    'create',
+    '--json',
+    '--name',
+    t.name,
+    '--sector',
+    t.sector ?? 'ecommerce',
+    '--owner-email',
+    t.ownerEmail,
+    '--owner-password',
+    ownerPassword,
+    ...(t.extra ?? []),
+  ];
   for (const p of t.exophones) args.push('--exophone', p);
   const r = await runCli('cli/tenants.js', args, env);
   expect(r.code, r.stderr).to.equal(0);
@@ -94,7 +111,7 @@ export interface ReqInit {
   token?: string;
   json?: unknown;
   form?: Record<string, string>;
-  body?: RequestInit["body"];
+  body?: RequestInit['body'];
   headers?: Record<string, string>;
 }
 
@@ -109,7 +126,7 @@ export class Client {
 
   async req(method: string, route: string, path: string, init: ReqInit = {}): Promise<Response> {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
-    let body: RequestInit["body"] = init.body;
+    let body: RequestInit['body'] = init.body;
     if (init.token) headers.authorization = `Bearer ${init.token}`;
     if (init.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -123,7 +140,12 @@ export class Client {
     return res; // checked against docs/openapi.json by the fetch watch startService set up (helpers/contract.ts)
   }
 
-  async json<T = Record<string, unknown>>(method: string, route: string, path: string, init: ReqInit = {}): Promise<{ status: number; body: T; res: Response }> {
+  async json<T = Record<string, unknown>>(
+    method: string,
+    route: string,
+    path: string,
+    init: ReqInit = {},
+  ): Promise<{ status: number; body: T; res: Response }> {
     const res = await this.req(method, route, path, init);
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, res };
@@ -153,7 +175,8 @@ export class Client {
     const deadline = Date.now() + 15_000;
     for (const s of this.sent) {
       let span: ReceivedSpan | undefined;
-      while (!(span = spans.find((x) => `${x.traceId}-${x.spanId}` === s.requestId && x.kind === 2)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!(span = spans.find((x) => `${x.traceId}-${x.spanId}` === s.requestId && x.kind === 2)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(span, `server span of ${s.method} ${s.route} (${s.requestId})`).to.exist;
       expect(span!.attributes['http.route']).to.equal(s.route);
       expect(span!.name).to.equal(`${s.method} ${s.route}`);
@@ -172,13 +195,22 @@ export interface Tokens {
 }
 
 /** Waits until the audit trail has stored rows matching `where` (it writes in batches). */
-export async function auditRows(databaseUrl: string, where: string, values: unknown[], atLeast = 1, timeoutMs = 10_000): Promise<Array<Record<string, unknown>>> {
+export async function auditRows(
+  databaseUrl: string,
+  where: string,
+  values: unknown[],
+  atLeast = 1,
+  timeoutMs = 10_000,
+): Promise<Array<Record<string, unknown>>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { rows } = await client.query(`SELECT event_type, outcome, tenant_id, user_id, resource_type, resource_id, changes, metadata, description FROM audit_logs WHERE ${where} ORDER BY seq`, values);
+      const { rows } = await client.query(
+        `SELECT event_type, outcome, tenant_id, user_id, resource_type, resource_id, changes, metadata, description FROM audit_logs WHERE ${where} ORDER BY seq`,
+        values,
+      );
       if (rows.length >= atLeast || Date.now() > deadline) return rows;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -187,7 +219,11 @@ export async function auditRows(databaseUrl: string, where: string, values: unkn
   }
 }
 
-export async function sql<R extends Record<string, unknown> = Record<string, unknown>>(databaseUrl: string, text: string, values: unknown[] = []): Promise<R[]> {
+export async function sql<R extends Record<string, unknown> = Record<string, unknown>>(
+  databaseUrl: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {

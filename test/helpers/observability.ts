@@ -90,11 +90,16 @@ async function daemon(bin: string, args: (dir: string, port: number) => string[]
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(`${name} ready`, async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited: ${out.slice(-2000)}`);
-      const r = await fetch(`${url}/-/ready`);
-      return r.ok ? true : undefined;
-    }, 20_000, 100);
+    await waitFor(
+      `${name} ready`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited: ${out.slice(-2000)}`);
+        const r = await fetch(`${url}/-/ready`);
+        return r.ok ? true : undefined;
+      },
+      20_000,
+      100,
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -108,7 +113,12 @@ export function startPrometheus(files: (dir: string) => Record<string, string>):
     BIN.prometheus,
     (dir, port) => {
       for (const [name, text] of Object.entries(files(dir))) writeFileSync(join(dir, name), text);
-      return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--enable-feature=exemplar-storage'];
+      return [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--enable-feature=exemplar-storage',
+      ];
     },
     'prometheus',
   );
@@ -120,7 +130,12 @@ export function startAlertmanager(configYaml: string): Promise<Daemon> {
     BIN.alertmanager,
     (dir, port) => {
       writeFileSync(join(dir, 'alertmanager.yml'), configYaml);
-      return [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='];
+      return [
+        `--config.file=${join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ];
     },
     'alertmanager',
   );
@@ -183,7 +198,11 @@ export interface PromSample {
 
 /** Instant query; throws on a PromQL error (a parse or type error is an error, not "no data"). */
 export async function promQuery(url: string, expr: string): Promise<PromSample[]> {
-  const r = await fetch(`${url}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ query: expr }) });
+  const r = await fetch(`${url}/api/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query: expr }),
+  });
   const doc = (await r.json()) as { status: string; error?: string; data?: { resultType: string; result: PromSample[] } };
   if (doc.status !== 'success') throw new Error(`query failed: ${expr}: ${doc.error}`);
   return doc.data!.resultType === 'vector' ? doc.data!.result : [];
@@ -194,7 +213,14 @@ export async function promQuery(url: string, expr: string): Promise<PromSample[]
 export interface DashboardJson {
   uid: string;
   title: string;
-  panels: Array<{ id: number; title: string; type: string; datasource?: { type: string; uid: string }; targets?: Array<{ refId: string; expr: string; datasource?: { uid: string } }>; panels?: unknown[] }>;
+  panels: Array<{
+    id: number;
+    title: string;
+    type: string;
+    datasource?: { type: string; uid: string };
+    targets?: Array<{ refId: string; expr: string; datasource?: { uid: string } }>;
+    panels?: unknown[];
+  }>;
   templating: { list: Array<{ name: string; type: string; current?: { value: string } }> };
 }
 
@@ -253,8 +279,8 @@ export interface RuleDoc {
 
 /** Every rule of the committed otel/prometheus/rules/*.yml. */
 export function committedRules(): RuleDoc[] {
-  return ['recording.yml', 'slo.yml', 'alerts.yml'].flatMap(
-    (f) => (parse(readFileSync(join(PROMETHEUS_DIR, 'rules', f), 'utf8')) as { groups: Array<{ rules: RuleDoc[] }> }).groups.flatMap((g) => g.rules),
+  return ['recording.yml', 'slo.yml', 'alerts.yml'].flatMap((f) =>
+    (parse(readFileSync(join(PROMETHEUS_DIR, 'rules', f), 'utf8')) as { groups: Array<{ rules: RuleDoc[] }> }).groups.flatMap((g) => g.rules),
   );
 }
 

@@ -16,14 +16,16 @@ export interface ReceivedSpan {
 }
 
 type OtlpValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
-const value = (v: OtlpValue): unknown => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : v.boolValue ?? v.doubleValue);
+const value = (v: OtlpValue): unknown => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue));
 const attrs = (list: Array<{ key: string; value: OtlpValue }> = []) => Object.fromEntries(list.map((a) => [a.key, value(a.value)]));
 
 /**
  * A minimal OTLP/HTTP trace receiver (the JSON encoding @opentelemetry/exporter-trace-otlp-http
  * sends to /v1/traces), standing in for the Collector, which cannot run on this machine.
  */
-export async function startOtlpReceiver(opts: { delayMs?: number } = {}): Promise<{ url: string; spans: ReceivedSpan[]; server: Server; close(): Promise<void> }> {
+export async function startOtlpReceiver(
+  opts: { delayMs?: number } = {},
+): Promise<{ url: string; spans: ReceivedSpan[]; server: Server; close(): Promise<void> }> {
   const spans: ReceivedSpan[] = [];
   // delayMs stands for a slow collector: every export waits that long for its answer.
   const answer = (res: import('node:http').ServerResponse) => {
@@ -60,7 +62,11 @@ export async function startOtlpReceiver(opts: { delayMs?: number } = {}): Promis
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, spans, server, close: () =>
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    server,
+    close: () =>
       new Promise((r) => {
         server.closeAllConnections();
         server.close(() => r());

@@ -128,7 +128,10 @@ export async function startService(env: Record<string, string | undefined>, opts
 }
 
 /** Runs the service expecting it to exit (bad configuration …); returns code and output. */
-export function runServiceToExit(env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runServiceToExit(
+  env: Record<string, string | undefined>,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [MAIN], {
       cwd: ROOT,

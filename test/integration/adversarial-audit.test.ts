@@ -24,7 +24,11 @@ async function accounted(url: string, source: string, type: string, reason?: str
     `SELECT count(*) AS n FROM audit_logs WHERE event_type = $1 AND host(client_ip) = $2 AND tenant_id IS NULL AND ($3::text IS NULL OR metadata->>'reason' = $3)`,
     [type, source, reason ?? null],
   );
-  const summ = await sql<{ n: string | null }>(url, `SELECT sum((metadata->>'count')::int) AS n FROM audit_logs WHERE event_type = 'AUDIT_SUMMARY' AND metadata->>'source' = $1 AND metadata->>'event_type' = $2`, [source, type]);
+  const summ = await sql<{ n: string | null }>(
+    url,
+    `SELECT sum((metadata->>'count')::int) AS n FROM audit_logs WHERE event_type = 'AUDIT_SUMMARY' AND metadata->>'source' = $1 AND metadata->>'event_type' = $2`,
+    [source, type],
+  );
   return { stored: Number(stored[0]!.n), summarised: Number(summ[0]!.n ?? 0) };
 }
 
@@ -48,14 +52,22 @@ describe('adversarial audit: nothing an attacker does is hidden from the trail',
     tdb = await createTestDatabase();
     dir = scratchDir('caly-adv-audit');
     env = domainEnv(tdb.url, dir.path);
-    svc = await startService({ ...env, TRUST_PROXY: 'true', AUDIT_THROTTLE_PER_MINUTE: '5', AUDIT_THROTTLE_WINDOW_S: '2', RATE_LIMIT_WEBHOOK_AUTH_POINTS: '100000' });
+    svc = await startService({
+      ...env,
+      TRUST_PROXY: 'true',
+      AUDIT_THROTTLE_PER_MINUTE: '5',
+      AUDIT_THROTTLE_WINDOW_S: '2',
+      RATE_LIMIT_WEBHOOK_AUTH_POINTS: '100000',
+    });
     client = new Client(svc);
     [acme, globex] = await Promise.all([
       createTenant(env, { name: 'Acme', exophones: ['+918047112345'], ownerEmail: 'owner@acme.test' }),
       createTenant(env, { name: 'Globex', exophones: ['+918047199999'], ownerEmail: 'owner@globex.test' }),
     ]);
     viewerId = await addUser(env, acme.tenantId, 'viewer@acme.test', 'viewer');
-    const hook = await fetch(`${svc.url}/webhooks/exotel/${acme.webhookCredential}/passthru?CallSid=audit1&From=09876543210&To=08047112345`, { headers: { 'user-agent': 'Exotel' } });
+    const hook = await fetch(`${svc.url}/webhooks/exotel/${acme.webhookCredential}/passthru?CallSid=audit1&From=09876543210&To=08047112345`, {
+      headers: { 'user-agent': 'Exotel' },
+    });
     expect(hook.status).to.equal(200);
     acmeCall = (await sql<{ id: string }>(tdb.url, "SELECT id FROM calls WHERE call_sid = 'audit1'"))[0]!.id;
   });
@@ -74,7 +86,9 @@ describe('adversarial audit: nothing an attacker does is hidden from the trail',
     }
     const viewer = await client.login('viewer@acme.test', 'user password 123');
     for (let i = 0; i < 4; i++) {
-      expect((await fetch(`${svc.url}/api/calls/${acmeCall}`, { method: 'DELETE', headers: from(ip, { authorization: `Bearer ${viewer.accessToken}` }) })).status).to.equal(403);
+      expect(
+        (await fetch(`${svc.url}/api/calls/${acmeCall}`, { method: 'DELETE', headers: from(ip, { authorization: `Bearer ${viewer.accessToken}` }) })).status,
+      ).to.equal(403);
       expect((await fetch(`${svc.url}/api/audit-logs`, { headers: from(ip, { authorization: `Bearer ${viewer.accessToken}` }) })).status).to.equal(403);
     }
     const mine = await until(tdb.url, "event_type = 'ACCESS_DENIED' AND user_id = $1", [viewerId], (r) => r.length >= 8);
@@ -99,7 +113,9 @@ describe('adversarial audit: nothing an attacker does is hidden from the trail',
   it('23 forged tokens are audited through the summarising path: none vanish', async () => {
     const ip = '203.0.113.11';
     const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
-    const payload = Buffer.from(JSON.stringify({ sub: viewerId, tid: acme.tenantId, role: 'owner', sid: viewerId, iss: 'caly-api', aud: 'caly-api', exp: 4102444800 })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ sub: viewerId, tid: acme.tenantId, role: 'owner', sid: viewerId, iss: 'caly-api', aud: 'caly-api', exp: 4102444800 }),
+    ).toString('base64url');
     for (let i = 0; i < 23; i++) {
       const forged = `${header}.${payload}.${randomBytes(32).toString('base64url')}`;
       expect((await fetch(`${svc.url}/api/calls`, { headers: from(ip, { authorization: `Bearer ${forged}` }) })).status).to.equal(401);
@@ -116,12 +132,14 @@ describe('adversarial audit: nothing an attacker does is hidden from the trail',
     expect(a.stored).to.equal(5);
   });
 
-  it("60 cross-tenant id probes are each audited under the tenant probed, naming the prober", async () => {
+  it('60 cross-tenant id probes are each audited under the tenant probed, naming the prober', async () => {
     const globexOwner = await client.login('owner@globex.test', globex.ownerPassword);
     const auth = { authorization: `Bearer ${globexOwner.accessToken}`, 'content-type': 'application/json' };
     for (let i = 0; i < 20; i++) {
       expect((await fetch(`${svc.url}/api/calls/${acmeCall}`, { headers: from('203.0.113.12', auth) })).status).to.equal(404);
-      expect((await fetch(`${svc.url}/api/calls/${acmeCall}`, { method: 'PATCH', body: '{"resolved":true}', headers: from('203.0.113.12', auth) })).status).to.equal(404);
+      expect(
+        (await fetch(`${svc.url}/api/calls/${acmeCall}`, { method: 'PATCH', body: '{"resolved":true}', headers: from('203.0.113.12', auth) })).status,
+      ).to.equal(404);
       expect((await fetch(`${svc.url}/api/calls/${acmeCall}`, { method: 'DELETE', headers: from('203.0.113.12', auth) })).status).to.equal(404);
     }
     const rows = await until(tdb.url, "event_type = 'ACCESS_DENIED' AND metadata->>'reason' = 'cross_tenant_id'", [], (r) => r.length >= 60);
@@ -140,12 +158,14 @@ describe('adversarial audit: nothing an attacker does is hidden from the trail',
   it('a logged-out token is refused and audited under its tenant; refresh after logout is MEDIUM, true reuse CRITICAL', async () => {
     const s1: Tokens = await client.login('viewer@acme.test', 'user password 123');
     expect((await fetch(`${svc.url}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${s1.accessToken}` } })).status).to.equal(204);
-    for (let i = 0; i < 10; i++) expect((await fetch(`${svc.url}/api/calls`, { headers: from('203.0.113.13', { authorization: `Bearer ${s1.accessToken}` }) })).status).to.equal(401);
+    for (let i = 0; i < 10; i++)
+      expect((await fetch(`${svc.url}/api/calls`, { headers: from('203.0.113.13', { authorization: `Bearer ${s1.accessToken}` }) })).status).to.equal(401);
     const ended = await until(tdb.url, "metadata->>'reason' = 'session_ended'", [], (r) => r.length >= 10);
     expect(ended).to.have.length(10);
     for (const r of ended) expect([r.tenant_id, r.user_id]).to.deep.equal([acme.tenantId, viewerId]);
 
-    const refresh = (t: string) => fetch(`${svc.url}/api/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: t }) });
+    const refresh = (t: string) =>
+      fetch(`${svc.url}/api/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: t }) });
     expect((await refresh(s1.refreshToken)).status).to.equal(401);
     const afterLogout = await until(tdb.url, "metadata->>'reason' = 'refresh_after_logout'", [], (r) => r.length >= 1);
     expect(afterLogout.map((r) => [r.event_type, r.severity, r.tenant_id])).to.deep.equal([['ACCESS_DENIED', 'MEDIUM', acme.tenantId]]);
@@ -161,7 +181,13 @@ describe('adversarial audit: nothing an attacker does is hidden from the trail',
     const { SignJWT } = await import('jose');
     const s = await client.login('owner@acme.test', acme.ownerPassword);
     const key = createServiceKeys({ ENCRYPTION_KEY: K1, ENCRYPTION_KEYS_PREVIOUS: undefined, PHONE_HASH_KEY: undefined } as never).accessTokenKeys[0]!;
-    const forever = await new SignJWT({ tid: acme.tenantId, role: 'owner', sid: (await sql<{ family_id: string }>(tdb.url, 'SELECT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL LIMIT 1', [s.user.id]))[0]!.family_id })
+    const forever = await new SignJWT({
+      tid: acme.tenantId,
+      role: 'owner',
+      sid: (
+        await sql<{ family_id: string }>(tdb.url, 'SELECT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL LIMIT 1', [s.user.id])
+      )[0]!.family_id,
+    })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(s.user.id)
       .setIssuer('caly-api')

@@ -48,7 +48,14 @@ describe('adversarial files and bindings: recordings, journal, ExoPhone, health'
       ['ID3 only', Buffer.from('ID3')],
       ['ID3 + text', Buffer.concat([Buffer.from('ID3'), Buffer.from('<?php system($_GET[1]); ?>'.repeat(20))])],
       ['RIFF/WAVE without chunks', Buffer.from('RIFF\x24\x00\x00\x00WAVE', 'latin1')],
-      ['WAV with a fmt of 9 channels and no data', (() => { const w = wav(10).subarray(0, 36); w.writeUInt16LE(9, 22); return w; })()],
+      [
+        'WAV with a fmt of 9 channels and no data',
+        (() => {
+          const w = wav(10).subarray(0, 36);
+          w.writeUInt16LE(9, 22);
+          return w;
+        })(),
+      ],
       ['one frame header then noise', Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x64]), Buffer.from('not audio at all, just text '.repeat(40))])],
       ['OggS without a codec', Buffer.concat([Buffer.from('OggS'), Buffer.alloc(60, 0x41)])],
       ['fLaC without STREAMINFO', Buffer.concat([Buffer.from('fLaC'), Buffer.alloc(60, 0x7f)])],
@@ -67,7 +74,9 @@ describe('adversarial files and bindings: recordings, journal, ExoPhone, health'
     ] as const) {
       const r = await upload(svc.url, owner.accessToken, callId, file);
       expect(r.status, await r.clone().text()).to.equal(201);
-      const row = (await sql<{ recording_path: string; recording_mime: string }>(tdb.url, 'SELECT recording_path, recording_mime FROM calls WHERE id = $1', [callId]))[0]!;
+      const row = (
+        await sql<{ recording_path: string; recording_mime: string }>(tdb.url, 'SELECT recording_path, recording_mime FROM calls WHERE id = $1', [callId])
+      )[0]!;
       expect(row.recording_mime).to.equal(mime);
       const onDisk = join(dir.path, 'recordings', row.recording_path);
       expect(statSync(onDisk).mode & 0o777).to.equal(0o600);
@@ -88,13 +97,16 @@ describe('adversarial files and bindings: recordings, journal, ExoPhone, health'
     const r = await runCli('cli/reencrypt.js', [], env);
     expect(r.code, r.stderr).to.equal(0);
     expect((JSON.parse(r.stdout) as { rewritten: Record<string, number> }).rewritten['calls.exotel.stream']).to.equal(1);
-    const row = (await sql<{ exotel: unknown; stream_urls_enc: string | null }>(tdb.url, "SELECT exotel, stream_urls_enc FROM calls WHERE call_sid = 'legacy1'"))[0]!;
+    const row = (
+      await sql<{ exotel: unknown; stream_urls_enc: string | null }>(tdb.url, "SELECT exotel, stream_urls_enc FROM calls WHERE call_sid = 'legacy1'")
+    )[0]!;
     expect(row.exotel).to.deep.equal({ stream: { StreamSID: 's1' } });
     expect(row.stream_urls_enc).to.be.a('string').and.not.include('zq9');
   });
 
   it('keeps the audit journal owner-only: directories 0700, files 0600', async () => {
-    const walk = (p: string): string[] => readdirSync(p, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [join(p, e.name), ...walk(join(p, e.name))] : [join(p, e.name)]));
+    const walk = (p: string): string[] =>
+      readdirSync(p, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [join(p, e.name), ...walk(join(p, e.name))] : [join(p, e.name)]));
     const journal = join(dir.path, 'audit-journal');
     // Segments are deleted once stored: hold audit_logs locked so the login's segment stays on disk.
     const lock = new pg.Client({ connectionString: tdb.url });
@@ -104,7 +116,10 @@ describe('adversarial files and bindings: recordings, journal, ExoPhone, health'
     try {
       await new Client(svc).login('owner@acme.test', acme.ownerPassword);
       const entries = walk(journal);
-      expect(entries.some((e) => /seg-\d{12}\.jsonl$/.test(e)), 'a journal segment to check').to.equal(true);
+      expect(
+        entries.some((e) => /seg-\d{12}\.jsonl$/.test(e)),
+        'a journal segment to check',
+      ).to.equal(true);
       for (const e of entries) {
         const st = statSync(e);
         expect(st.mode & 0o077, `${e} is readable by others`).to.equal(0);
@@ -119,11 +134,19 @@ describe('adversarial files and bindings: recordings, journal, ExoPhone, health'
   it("binds a call to its ExoPhone on every event: a later event naming another tenant's ExoPhone is refused", async () => {
     const base = `${svc.url}/webhooks/exotel/${acme.webhookCredential}`;
     expect((await fetch(`${base}/passthru?CallSid=bind1`)).status).to.equal(200); // no numbers: the call exists
-    const hijack = await fetch(`${base}/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ CallSid: 'bind1', Status: 'completed', PhoneNumberSid: '08047199999', To: '08047199999', From: '09876543210' }) });
+    const hijack = await fetch(`${base}/status`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ CallSid: 'bind1', Status: 'completed', PhoneNumberSid: '08047199999', To: '08047199999', From: '09876543210' }),
+    });
     expect(hijack.status).to.equal(404);
     const row = (await sql<{ exophone: string | null; status: string }>(tdb.url, "SELECT exophone, status FROM calls WHERE call_sid = 'bind1'"))[0]!;
     expect(row).to.deep.equal({ exophone: null, status: 'in-progress' });
-    const mine = await fetch(`${base}/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ CallSid: 'bind1', Status: 'completed', PhoneNumberSid: '08047112345', From: '09876543210' }) });
+    const mine = await fetch(`${base}/status`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ CallSid: 'bind1', Status: 'completed', PhoneNumberSid: '08047112345', From: '09876543210' }),
+    });
     expect(mine.status).to.equal(200);
     expect((await sql<{ exophone: string }>(tdb.url, "SELECT exophone FROM calls WHERE call_sid = 'bind1'"))[0]!.exophone).to.equal('+918047112345');
     expect(globex.tenantId).to.be.a('string');

@@ -6,7 +6,13 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { scrape, startService, type ServiceHandle } from '../helpers/service';
 
 /** Raw HTTP: fetch normalises or refuses some of what an attacker sends. */
-function raw(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<{ status: number; body: string }> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string | Buffer,
+): Promise<{ status: number; body: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
@@ -42,7 +48,12 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
     return r;
   };
   const api = (method: string, path: string, json?: unknown, extra: Record<string, string> = {}) =>
-    send(method, path, { authorization: `Bearer ${owner.accessToken}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...extra }, json === undefined ? undefined : typeof json === 'string' ? json : JSON.stringify(json));
+    send(
+      method,
+      path,
+      { authorization: `Bearer ${owner.accessToken}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...extra },
+      json === undefined ? undefined : typeof json === 'string' ? json : JSON.stringify(json),
+    );
   const passthru = (qs: string) => send('GET', `/webhooks/exotel/${acme.webhookCredential}/passthru?${qs}`, { 'user-agent': 'Exotel' });
 
   before(async () => {
@@ -74,7 +85,12 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
     const wide = `{"tags":[${Array.from({ length: 12_000 }, () => '0').join(',')}]}`;
     const many = await api('PATCH', `/api/calls/${callId}`, wide);
     expect(many.status, many.body).to.equal(400);
-    const form = await send('POST', `/webhooks/exotel/${acme.webhookCredential}/status`, { 'content-type': 'application/x-www-form-urlencoded' }, `CallSid=deep2&${'a[b]'.repeat(1).replace('a[b]', `x${'[a]'.repeat(2000)}=1`)}`);
+    const form = await send(
+      'POST',
+      `/webhooks/exotel/${acme.webhookCredential}/status`,
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      `CallSid=deep2&${'a[b]'.repeat(1).replace('a[b]', `x${'[a]'.repeat(2000)}=1`)}`,
+    );
     expect(form.status, form.body).to.be.below(500);
   });
 
@@ -109,7 +125,10 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
       const r = await passthru(qs);
       expect(r.status, r.body).to.equal(200);
     }
-    const rows = await sql<{ n: string; exotel: Record<string, unknown> }>(tdb.url, "SELECT count(*)::text AS n, max(exotel::text)::jsonb AS exotel FROM calls WHERE call_sid = 'nul1'");
+    const rows = await sql<{ n: string; exotel: Record<string, unknown> }>(
+      tdb.url,
+      "SELECT count(*)::text AS n, max(exotel::text)::jsonb AS exotel FROM calls WHERE call_sid = 'nul1'",
+    );
     expect(rows[0]!.n).to.equal('1');
     expect(JSON.stringify(rows[0]!.exotel)).not.to.include('\\u0000');
     const events = await sql<{ raw_payload_enc: string | null }>(tdb.url, "SELECT raw_payload_enc FROM webhook_events WHERE call_sid = 'nul1'");
@@ -126,7 +145,10 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
         const r = await send('POST', `/webhooks/exotel/${acme.webhookCredential}/status`, { 'content-type': 'application/json' }, body);
         expect(r.status, r.body).to.be.within(200, 299);
       }
-      const dead = await sql<{ tenant_id: string; attempts: number; raw_payload_enc: string; error_code: string }>(tdb.url, "SELECT tenant_id, attempts, raw_payload_enc, error_code FROM webhook_dead_letters WHERE call_sid = 'refused1'");
+      const dead = await sql<{ tenant_id: string; attempts: number; raw_payload_enc: string; error_code: string }>(
+        tdb.url,
+        "SELECT tenant_id, attempts, raw_payload_enc, error_code FROM webhook_dead_letters WHERE call_sid = 'refused1'",
+      );
       expect(dead).to.have.length(1);
       expect(dead[0]!.tenant_id).to.equal(acme.tenantId);
       expect(dead[0]!.attempts).to.equal(3);
@@ -141,10 +163,19 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
   });
 
   it('property: every route, driven with arbitrary strings, dates and nesting, never answers 5xx', async () => {
-    const str = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom('\u0000', '\ud800', 'x\udfffy', '%00', '+23:59', "'; DROP TABLE calls;--"));
+    const str = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.constantFrom('\u0000', '\ud800', 'x\udfffy', '%00', '+23:59', "'; DROP TABLE calls;--"),
+    );
     const date = fc.oneof(
       fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-      fc.tuple(fc.integer({ min: 0, max: 99999 }), fc.integer({ min: -30, max: 30 }), fc.integer({ min: 0, max: 99 })).map(([y, h, m]) => `${String(y).padStart(4, '0')}-01-01T00:00:00${h < 0 ? '-' : '+'}${String(Math.abs(h)).padStart(2, '0')}:${String(m).padStart(2, '0')}`),
+      fc
+        .tuple(fc.integer({ min: 0, max: 99999 }), fc.integer({ min: -30, max: 30 }), fc.integer({ min: 0, max: 99 }))
+        .map(
+          ([y, h, m]) =>
+            `${String(y).padStart(4, '0')}-01-01T00:00:00${h < 0 ? '-' : '+'}${String(Math.abs(h)).padStart(2, '0')}:${String(m).padStart(2, '0')}`,
+        ),
       str,
     );
     const nesting = fc.integer({ min: 1, max: 400 }).map((n) => JSON.parse(`${'['.repeat(n)}${']'.repeat(n)}`) as unknown);
@@ -169,26 +200,54 @@ describe('adversarial input: what PostgreSQL or the parser refuses is a 4xx, and
       { method: 'POST', path: () => '/api/auth/refresh', query: [], body: ['refreshToken'] },
       { method: 'POST', path: () => '/api/auth/password', query: [], body: ['currentPassword', 'newPassword'] },
       { method: 'GET', path: () => '/api/ping', query: ['x'] },
-      { method: 'GET', path: () => `/webhooks/exotel/${acme.webhookCredential}/passthru`, query: ['CallSid', 'From', 'To', 'StartTime', 'EndTime', 'CustomField', 'digits', 'Stream', 'CallStatus', 'DialCallDuration'] },
-      { method: 'POST', path: () => `/webhooks/exotel/${acme.webhookCredential}/status`, query: [], body: ['CallSid', 'Status', 'From', 'To', 'StartTime', 'DateUpdated', 'CustomField', 'Legs', 'RecordingUrl', 'ConversationDuration'] },
+      {
+        method: 'GET',
+        path: () => `/webhooks/exotel/${acme.webhookCredential}/passthru`,
+        query: ['CallSid', 'From', 'To', 'StartTime', 'EndTime', 'CustomField', 'digits', 'Stream', 'CallStatus', 'DialCallDuration'],
+      },
+      {
+        method: 'POST',
+        path: () => `/webhooks/exotel/${acme.webhookCredential}/status`,
+        query: [],
+        body: ['CallSid', 'Status', 'From', 'To', 'StartTime', 'DateUpdated', 'CustomField', 'Legs', 'RecordingUrl', 'ConversationDuration'],
+      },
       { method: 'GET', path: () => '/health/ready', query: ['x'] },
     ];
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: routes.length - 1 }), fc.array(fc.tuple(fc.nat(), value), { maxLength: 5 }), fc.boolean(), fc.boolean(), async (ri, values, sidOk, asForm) => {
-        const route = routes[ri]!;
-        const keys = [...route.query, ...(route.body ?? [])];
-        const assigned = values.map(([n, v]) => [keys[n % Math.max(1, keys.length)] ?? 'x', v] as const);
-        const query = route.query.length ? assigned.filter(([k]) => route.query.includes(k)).map(([k, v]) => `${enc(String(k))}=${enc(typeof v === 'string' ? v : JSON.stringify(v))}`) : [];
-        if (route.path('').includes('/passthru') && sidOk) query.push(`CallSid=prop${ri}${query.length}`);
-        const body = route.body ? Object.fromEntries(assigned.filter(([k]) => route.body!.includes(k))) : undefined;
-        if (body && route.path('').includes('/status') && sidOk) body.CallSid = `propst${Object.keys(body).length}`;
-        // Bodies as JSON or, like many Exotel integrations, urlencoded (values as text).
-        const encoded = !body ? undefined : asForm ? Object.entries(body).map(([k, v]) => `${enc(k)}=${enc(typeof v === 'string' ? v : JSON.stringify(v))}`).join('&') : JSON.stringify(body);
-        const type = asForm ? 'application/x-www-form-urlencoded' : 'application/json';
-        const r = await send(route.method, `${route.path(callId)}${query.length ? `?${query.join('&')}` : ''}`, { authorization: `Bearer ${owner.accessToken}`, 'user-agent': 'fc', ...(body ? { 'content-type': type } : {}) }, encoded);
-        expect(r.status, `${route.method} ${route.path(callId)} ${JSON.stringify(values)} → ${r.body}`).to.be.below(500);
-        if (r.status >= 400 && route.method !== 'HEAD') expect(envelope(r.body)).to.be.a('string');
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: routes.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), value), { maxLength: 5 }),
+        fc.boolean(),
+        fc.boolean(),
+        async (ri, values, sidOk, asForm) => {
+          const route = routes[ri]!;
+          const keys = [...route.query, ...(route.body ?? [])];
+          const assigned = values.map(([n, v]) => [keys[n % Math.max(1, keys.length)] ?? 'x', v] as const);
+          const query = route.query.length
+            ? assigned.filter(([k]) => route.query.includes(k)).map(([k, v]) => `${enc(String(k))}=${enc(typeof v === 'string' ? v : JSON.stringify(v))}`)
+            : [];
+          if (route.path('').includes('/passthru') && sidOk) query.push(`CallSid=prop${ri}${query.length}`);
+          const body = route.body ? Object.fromEntries(assigned.filter(([k]) => route.body!.includes(k))) : undefined;
+          if (body && route.path('').includes('/status') && sidOk) body.CallSid = `propst${Object.keys(body).length}`;
+          // Bodies as JSON or, like many Exotel integrations, urlencoded (values as text).
+          const encoded = !body
+            ? undefined
+            : asForm
+              ? Object.entries(body)
+                  .map(([k, v]) => `${enc(k)}=${enc(typeof v === 'string' ? v : JSON.stringify(v))}`)
+                  .join('&')
+              : JSON.stringify(body);
+          const type = asForm ? 'application/x-www-form-urlencoded' : 'application/json';
+          const r = await send(
+            route.method,
+            `${route.path(callId)}${query.length ? `?${query.join('&')}` : ''}`,
+            { authorization: `Bearer ${owner.accessToken}`, 'user-agent': 'fc', ...(body ? { 'content-type': type } : {}) },
+            encoded,
+          );
+          expect(r.status, `${route.method} ${route.path(callId)} ${JSON.stringify(values)} → ${r.body}`).to.be.below(500);
+          if (r.status >= 400 && route.method !== 'HEAD') expect(envelope(r.body)).to.be.a('string');
+        },
+      ),
       { numRuns: 1000 },
     );
     // The service is still healthy after the whole run.

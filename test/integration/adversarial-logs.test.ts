@@ -57,7 +57,14 @@ describe('adversarial logs: one redaction point, no secret or number the test se
   });
 
   it('viewers never receive stream URLs; the database holds them encrypted', async () => {
-    const q = new URLSearchParams({ CallSid: 'lgstream', From: callers[0]!, To: '08047112345', 'Stream[StreamUrl]': secrets.stream, 'Stream[RecordingUrl]': secrets.streamRec, 'Stream[Status]': 'completed' });
+    const q = new URLSearchParams({
+      CallSid: 'lgstream',
+      From: callers[0]!,
+      To: '08047112345',
+      'Stream[StreamUrl]': secrets.stream,
+      'Stream[RecordingUrl]': secrets.streamRec,
+      'Stream[Status]': 'completed',
+    });
     expect((await raw(svc.url, 'GET', `/webhooks/exotel/${acme.webhookCredential}/passthru?${q}`)).status).to.equal(200);
     const id = (await sql<{ id: string }>(tdb.url, "SELECT id FROM calls WHERE call_sid = 'lgstream'"))[0]!.id;
     const one = await raw(svc.url, 'GET', `/api/calls/${id}`, { authorization: `Bearer ${owner.accessToken}` });
@@ -65,7 +72,10 @@ describe('adversarial logs: one redaction point, no secret or number the test se
     expect(one.status).to.equal(200);
     expect(`${one.body}${list.body}`).not.to.match(/zq7stream|wss:/);
     expect((JSON.parse(one.body) as { recording: { stream: boolean } }).recording.stream).to.equal(true);
-    const rows = await sql<{ exotel: unknown; stream_urls_enc: string | null }>(tdb.url, "SELECT exotel, stream_urls_enc FROM calls WHERE call_sid = 'lgstream'");
+    const rows = await sql<{ exotel: unknown; stream_urls_enc: string | null }>(
+      tdb.url,
+      "SELECT exotel, stream_urls_enc FROM calls WHERE call_sid = 'lgstream'",
+    );
     expect(JSON.stringify(rows[0]!.exotel)).not.to.match(/zq7stream/);
     expect(rows[0]!.stream_urls_enc).to.be.a('string').and.not.include('zq7');
   });
@@ -84,7 +94,15 @@ describe('adversarial logs: one redaction point, no secret or number the test se
         'Stream[RecordingUrl]': secrets.streamRec,
         DialWhomNumber: callers[(i + 2) % 3]!,
       }).toString();
-    const spellings = [`/webhooks/exotel/${cred}/passthru`, `/Webhooks/exotel/${cred}/passthru`, `//webhooks/exotel/${cred}/passthru`, `/webhooks//exotel/${cred}/passthru`, `/WEBHOOKS/EXOTEL/${cred}/PASSTHRU`, `/webhooks/Exotel/${cred}/nope`, `/webhooks/exotel/${cred}/passthru/`];
+    const spellings = [
+      `/webhooks/exotel/${cred}/passthru`,
+      `/Webhooks/exotel/${cred}/passthru`,
+      `//webhooks/exotel/${cred}/passthru`,
+      `/webhooks//exotel/${cred}/passthru`,
+      `/WEBHOOKS/EXOTEL/${cred}/PASSTHRU`,
+      `/webhooks/Exotel/${cred}/nope`,
+      `/webhooks/exotel/${cred}/passthru/`,
+    ];
     let i = 0;
     for (const p of spellings) {
       const r = await raw(svc.url, 'GET', `${p}?${qs(`lg${i}`, i)}`, { 'user-agent': 'Exotel' });
@@ -94,14 +112,32 @@ describe('adversarial logs: one redaction point, no secret or number the test se
     // A wrong credential (401), a missing CallSid (400), a body that is not an object (400).
     await raw(svc.url, 'GET', `/webhooks/exotel/${cred.slice(0, -2)}xx/passthru?${qs('lgbad', 1)}`);
     await raw(svc.url, 'GET', `/webhooks/exotel/${cred}/passthru?${qs('', 2).replace('CallSid=&', '')}`);
-    const statusBody = { CallSid: 'lgst1', Status: 'completed', PhoneNumberSid: '08047112345', From: callers[0], To: callers[1], RecordingUrl: secrets.recording, Stream: { StreamUrl: secrets.stream }, CustomField: `call me on ${callers[2]}` };
+    const statusBody = {
+      CallSid: 'lgst1',
+      Status: 'completed',
+      PhoneNumberSid: '08047112345',
+      From: callers[0],
+      To: callers[1],
+      RecordingUrl: secrets.recording,
+      Stream: { StreamUrl: secrets.stream },
+      CustomField: `call me on ${callers[2]}`,
+    };
     await raw(svc.url, 'POST', `/webhooks/exotel/${cred}/status`, { 'content-type': 'application/json' }, JSON.stringify(statusBody));
     await raw(svc.url, 'POST', `/webhooks/exotel/${cred}/status`, { 'content-type': 'application/json' }, JSON.stringify([statusBody]));
     // A 5xx: the database raises an error of its own for this CallSid, so the 5xx line (with the
     // request body and headers) is written.
-    await sql(tdb.url, `CREATE FUNCTION adv_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.call_sid = 'lgboom' THEN RAISE EXCEPTION 'boom for %', NEW.call_sid; END IF; RETURN NEW; END $$`);
+    await sql(
+      tdb.url,
+      `CREATE FUNCTION adv_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.call_sid = 'lgboom' THEN RAISE EXCEPTION 'boom for %', NEW.call_sid; END IF; RETURN NEW; END $$`,
+    );
     await sql(tdb.url, 'CREATE TRIGGER adv_boom BEFORE INSERT ON calls FOR EACH ROW EXECUTE FUNCTION adv_boom()');
-    const boom = await raw(svc.url, 'POST', `/webhooks/exotel/${cred}/status?token=${cred}`, { 'content-type': 'application/json', referer: `https://x.test/webhooks/exotel/${cred}/status` }, JSON.stringify({ ...statusBody, CallSid: 'lgboom' }));
+    const boom = await raw(
+      svc.url,
+      'POST',
+      `/webhooks/exotel/${cred}/status?token=${cred}`,
+      { 'content-type': 'application/json', referer: `https://x.test/webhooks/exotel/${cred}/status` },
+      JSON.stringify({ ...statusBody, CallSid: 'lgboom' }),
+    );
     expect(boom.status).to.equal(500);
 
     // Searches on personal data, and auth traffic.
@@ -110,10 +146,20 @@ describe('adversarial logs: one redaction point, no secret or number the test se
     await raw(svc.url, 'GET', `/api/calls?q=${encodeURIComponent(secrets.search)}`, auth);
     await raw(svc.url, 'GET', `/api/calls?q=${encodeURIComponent(callers[0]!)}`, auth);
     await raw(svc.url, 'POST', '/api/auth/refresh', { 'content-type': 'application/json' }, JSON.stringify({ refreshToken: owner.refreshToken }));
-    await raw(svc.url, 'POST', '/api/auth/login', { 'content-type': 'application/json' }, JSON.stringify({ email: 'owner@acme.test', password: 'x'.repeat(3) + secrets.password }));
+    await raw(
+      svc.url,
+      'POST',
+      '/api/auth/login',
+      { 'content-type': 'application/json' },
+      JSON.stringify({ email: 'owner@acme.test', password: 'x'.repeat(3) + secrets.password }),
+    );
 
     // CLI output passes the same redaction point: an error naming a caller's number.
-    const cli = await runCli('cli/tenants.js', ['create', '--json', '--name', 'Bad', '--owner-email', 'bad@x.test', '--owner-password', 'long enough pw', '--exophone', `${callers[0]}x`], env);
+    const cli = await runCli(
+      'cli/tenants.js',
+      ['create', '--json', '--name', 'Bad', '--owner-email', 'bad@x.test', '--owner-password', 'long enough pw', '--exophone', `${callers[0]}x`],
+      env,
+    );
     expect(cli.code).to.not.equal(0);
 
     await svc.stop();
@@ -146,5 +192,4 @@ describe('adversarial logs: one redaction point, no secret or number the test se
     expect(log).to.include('4650');
     expect(log).to.match(/\/webhooks\/exotel\/\[credential\]\/passthru/i);
   });
-
 });

@@ -48,7 +48,10 @@ describe('anomaly detection: decoder', () => {
 describe('anomaly detection: request inspection', () => {
   it('scans each query key and value separately, so `&` between parameters is never a finding', () => {
     expect(line('a=1&b=2&c=3&name=O%27Brien&q=Tom+%26+Jerry&empty=&flag')).to.deep.equal([]);
-    expect(line('a=1&q=%3Bcat+%2Fetc%2Fpasswd&z=2').map((f) => `${f.kind}@${f.location}`)).to.deep.equal(['command_injection@query.q', 'path_traversal@query.q']);
+    expect(line('a=1&q=%3Bcat+%2Fetc%2Fpasswd&z=2').map((f) => `${f.kind}@${f.location}`)).to.deep.equal([
+      'command_injection@query.q',
+      'path_traversal@query.q',
+    ]);
   });
 
   it('never puts a payload in a location: an attacking key is `$key`, an odd key name is `?`', () => {
@@ -159,7 +162,8 @@ describe('anomaly detection: in process (spans, server-to-server routes, audit l
   it('audits every finding (the audit trail, not the reporter, throttles anonymous floods); logs count every finding', async () => {
     audit.events.length = 0;
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await get(app.url, `/api/ping?q=${encodeURIComponent('1; DROP TABLE calls')}`, { 'user-agent': 'audit-test' })).requestId);
+    for (let i = 0; i < 5; i++)
+      ids.push((await get(app.url, `/api/ping?q=${encodeURIComponent('1; DROP TABLE calls')}`, { 'user-agent': 'audit-test' })).requestId);
     await get(app.url, `/api/ping?f=${encodeURIComponent('../../etc/passwd')}`, { 'user-agent': 'audit-test' });
     expect(ids.flatMap((id) => anomalyLogs(id))).to.have.length(5);
     const sqli = audit.events.filter((e) => e.event.metadata?.kind === 'sql_injection');

@@ -24,7 +24,16 @@ function send(base: string, path: string, opts: { method?: string; headers?: Rec
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, method: opts.method ?? 'GET', path, headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(opts.body)) } : {}), ...opts.headers } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: opts.method ?? 'GET',
+        path,
+        headers: {
+          ...(opts.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(opts.body)) } : {}),
+          ...opts.headers,
+        },
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (c: string) => (body += c));
@@ -87,7 +96,11 @@ describe('anomaly detection: service process, monitor mode', function () {
       send(svc.url, '/api/does-not-exist', {
         method: 'POST',
         headers: { 'user-agent': UA },
-        body: JSON.stringify({ name: "O'Neil & Sons", note: 'call back @ 5pm; ask for Priya (manager) :-)', meta: { tags: ['vip', 'a/b'], b64: 'aGVsbG8gd29ybGQ=' } }),
+        body: JSON.stringify({
+          name: "O'Neil & Sons",
+          note: 'call back @ 5pm; ask for Priya (manager) :-)',
+          meta: { tags: ['vip', 'a/b'], b64: 'aGVsbG8gd29ybGQ=' },
+        }),
       }),
       send(svc.url, '/health/live', { headers: { 'user-agent': UA } }),
     ]);
@@ -124,7 +137,11 @@ describe('anomaly detection: service process, monitor mode', function () {
   it('decodes before matching: double-encoded, plus-as-space and entity-encoded payloads in the path, query and body', async () => {
     const path = await send(svc.url, '/static/..%252f..%252fetc%252fpasswd', { headers: { 'user-agent': UA } });
     const plus = await send(svc.url, "/api/ping?q=1'+or+'a'='a", { headers: { 'user-agent': UA } });
-    const body = await send(svc.url, '/api/whatever', { method: 'POST', headers: { 'user-agent': UA }, body: JSON.stringify({ ticket: { comment: '&lt;img src=x onerror=alert(1)&gt;' } }) });
+    const body = await send(svc.url, '/api/whatever', {
+      method: 'POST',
+      headers: { 'user-agent': UA },
+      body: JSON.stringify({ ticket: { comment: '&lt;img src=x onerror=alert(1)&gt;' } }),
+    });
     const kindsOf = (r: Reply) => anomalyLines(svc, String(r.headers['x-request-id'])).map((l) => `${l.kind}@${l.location}`);
     await svc.waitForLog((l) => l.request_id === body.headers['x-request-id'] && l.msg === 'security anomaly');
     expect(kindsOf(path)).to.include('path_traversal@path');
@@ -177,10 +194,14 @@ describe('anomaly detection: service process, monitor mode', function () {
     const client = new pg.Client({ connectionString: tdb.url });
     await client.connect();
     try {
-      const stored = async () => Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM audit_logs WHERE event_type = 'SECURITY_VIOLATION'`)).rows[0]!.n);
+      const stored = async () =>
+        Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM audit_logs WHERE event_type = 'SECURITY_VIOLATION'`)).rows[0]!.n);
       const counts = async () => {
         const samples = await scrape(svc.metricsUrl);
-        return { findings: total(samples, 'caly_security_anomalies_total', {}), heldBack: total(samples, 'caly_audit_held_back_total', { event_type: 'SECURITY_VIOLATION' }) };
+        return {
+          findings: total(samples, 'caly_security_anomalies_total', {}),
+          heldBack: total(samples, 'caly_audit_held_back_total', { event_type: 'SECURITY_VIOLATION' }),
+        };
       };
       let c = await counts();
       let rows = await stored();
@@ -191,7 +212,9 @@ describe('anomaly detection: service process, monitor mode', function () {
       expect(c.findings).to.be.greaterThan(80);
       expect(rows + c.heldBack, `${rows} stored + ${c.heldBack} held back = ${c.findings} findings`).to.equal(c.findings);
       expect(c.heldBack, 'an anonymous flood is throttled past AUDIT_THROTTLE_PER_MINUTE').to.be.greaterThan(0);
-      const kinds = await client.query<{ kind: string; outcome: string }>(`SELECT DISTINCT metadata->>'kind' AS kind, outcome FROM audit_logs WHERE event_type = 'SECURITY_VIOLATION'`);
+      const kinds = await client.query<{ kind: string; outcome: string }>(
+        `SELECT DISTINCT metadata->>'kind' AS kind, outcome FROM audit_logs WHERE event_type = 'SECURITY_VIOLATION'`,
+      );
       expect(kinds.rows.map((r) => r.kind)).to.include.members(['sql_injection', 'missing_user_agent', 'suspicious_headers', 'oversized']);
       expect(kinds.rows.every((r) => r.outcome === 'SECURITY_ALERT')).to.equal(true);
       const text = await client.query<{ text: string }>(`SELECT row_to_json(a)::text AS text FROM audit_logs a WHERE event_type = 'SECURITY_VIOLATION'`);
@@ -236,7 +259,9 @@ describe('anomaly detection: service process, block mode', function () {
   it('refuses a flagged JSON body and an unknown-route probe, and still serves benign requests', async () => {
     const body = await send(svc.url, '/api/x', { method: 'POST', headers: { 'user-agent': UA }, body: JSON.stringify({ cmd: '; cat /etc/passwd' }) });
     const unknown = await send(svc.url, '/wp-admin/../../etc/passwd', { headers: { 'user-agent': UA } });
-    const benign = await send(svc.url, `/api/ping?name=${encodeURIComponent("O'Brien")}&q=${encodeURIComponent('drop me a line')}`, { headers: { 'user-agent': UA } });
+    const benign = await send(svc.url, `/api/ping?name=${encodeURIComponent("O'Brien")}&q=${encodeURIComponent('drop me a line')}`, {
+      headers: { 'user-agent': UA },
+    });
     expect([body.status, unknown.status, benign.status]).to.deep.equal([403, 403, 200]);
     expect(JSON.parse(body.body).error.code).to.equal('SECURITY_VIOLATION');
     const samples = await scrape(svc.metricsUrl);

@@ -82,8 +82,14 @@ describe('audit trail durability: outage and SIGKILL (service as a child process
   }
   async function assertExactlyOnceAndChained(ids: string[]): Promise<void> {
     const m = await waitStored(ids);
-    expect(ids.filter((id) => !m.has(id)), 'answered requests without a stored event').to.deep.equal([]);
-    expect([...m.values()].every((n) => n === 1), 'every event stored once').to.equal(true);
+    expect(
+      ids.filter((id) => !m.has(id)),
+      'answered requests without a stored event',
+    ).to.deep.equal([]);
+    expect(
+      [...m.values()].every((n) => n === 1),
+      'every event stored once',
+    ).to.equal(true);
     const dup = await admin.query("SELECT request_id FROM audit_logs WHERE event_type = 'ACCESS_DENIED' GROUP BY 1 HAVING count(*) > 1");
     expect(dup.rows, 'no event stored twice, answered or not').to.deep.equal([]);
     const verify = await fetch(`${svc!.url}/api/audit-logs/verify`, { headers: { authorization: `Bearer ${TOKEN}` } });

@@ -27,7 +27,16 @@ const log = createLogger({ level: 'error', service: 't', environment: 'test', st
 
 function makeDb(url: string): Database {
   return createDatabase(
-    { connectionString: url, max: 4, min: 0, idleTimeoutMillis: 1000, connectionTimeoutMillis: 1000, statementTimeoutMillis: 10000, applicationName: 'caly-audit-test', slowQueryMs: 5000 },
+    {
+      connectionString: url,
+      max: 4,
+      min: 0,
+      idleTimeoutMillis: 1000,
+      connectionTimeoutMillis: 1000,
+      statementTimeoutMillis: 10000,
+      applicationName: 'caly-audit-test',
+      slowQueryMs: 5000,
+    },
     log.logger,
     telemetry.instruments,
   );
@@ -90,7 +99,14 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
     for (const type of AUDIT_EVENT_TYPES) {
       trail.emit({ type, outcome: 'SUCCESS', description: `round trip ${type}`, resourceType: 'test', resourceId });
     }
-    trail.emit({ type: 'DATA_EXPORTED', outcome: 'FAILURE', severity: 'CRITICAL', description: 'override', resourceType: 'test', resourceId: `${run}-override` });
+    trail.emit({
+      type: 'DATA_EXPORTED',
+      outcome: 'FAILURE',
+      severity: 'CRITICAL',
+      description: 'override',
+      resourceType: 'test',
+      resourceId: `${run}-override`,
+    });
     expect(await trail.drain(10_000)).to.equal(true);
 
     const { status, body } = await getJson<Page>(`${app.url}/api/audit-logs?resourceId=${resourceId}&limit=100`);
@@ -139,8 +155,15 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
     expect(await trail.drain(10_000)).to.equal(true);
 
     const rows = async (requestId: string) =>
-      (await admin.query<Row & { user_id: string | null }>('SELECT seq, event_type, severity, description, request_id, user_id FROM audit_logs WHERE request_id = $1', [requestId])).rows;
-    expect(await rows(ok.requestId)).to.have.length(1).and.to.satisfy((r: Row[]) => r[0]!.event_type === 'DATA_ACCESSED' && r[0]!.severity === 'LOW');
+      (
+        await admin.query<Row & { user_id: string | null }>(
+          'SELECT seq, event_type, severity, description, request_id, user_id FROM audit_logs WHERE request_id = $1',
+          [requestId],
+        )
+      ).rows;
+    expect(await rows(ok.requestId))
+      .to.have.length(1)
+      .and.to.satisfy((r: Row[]) => r[0]!.event_type === 'DATA_ACCESSED' && r[0]!.severity === 'LOW');
     expect((await rows(ok.requestId))[0]!.user_id).to.equal('admin-token');
     for (const id of [denied.requestId, wrong.requestId]) {
       const r = await rows(id);
@@ -233,7 +256,12 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
 
   it('never answers 5xx to arbitrary query strings (property-based)', async () => {
     const keys = ['type', 'severity', 'outcome', 'userId', 'tenantId', 'resourceType', 'resourceId', 'from', 'to', 'limit', 'cursor', 'days', 'x'];
-    const value = fc.oneof(fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.integer().map(String), fc.constantFrom('LOW', 'DATA_ACCESSED', 'SUCCESS', '+23:59'));
+    const value = fc.oneof(
+      fc.string(),
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.integer().map(String),
+      fc.constantFrom('LOW', 'DATA_ACCESSED', 'SUCCESS', '+23:59'),
+    );
     await fc.assert(
       fc.asyncProperty(fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 4 }), fc.constantFrom('', '/stats'), async (params, path) => {
         const res = await fetch(`${app.url}/api/audit-logs${path}?${new URLSearchParams(params)}`, { headers: auth });
@@ -247,9 +275,13 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
 
   it('counts by type, severity and outcome over the last N days', async () => {
     expect(await trail.drain(10_000)).to.equal(true); // events of earlier requests are all stored
-    const { status, body } = await getJson<{ days: number; total: number; byType: Record<string, number>; bySeverity: Record<string, number>; byOutcome: Record<string, number> }>(
-      `${app.url}/api/audit-logs/stats?days=7`,
-    );
+    const { status, body } = await getJson<{
+      days: number;
+      total: number;
+      byType: Record<string, number>;
+      bySeverity: Record<string, number>;
+      byOutcome: Record<string, number>;
+    }>(`${app.url}/api/audit-logs/stats?days=7`);
     expect(status).to.equal(200);
     const { rows } = await admin.query<{ n: string }>("SELECT count(*) AS n FROM audit_logs WHERE occurred_at >= now() - interval '7 days'");
     // The stats request audits itself (DATA_ACCESSED) after answering: that row may already be in.
@@ -278,10 +310,15 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
   it('bounds floodable events per source (SECURITY_VIOLATION), counting the rest as throttled', async () => {
     const t = makeTrail(db, join(dir, 'throttle'), { throttle: new SourceThrottle({ perWindow: 5, windowMs: 60_000 }) });
     await t.start();
-    for (let i = 0; i < 50; i++) t.emit({ type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', description: 'probe', resourceId: `${run}-flood` }, { clientIp: '198.51.100.7' });
-    for (let i = 0; i < 3; i++) t.emit({ type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', description: 'probe', resourceId: `${run}-flood` }, { clientIp: '198.51.100.8' });
+    for (let i = 0; i < 50; i++)
+      t.emit({ type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', description: 'probe', resourceId: `${run}-flood` }, { clientIp: '198.51.100.7' });
+    for (let i = 0; i < 3; i++)
+      t.emit({ type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', description: 'probe', resourceId: `${run}-flood` }, { clientIp: '198.51.100.8' });
     await t.close(5000);
-    const { rows } = await admin.query<{ ip: string; n: string }>('SELECT host(client_ip) AS ip, count(*) AS n FROM audit_logs WHERE resource_id = $1 GROUP BY 1 ORDER BY 1', [`${run}-flood`]);
+    const { rows } = await admin.query<{ ip: string; n: string }>(
+      'SELECT host(client_ip) AS ip, count(*) AS n FROM audit_logs WHERE resource_id = $1 GROUP BY 1 ORDER BY 1',
+      [`${run}-flood`],
+    );
     expect(rows.map((r) => [r.ip, Number(r.n)])).to.deep.equal([
       ['198.51.100.7', 5],
       ['198.51.100.8', 3],
@@ -296,7 +333,9 @@ describe('audit trail: storage, API, chain (real PostgreSQL, in-process app)', f
     const { rows } = await admin.query<{ id: string; seq: string }>('SELECT id, seq FROM audit_logs ORDER BY seq OFFSET 20 LIMIT 1');
     const target = rows[0]!;
     await admin.query("UPDATE audit_logs SET description = description || ' (edited)' WHERE id = $1", [target.id]);
-    const edited = await getJson<{ ok: boolean; firstBroken: { id: string; seq: number; reason: string; expectedHash: string; storedHash: string } }>(`${app.url}/api/audit-logs/verify`);
+    const edited = await getJson<{ ok: boolean; firstBroken: { id: string; seq: number; reason: string; expectedHash: string; storedHash: string } }>(
+      `${app.url}/api/audit-logs/verify`,
+    );
     expect(edited.body.ok).to.equal(false);
     expect(edited.body.firstBroken).to.include({ id: target.id, seq: Number(target.seq), reason: 'hash_mismatch' });
     expect(edited.body.firstBroken.expectedHash).to.not.equal(edited.body.firstBroken.storedHash);
@@ -341,9 +380,16 @@ describe('audit trail: back-pressure, outage, retention (real PostgreSQL)', func
 
   it('purges past retention on one replica at a time, keeps the chain verifiable, and audits the purge', async () => {
     const old = new Date(Date.now() - 40 * 86_400_000);
-    const mk = (i: number, at: Date) => toRecord({ type: 'CALL_ENDED', outcome: 'SUCCESS', description: `call ${i}`, resourceType: 'call' }, undefined, log.redactor.isSensitiveKey, at);
-    await storeBatch(db, Array.from({ length: 30 }, (_, i) => mk(i, old)));
-    await storeBatch(db, Array.from({ length: 10 }, (_, i) => mk(100 + i, new Date())));
+    const mk = (i: number, at: Date) =>
+      toRecord({ type: 'CALL_ENDED', outcome: 'SUCCESS', description: `call ${i}`, resourceType: 'call' }, undefined, log.redactor.isSensitiveKey, at);
+    await storeBatch(
+      db,
+      Array.from({ length: 30 }, (_, i) => mk(i, old)),
+    );
+    await storeBatch(
+      db,
+      Array.from({ length: 10 }, (_, i) => mk(100 + i, new Date())),
+    );
     const purgeTrail = makeTrail(db, await tempDir());
     await purgeTrail.start();
 
@@ -398,7 +444,11 @@ describe('audit trail: back-pressure, outage, retention (real PostgreSQL)', func
     const dir = await tempDir();
     const marker = `replay-${Date.now()}`;
     const recs = Array.from({ length: 40 }, (_, i) =>
-      toRecord({ type: 'RECORDING_RECEIVED', outcome: 'SUCCESS', description: `rec ${i}`, resourceType: marker, resourceId: String(i) }, undefined, log.redactor.isSensitiveKey),
+      toRecord(
+        { type: 'RECORDING_RECEIVED', outcome: 'SUCCESS', description: `rec ${i}`, resourceType: marker, resourceId: String(i) },
+        undefined,
+        log.redactor.isSensitiveKey,
+      ),
     );
     // What a killed process leaves: a segment whose first half was committed before the journal
     // was trimmed, ending in a line cut short mid-write (its request was never answered).

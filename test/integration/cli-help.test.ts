@@ -6,8 +6,11 @@ import { ROOT } from '../helpers/service';
 function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     // No database is configured: --help and a bad flag must answer before any connection is tried.
-    execFile(process.execPath, [resolve(ROOT, 'dist', script), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, NODE_ENV: 'test' }, timeout: 30_000 }, (err, stdout, stderr) =>
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [resolve(ROOT, 'dist', script), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, NODE_ENV: 'test' }, timeout: 30_000 },
+      (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }

@@ -14,7 +14,17 @@ const quietLogger = () => createLogger({ level: 'error', service: 't', environme
 
 function makeDb(url: string, extra: Partial<Parameters<typeof createDatabase>[0]> = {}): Database {
   return createDatabase(
-    { connectionString: url, max: 5, min: 0, idleTimeoutMillis: 1000, connectionTimeoutMillis: 2000, statementTimeoutMillis: 30000, applicationName: 'caly-db-test', slowQueryMs: 500, ...extra },
+    {
+      connectionString: url,
+      max: 5,
+      min: 0,
+      idleTimeoutMillis: 1000,
+      connectionTimeoutMillis: 2000,
+      statementTimeoutMillis: 30000,
+      applicationName: 'caly-db-test',
+      slowQueryMs: 500,
+      ...extra,
+    },
     quietLogger(),
     telemetry.instruments,
   );
@@ -92,7 +102,9 @@ describe('database layer (real PostgreSQL)', function () {
   it('connections carry application_name and statement_timeout', async () => {
     const short = makeDb(tdb.url, { statementTimeoutMillis: 100 });
     try {
-      const { rows } = await short.query<{ a: string; t: string }>("SELECT current_setting('application_name') AS a, current_setting('statement_timeout') AS t");
+      const { rows } = await short.query<{ a: string; t: string }>(
+        "SELECT current_setting('application_name') AS a, current_setting('statement_timeout') AS t",
+      );
       expect(rows[0]).to.deep.equal({ a: 'caly-db-test', t: '100ms' });
       try {
         await short.query('SELECT pg_sleep(1)');
@@ -117,7 +129,7 @@ describe('database layer (real PostgreSQL)', function () {
     }
   });
 
-  it('db.client.connection.count and .pending_requests are the pool\'s own numbers when scraped', async () => {
+  it("db.client.connection.count and .pending_requests are the pool's own numbers when scraped", async () => {
     const one = makeDb(tdb.url, { max: 1 });
     const ofThisDb = (a: Record<string, unknown>) => String(a['db.client.connection.pool.name']).endsWith(`/${tdb.name}`);
     const used = () => metricTotal('db.client.connection.count', (a) => ofThisDb(a) && a['db.client.connection.state'] === 'used');

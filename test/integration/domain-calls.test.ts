@@ -14,7 +14,17 @@ const CALL = '/api/calls/:id';
 const RECORDING = '/api/calls/:id/recording';
 const MAX_BYTES = 64 * 1024;
 
-type Call = { id: string; callSid: string; status: string; direction: string; from: string; resolved: boolean; notes: string; tags: string[]; recording: { uploaded: { mimeType: string; bytes: number } | null } };
+type Call = {
+  id: string;
+  callSid: string;
+  status: string;
+  direction: string;
+  from: string;
+  resolved: boolean;
+  notes: string;
+  tags: string[];
+  recording: { uploaded: { mimeType: string; bytes: number } | null };
+};
 type Envelope = { error: { code: string; message: string; details?: Array<{ path: string }> } };
 
 /** Audio files as they start on disk; the rest is filler. */
@@ -66,7 +76,13 @@ describe('domain: calls API, recordings and tenant isolation', function () {
 
     // Five Acme calls and one Globex call, through the real webhooks.
     for (let i = 1; i <= 5; i++) expect((await passthru(acme, `ac${i}`, `0987654321${i}`, '08047112345')).status).to.equal(200);
-    expect((await api.req('POST', STATUS, `/webhooks/exotel/${acme.webhookCredential}/status`, { json: { CallSid: 'ac2', Status: 'completed', DateUpdated: '2026-11-28 10:05:00' } })).status).to.equal(200);
+    expect(
+      (
+        await api.req('POST', STATUS, `/webhooks/exotel/${acme.webhookCredential}/status`, {
+          json: { CallSid: 'ac2', Status: 'completed', DateUpdated: '2026-11-28 10:05:00' },
+        })
+      ).status,
+    ).to.equal(200);
     expect((await passthru(globex, 'gx1', '09876543211', '08047112346')).status).to.equal(200);
     const list = await api.json<{ data: Call[] }>('GET', CALLS, '/api/calls?limit=100', { token: tok.owner });
     acmeCalls.push(...list.body.data);
@@ -103,14 +119,18 @@ describe('domain: calls API, recordings and tenant isolation', function () {
     });
 
     it('filters: status, direction, resolved, date range, exact phone in any spelling, text in notes', async () => {
-      const sids = async (q: string) => (await api.json<{ data: Call[] }>('GET', CALLS, `/api/calls?${q}`, { token: tok.agent })).body.data.map((c) => c.callSid);
+      const sids = async (q: string) =>
+        (await api.json<{ data: Call[] }>('GET', CALLS, `/api/calls?${q}`, { token: tok.agent })).body.data.map((c) => c.callSid);
       expect(await sids('status=completed')).to.deep.equal(['ac2']);
       expect(await sids('direction=inbound&status=in-progress')).to.deep.equal(['ac5', 'ac4', 'ac3', 'ac1']);
       expect(await sids('phone=09876543214')).to.deep.equal(['ac4']);
       expect(await sids(`phone=${encodeURIComponent('+91 98765 43214')}`)).to.deep.equal(['ac4']);
       expect(await sids('since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z')).to.deep.equal([]);
       const ac1 = acmeCalls.find((c) => c.callSid === 'ac1')!;
-      expect((await api.req('PATCH', CALL, `/api/calls/${ac1.id}`, { token: tok.agent, json: { notes: 'Refund of 100% requested by Mr. O\'Brien', resolved: true } })).status).to.equal(200);
+      expect(
+        (await api.req('PATCH', CALL, `/api/calls/${ac1.id}`, { token: tok.agent, json: { notes: "Refund of 100% requested by Mr. O'Brien", resolved: true } }))
+          .status,
+      ).to.equal(200);
       expect(await sids('q=100%25')).to.deep.equal(['ac1']); // % is a literal, not a wildcard
       expect(await sids('q=o%27brien&resolved=true')).to.deep.equal(['ac1']);
       expect(await sids('q=_')).to.deep.equal([]);
@@ -132,7 +152,10 @@ describe('domain: calls API, recordings and tenant isolation', function () {
 
     it('PATCH notes/tags/resolved: DATA_UPDATED records what changed, not the note text', async () => {
       const c = acmeCalls[1]!;
-      const r = await api.json<Call>('PATCH', CALL, `/api/calls/${c.id}`, { token: tok.agent, json: { notes: 'Caller +919876543210 wants a callback', tags: ['callback', ' vip '] } });
+      const r = await api.json<Call>('PATCH', CALL, `/api/calls/${c.id}`, {
+        token: tok.agent,
+        json: { notes: 'Caller +919876543210 wants a callback', tags: ['callback', ' vip '] },
+      });
       expect(r.status).to.equal(200);
       expect(r.body.tags).to.deep.equal(['callback', 'vip']);
       const rows = await auditRows(tdb.url, `event_type = 'DATA_UPDATED' AND resource_id = $1`, [c.id]);
@@ -167,10 +190,19 @@ describe('domain: calls API, recordings and tenant isolation', function () {
   describe('recordings', () => {
     it('uploads WAV, MP3 (ID3 and frame sync), OGG and FLAC by their containers; downloads the same bytes', async () => {
       const c = acmeCalls[0]!;
-      for (const [kind, mime] of [['mp3id3', 'audio/mpeg'], ['mp3sync', 'audio/mpeg'], ['ogg', 'audio/ogg'], ['flac', 'audio/flac'], ['wav', 'audio/wav']] as const) {
+      for (const [kind, mime] of [
+        ['mp3id3', 'audio/mpeg'],
+        ['mp3sync', 'audio/mpeg'],
+        ['ogg', 'audio/ogg'],
+        ['flac', 'audio/flac'],
+        ['wav', 'audio/wav'],
+      ] as const) {
         const bytes = audio[kind]();
         // the client's name and type are ignored: only the bytes decide
-        const r = await api.json<{ recording: { mimeType: string; bytes: number } }>('POST', RECORDING, `/api/calls/${c.id}/recording`, { token: tok.agent, body: upload(bytes, '../../etc/passwd', 'text/plain') });
+        const r = await api.json<{ recording: { mimeType: string; bytes: number } }>('POST', RECORDING, `/api/calls/${c.id}/recording`, {
+          token: tok.agent,
+          body: upload(bytes, '../../etc/passwd', 'text/plain'),
+        });
         expect(r.status, kind).to.equal(201);
         expect(r.body.recording).to.deep.equal({ mimeType: mime, bytes: bytes.length });
       }
@@ -190,9 +222,15 @@ describe('domain: calls API, recordings and tenant isolation', function () {
     it('wrong type → 415, oversize → 413 while streaming, no file part → 400, not multipart → 415; nothing kept', async () => {
       const c = acmeCalls[1]!;
       const path = `/api/calls/${c.id}/recording`;
-      const fake = await api.json<Envelope>('POST', RECORDING, path, { token: tok.agent, body: upload(Buffer.from('<?php system($_GET["c"]); ?>'), 'x.wav', 'audio/wav') });
+      const fake = await api.json<Envelope>('POST', RECORDING, path, {
+        token: tok.agent,
+        body: upload(Buffer.from('<?php system($_GET["c"]); ?>'), 'x.wav', 'audio/wav'),
+      });
       expect(fake.status).to.equal(415);
-      const exe = await api.req('POST', RECORDING, path, { token: tok.agent, body: upload(Buffer.concat([Buffer.from('MZ'), Buffer.alloc(500)]), 'x.mp3', 'audio/mpeg') });
+      const exe = await api.req('POST', RECORDING, path, {
+        token: tok.agent,
+        body: upload(Buffer.concat([Buffer.from('MZ'), Buffer.alloc(500)]), 'x.mp3', 'audio/mpeg'),
+      });
       expect(exe.status).to.equal(415);
       const big = await api.json<Envelope>('POST', RECORDING, path, { token: tok.agent, body: upload(Buffer.concat([audio.wav(), Buffer.alloc(MAX_BYTES)])) });
       expect(big.status).to.equal(413);
@@ -214,7 +252,7 @@ describe('domain: calls API, recordings and tenant isolation', function () {
     it("every route answers another tenant's call exactly like a missing one (404), and changes nothing", async () => {
       const victim = acmeCalls[0]!; // has a recording
       const missing = '6f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11';
-      const routes: Array<[string, string, string, () => { json?: unknown; body?: RequestInit["body"] }]> = [
+      const routes: Array<[string, string, string, () => { json?: unknown; body?: RequestInit['body'] }]> = [
         ['GET', CALL, '/api/calls/ID', () => ({})],
         ['PATCH', CALL, '/api/calls/ID', () => ({ json: { notes: 'pwned', resolved: true } })],
         ['DELETE', CALL, '/api/calls/ID', () => ({})],
@@ -238,7 +276,9 @@ describe('domain: calls API, recordings and tenant isolation', function () {
     });
 
     it("Globex's webhook credential cannot touch Acme's calls or numbers", async () => {
-      const r = await api.req('POST', STATUS, `/webhooks/exotel/${globex.webhookCredential}/status`, { json: { CallSid: 'ac5', Status: 'failed', From: '09876543215', To: '08047112345' } });
+      const r = await api.req('POST', STATUS, `/webhooks/exotel/${globex.webhookCredential}/status`, {
+        json: { CallSid: 'ac5', Status: 'failed', From: '09876543215', To: '08047112345' },
+      });
       expect(r.status).to.equal(404); // Acme's ExoPhone, not Globex's
       const rows = await sql(tdb.url, `SELECT tenant_id, status FROM calls WHERE call_sid = 'ac5'`);
       expect(rows).to.deep.equal([{ tenant_id: acme.tenantId, status: 'in-progress' }]);

@@ -16,14 +16,33 @@ describe('domain: database error mapping and transaction retry (real PostgreSQL)
   this.timeout(30_000);
   let tdb: TestDatabase;
   let db: Database;
-  const caught = async (p: Promise<unknown>) => p.then(() => expect.fail('expected a database error'), (e: unknown) => e);
+  const caught = async (p: Promise<unknown>) =>
+    p.then(
+      () => expect.fail('expected a database error'),
+      (e: unknown) => e,
+    );
 
   before(async () => {
     tdb = await createTestDatabase('caly_dom_dberr');
     const logger = createLogger({ level: 'error', service: 't', environment: 'test', stream: new Writable({ write: (_c, _e, cb) => cb() }) }).logger;
-    db = createDatabase({ connectionString: tdb.url, max: 3, min: 0, idleTimeoutMillis: 1000, connectionTimeoutMillis: 2000, statementTimeoutMillis: 10000, applicationName: 't', slowQueryMs: 5000 }, logger, telemetry.instruments);
+    db = createDatabase(
+      {
+        connectionString: tdb.url,
+        max: 3,
+        min: 0,
+        idleTimeoutMillis: 1000,
+        connectionTimeoutMillis: 2000,
+        statementTimeoutMillis: 10000,
+        applicationName: 't',
+        slowQueryMs: 5000,
+      },
+      logger,
+      telemetry.instruments,
+    );
     await migrate(db.pool, logger, MIGRATIONS);
-    await db.query(`INSERT INTO tenants (id, name, webhook_credential_hash) VALUES ('6f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11', 'Acme', decode(repeat('ab', 32), 'hex'))`);
+    await db.query(
+      `INSERT INTO tenants (id, name, webhook_credential_hash) VALUES ('6f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11', 'Acme', decode(repeat('ab', 32), 'hex'))`,
+    );
     await db.query(`INSERT INTO tenant_exophones (number, tenant_id) VALUES ('+918047112345', '6f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11')`);
   });
   after(async () => {
@@ -32,19 +51,35 @@ describe('domain: database error mapping and transaction retry (real PostgreSQL)
   });
 
   it('unique violation (an ExoPhone of two tenants) → 409 CONFLICT, no driver text', async () => {
-    await db.query(`INSERT INTO tenants (id, name, webhook_credential_hash) VALUES ('7f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11', 'Globex', decode(repeat('cd', 32), 'hex'))`);
-    const err = toAppError(await caught(db.query(`INSERT INTO tenant_exophones (number, tenant_id) VALUES ('+918047112345', '7f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11')`)));
+    await db.query(
+      `INSERT INTO tenants (id, name, webhook_credential_hash) VALUES ('7f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11', 'Globex', decode(repeat('cd', 32), 'hex'))`,
+    );
+    const err = toAppError(
+      await caught(db.query(`INSERT INTO tenant_exophones (number, tenant_id) VALUES ('+918047112345', '7f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11')`)),
+    );
     expect([err.status, err.code, err.message]).to.deep.equal([409, 'CONFLICT', 'Resource already exists']);
     expect(err.message).not.to.match(/tenant_exophones|pkey|duplicate/);
   });
 
   it('foreign key (a user of a missing tenant) → 400; invalid text representation (bad uuid) → 400', async () => {
-    const fk = toAppError(await caught(db.query(`INSERT INTO users (tenant_id, email, password_hash, role) VALUES ('00000000-0000-4000-8000-000000000000', 'a@b.test', '$argon2id$x', 'owner')`)));
+    const fk = toAppError(
+      await caught(
+        db.query(
+          `INSERT INTO users (tenant_id, email, password_hash, role) VALUES ('00000000-0000-4000-8000-000000000000', 'a@b.test', '$argon2id$x', 'owner')`,
+        ),
+      ),
+    );
     expect([fk.status, fk.code]).to.deep.equal([400, 'BAD_REQUEST']);
     expect(fk.message).not.to.match(/users|tenant_id|foreign/);
     const bad = toAppError(await caught(db.query(`SELECT 1 FROM calls WHERE id = $1`, ['not-a-uuid'])));
     expect([bad.status, bad.code, bad.message]).to.deep.equal([400, 'BAD_REQUEST', 'Invalid value in request']);
-    const check = toAppError(await caught(db.query(`INSERT INTO users (tenant_id, email, password_hash, role) VALUES ('6f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11', 'B@B.test', '$argon2id$x', 'owner')`)));
+    const check = toAppError(
+      await caught(
+        db.query(
+          `INSERT INTO users (tenant_id, email, password_hash, role) VALUES ('6f1c1e7e-3b0c-4c39-9d4b-2f1b2a9b7c11', 'B@B.test', '$argon2id$x', 'owner')`,
+        ),
+      ),
+    );
     expect(check.status).to.equal(400); // the email CHECK (lower-cased, trimmed)
   });
 

@@ -21,7 +21,8 @@ describe('domain: secrets at rest and key rotation', function () {
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let acme: CreatedTenant;
   let accessUnderK1: string;
-  const envWith = (current: string, previous?: string) => domainEnv(tdb.url, dir.path, { ENCRYPTION_KEY: current, ...(previous ? { ENCRYPTION_KEYS_PREVIOUS: previous } : {}) });
+  const envWith = (current: string, previous?: string) =>
+    domainEnv(tdb.url, dir.path, { ENCRYPTION_KEY: current, ...(previous ? { ENCRYPTION_KEYS_PREVIOUS: previous } : {}) });
 
   /** Runs `fn` against a service started with `env`, then proves its requests were all traced and measured. */
   async function withService(env: Record<string, string>, fn: (api: Client, svc: ServiceHandle) => Promise<void>): Promise<void> {
@@ -35,7 +36,10 @@ describe('domain: secrets at rest and key rotation', function () {
     }
   }
   const search = async (api: Client, token: string, phone: string) =>
-    (await api.json<{ data: Call[] }>('GET', '/api/calls', `/api/calls?phone=${encodeURIComponent(phone)}`, { token })).body.data.map((c) => [c.callSid, c.from]);
+    (await api.json<{ data: Call[] }>('GET', '/api/calls', `/api/calls?phone=${encodeURIComponent(phone)}`, { token })).body.data.map((c) => [
+      c.callSid,
+      c.from,
+    ]);
   const me = (api: Client, token: string) => api.json<{ tenant: { exotel: { apiKey: string } } }>('GET', '/api/auth/me', '/api/auth/me', { token });
 
   before(async () => {
@@ -49,16 +53,30 @@ describe('domain: secrets at rest and key rotation', function () {
   });
 
   it('K1: secrets, caller numbers and the recording URL are written under K1', async () => {
-    acme = await createTenant(envWith(K1), { name: 'Acme', exophones: ['+918047112345'], ownerEmail: 'owner@acme.test', extra: ['--exotel-api-key', 'ak-rotate-me-1234'] });
+    acme = await createTenant(envWith(K1), {
+      name: 'Acme',
+      exophones: ['+918047112345'],
+      ownerEmail: 'owner@acme.test',
+      extra: ['--exotel-api-key', 'ak-rotate-me-1234'],
+    });
     await withService(envWith(K1), async (api) => {
       const path = `/webhooks/exotel/${acme.webhookCredential}/passthru?CallSid=k1call&CallFrom=09876500001&CallTo=08047112345`;
       expect((await api.req('GET', PASSTHRU, path)).status).to.equal(200);
-      expect((await api.req('POST', '/webhooks/exotel/:credential/status', `/webhooks/exotel/${acme.webhookCredential}/status`, { json: { CallSid: 'k1call', Status: 'completed', RecordingUrl: 'https://recordings.exotel.com/k1.mp3' } })).status).to.equal(200);
+      expect(
+        (
+          await api.req('POST', '/webhooks/exotel/:credential/status', `/webhooks/exotel/${acme.webhookCredential}/status`, {
+            json: { CallSid: 'k1call', Status: 'completed', RecordingUrl: 'https://recordings.exotel.com/k1.mp3' },
+          })
+        ).status,
+      ).to.equal(200);
       const t = await api.login('owner@acme.test', acme.ownerPassword);
       accessUnderK1 = t.accessToken;
       expect(await search(api, t.accessToken, '+919876500001')).to.deep.equal([['k1call', '+919876500001']]);
     });
-    const rows = await sql<{ f: string; t: string; r: string; k: string }>(tdb.url, `SELECT c.from_enc AS f, c.to_enc AS t, c.recording_url_enc AS r, t.exotel_api_key_enc AS k FROM calls c JOIN tenants t ON t.id = c.tenant_id`);
+    const rows = await sql<{ f: string; t: string; r: string; k: string }>(
+      tdb.url,
+      `SELECT c.from_enc AS f, c.to_enc AS t, c.recording_url_enc AS r, t.exotel_api_key_enc AS k FROM calls c JOIN tenants t ON t.id = c.tenant_id`,
+    );
     for (const v of Object.values(rows[0]!)) expect(v.split('.')[1]).to.equal(keyId(K1));
   });
 
@@ -74,7 +92,10 @@ describe('domain: secrets at rest and key rotation', function () {
       expect(await search(api, t.accessToken, '+919876500002')).to.deep.equal([['k2call', '+919876500002']]);
     });
     const ids = await sql<{ sid: string; kid: string }>(tdb.url, `SELECT call_sid AS sid, split_part(from_enc, '.', 2) AS kid FROM calls ORDER BY call_sid`);
-    expect(ids).to.deep.equal([{ sid: 'k1call', kid: keyId(K1) }, { sid: 'k2call', kid: keyId(K2) }]);
+    expect(ids).to.deep.equal([
+      { sid: 'k1call', kid: keyId(K1) },
+      { sid: 'k2call', kid: keyId(K2) },
+    ]);
   });
 
   it('secrets:reencrypt rewrites every value (and phone hash) under K2; a second run has nothing to do', async () => {
@@ -84,7 +105,13 @@ describe('domain: secrets at rest and key rotation', function () {
     const report = JSON.parse(first.stdout) as { keyId: string; rewritten: Record<string, number>; total: number; unreadableTotal: number };
     expect(report.keyId).to.equal(keyId(K2));
     // The webhook events sealed under K1 (their verbatim payloads) are rewritten too.
-    expect(report.rewritten).to.deep.equal({ 'tenants.exotel_api_key_enc': 1, 'calls.from_enc': 1, 'calls.to_enc': 1, 'calls.recording_url_enc': 1, 'webhook_events.raw_payload_enc': 2 });
+    expect(report.rewritten).to.deep.equal({
+      'tenants.exotel_api_key_enc': 1,
+      'calls.from_enc': 1,
+      'calls.to_enc': 1,
+      'calls.recording_url_enc': 1,
+      'webhook_events.raw_payload_enc': 2,
+    });
     expect(report.unreadableTotal).to.equal(0);
     const second = JSON.parse((await runCli('cli/reencrypt.js', [], envWith(K2, K1))).stdout) as { total: number };
     expect(second.total).to.equal(0);
@@ -114,7 +141,13 @@ describe('domain: secrets at rest and key rotation', function () {
     expect(r.stderr).to.match(/could not be decrypted/);
     const unreadable = JSON.parse(r.stdout) as { unreadable: Record<string, number>; unreadableTotal: number };
     // API key + 3 values of k1call + 2 of k2call, and the 3 webhook events' verbatim payloads
-    expect(unreadable.unreadable).to.deep.equal({ 'tenants.exotel_api_key_enc': 1, 'calls.from_enc': 2, 'calls.to_enc': 2, 'calls.recording_url_enc': 1, 'webhook_events.raw_payload_enc': 3 });
+    expect(unreadable.unreadable).to.deep.equal({
+      'tenants.exotel_api_key_enc': 1,
+      'calls.from_enc': 2,
+      'calls.to_enc': 2,
+      'calls.recording_url_enc': 1,
+      'webhook_events.raw_payload_enc': 3,
+    });
     expect(unreadable.unreadableTotal).to.equal(9);
     expect(await sql(tdb.url, 'SELECT from_enc FROM calls ORDER BY call_sid')).to.deep.equal(before);
   });

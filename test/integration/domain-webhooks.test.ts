@@ -31,7 +31,13 @@ const passthruLegacyWithStream = (sid: string) =>
   `CallSid=${sid}&From=+919812345678&To=08047112345&Direction=inbound&flow_id=77&Stream%5BStreamSID%5D=st_${sid}&Stream%5BStatus%5D=completed&Stream%5BDuration%5D=42&Stream%5BStreamUrl%5D=wss%3A%2F%2Fvoice.caly.test%2Faudio%3FcallId%3D1&Stream%5BRecordingUrl%5D=https%3A%2F%2Frecordings.exotel.com%2Fs.mp3&Stream%5BDisconnectedBy%5D=user`;
 /** AgentStream variant: the stream block as one JSON string in `Stream=`. */
 const passthruStreamJson = (sid: string) =>
-  new URLSearchParams({ CallSid: sid, From: '+919812345679', To: '+918047112345', Direction: 'inbound', Stream: JSON.stringify({ StreamSID: 'js1', Status: 'completed', Duration: '7', StreamUrl: 'wss://voice.caly.test/a' }) }).toString();
+  new URLSearchParams({
+    CallSid: sid,
+    From: '+919812345679',
+    To: '+918047112345',
+    Direction: 'inbound',
+    Stream: JSON.stringify({ StreamSID: 'js1', Status: 'completed', Duration: '7', StreamUrl: 'wss://voice.caly.test/a' }),
+  }).toString();
 
 /** StatusCallback (exotel-webhooks.md §2) with the extra fields of StatusCallbackEvents=terminal. */
 const statusJson = (sid: string) => ({
@@ -78,7 +84,12 @@ describe('domain: Exotel webhooks', function () {
       createTenant(env, { name: 'Acme', exophones: ['+918047112345', '+918047112300'], ownerEmail: 'owner@acme.test' }),
       createTenant(env, { name: 'Branch B', exophones: ['+918047112399'], ownerEmail: 'owner@branchb.test', extra: ['--passthru-response', '302'] }),
       createTenant(env, { name: 'Fenced', exophones: ['+918047110001'], ownerEmail: 'owner@fenced.test', extra: ['--webhook-allow', '10.0.0.0/8'] }),
-      createTenant(env, { name: 'Fenced OK', exophones: ['+918047110002'], ownerEmail: 'owner@fencedok.test', extra: ['--webhook-allow', '127.0.0.0/8', '--webhook-allow', '::1/128'] }),
+      createTenant(env, {
+        name: 'Fenced OK',
+        exophones: ['+918047110002'],
+        ownerEmail: 'owner@fencedok.test',
+        extra: ['--webhook-allow', '127.0.0.0/8', '--webhook-allow', '::1/128'],
+      }),
     ]);
     svc = await startService({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     api = new Client(svc);
@@ -104,7 +115,7 @@ describe('domain: Exotel webhooks', function () {
       expect(started[0]!.tenant_id).to.equal(acme.tenantId);
     });
 
-    it("an Exotel retry of the same Passthru creates nothing twice and still gets 200", async () => {
+    it('an Exotel retry of the same Passthru creates nothing twice and still gets 200', async () => {
       for (let i = 0; i < 2; i++) expect((await api.req('GET', PASSTHRU, `${passthru(acme)}?${passthruCurrent('pt0001')}`)).status).to.equal(200);
       expect(await sql(tdb.url, `SELECT 1 FROM calls WHERE call_sid = 'pt0001'`)).to.have.length(1);
       expect(await sql(tdb.url, `SELECT 1 FROM webhook_events WHERE call_sid = 'pt0001'`)).to.have.length(1);
@@ -118,22 +129,34 @@ describe('domain: Exotel webhooks', function () {
       expect((await api.req('GET', PASSTHRU, `${passthru(acme)}?${passthruStreamJson('pt0003')}`)).status).to.equal(200);
       const a = await callBySid('pt0002');
       // Stream URLs are access URLs: stored encrypted like the recording URL, reported as present, never returned.
-      expect((a!.exotel as { stream: Record<string, string> }).stream).to.deep.equal({ StreamSID: 'st_pt0002', Status: 'completed', Duration: '42', DisconnectedBy: 'user' });
+      expect((a!.exotel as { stream: Record<string, string> }).stream).to.deep.equal({
+        StreamSID: 'st_pt0002',
+        Status: 'completed',
+        Duration: '42',
+        DisconnectedBy: 'user',
+      });
       const b = await callBySid('pt0003');
       expect((b!.exotel as { stream: Record<string, string> }).stream).to.deep.equal({ StreamSID: 'js1', Status: 'completed', Duration: '7' });
       expect(JSON.stringify([a, b])).not.to.match(/wss:|recordings\.exotel\.com\/s\.mp3/);
-      const sealed = await sql<{ stream_urls_enc: string; exotel: unknown }>(tdb.url, `SELECT stream_urls_enc, exotel FROM calls WHERE call_sid IN ('pt0002', 'pt0003')`);
+      const sealed = await sql<{ stream_urls_enc: string; exotel: unknown }>(
+        tdb.url,
+        `SELECT stream_urls_enc, exotel FROM calls WHERE call_sid IN ('pt0002', 'pt0003')`,
+      );
       for (const r of sealed) {
         expect(r.stream_urls_enc).to.be.a('string').and.not.include('wss');
         expect(JSON.stringify(r.exotel)).not.to.include('wss:');
       }
       // "+919812345678" arrived as " 919812345678": still the same, searchable number
-      const found = await api.json<{ data: Array<{ callSid: string; from: string }> }>('GET', '/api/calls', '/api/calls?phone=%2B919812345678', { token: ownerToken });
+      const found = await api.json<{ data: Array<{ callSid: string; from: string }> }>('GET', '/api/calls', '/api/calls?phone=%2B919812345678', {
+        token: ownerToken,
+      });
       expect(found.body.data.map((c) => [c.callSid, c.from])).to.deep.equal([['pt0002', '+919812345678']]);
     });
 
     it('POST Passthru works too, and a tenant whose rule says 302 gets 302 (choice B)', async () => {
-      expect((await api.req('POST', PASSTHRU, passthru(acme), { form: Object.fromEntries(new URLSearchParams(passthruCurrent('pt0004'))) })).status).to.equal(200);
+      expect((await api.req('POST', PASSTHRU, passthru(acme), { form: Object.fromEntries(new URLSearchParams(passthruCurrent('pt0004'))) })).status).to.equal(
+        200,
+      );
       const b = await api.req('GET', PASSTHRU, `${passthru(branchB)}?CallSid=pt0005&CallFrom=09876500000&CallTo=08047112399`);
       expect(b.status).to.equal(302);
       expect(b.headers.get('location')).to.equal(null);
@@ -164,7 +187,11 @@ describe('domain: Exotel webhooks', function () {
       const call = await callBySid('pt0001');
       expect(call).to.include({ status: 'completed', duration_s: 285 });
       expect((call!.ended_at as Date).toISOString()).to.equal('2026-11-28T04:34:59.000Z');
-      expect(call!.exotel).to.deep.include({ customField: 'order=42;lang=hi', lastEventType: 'terminal', legs: [{ OnCallDuration: '285', Status: 'completed', AnsweredBy: 'HUMAN' }] });
+      expect(call!.exotel).to.deep.include({
+        customField: 'order=42;lang=hi',
+        lastEventType: 'terminal',
+        legs: [{ OnCallDuration: '285', Status: 'completed', AnsweredBy: 'HUMAN' }],
+      });
       expect(call!.recording_url_enc).to.match(/^v1\./); // Exotel's URL may carry access parameters: encrypted
       // Exotel retries up to twice: nothing happens twice
       for (let i = 0; i < 2; i++) expect((await api.req('POST', STATUS, status(acme), { json: statusJson('pt0001') })).status).to.equal(200);
@@ -177,7 +204,18 @@ describe('domain: Exotel webhooks', function () {
     });
 
     it('urlencoded: a busy call that Passthru never saw is created and ended', async () => {
-      const form = { CallSid: 'sc0002', Status: 'busy', DateUpdated: '2026-11-28 11:00:00', RecordingUrl: '', From: '+919800000002', To: '08047112300', Direction: 'outbound-api', 'Legs[0][Status]': 'busy', 'Legs[0][AnsweredBy]': 'NA', 'Legs[0][OnCallDuration]': '0' };
+      const form = {
+        CallSid: 'sc0002',
+        Status: 'busy',
+        DateUpdated: '2026-11-28 11:00:00',
+        RecordingUrl: '',
+        From: '+919800000002',
+        To: '08047112300',
+        Direction: 'outbound-api',
+        'Legs[0][Status]': 'busy',
+        'Legs[0][AnsweredBy]': 'NA',
+        'Legs[0][OnCallDuration]': '0',
+      };
       expect((await api.req('POST', STATUS, status(acme), { form })).status).to.equal(200);
       const call = await callBySid('sc0002');
       expect(call).to.include({ status: 'busy', direction: 'outbound-api', exophone: '+918047112300', recording_url_enc: null });
@@ -188,7 +226,15 @@ describe('domain: Exotel webhooks', function () {
 
     it('multipart/form-data: fields read with bounds; Legs as a JSON string', async () => {
       const fd = new FormData();
-      for (const [k, v] of Object.entries({ CallSid: 'sc0003', Status: 'no-answer', DateUpdated: '2026-11-28 12:00:00', From: '09800000003', To: '+918047112345', Legs: JSON.stringify([{ OnCallDuration: 0, Status: 'no-answer', AnsweredBy: 'NA' }]) })) fd.append(k, v);
+      for (const [k, v] of Object.entries({
+        CallSid: 'sc0003',
+        Status: 'no-answer',
+        DateUpdated: '2026-11-28 12:00:00',
+        From: '09800000003',
+        To: '+918047112345',
+        Legs: JSON.stringify([{ OnCallDuration: 0, Status: 'no-answer', AnsweredBy: 'NA' }]),
+      }))
+        fd.append(k, v);
       expect((await api.req('POST', STATUS, status(acme), { body: fd })).status).to.equal(200);
       const call = await callBySid('sc0003');
       expect(call).to.include({ status: 'no-answer' });
@@ -202,7 +248,13 @@ describe('domain: Exotel webhooks', function () {
     });
 
     it('a status for a known call needs no numbers; a late "ringing" does not reopen an ended call', async () => {
-      expect((await api.req('POST', STATUS, status(acme), { json: { CallSid: 'pt0001', Status: 'ringing', DateUpdated: '2026-11-28 10:06:00', RecordingUrl: null } })).status).to.equal(200);
+      expect(
+        (
+          await api.req('POST', STATUS, status(acme), {
+            json: { CallSid: 'pt0001', Status: 'ringing', DateUpdated: '2026-11-28 10:06:00', RecordingUrl: null },
+          })
+        ).status,
+      ).to.equal(200);
       expect((await callBySid('pt0001'))!.status).to.equal('completed');
     });
   });
@@ -229,7 +281,11 @@ describe('domain: Exotel webhooks', function () {
     });
 
     it('missing or malformed CallSid → 400 in the envelope', async () => {
-      const r = await api.json<{ error: { code: string; details: Array<{ path: string }> } }>('GET', PASSTHRU, `${passthru(acme)}?CallFrom=0987&CallTo=08047112345`);
+      const r = await api.json<{ error: { code: string; details: Array<{ path: string }> } }>(
+        'GET',
+        PASSTHRU,
+        `${passthru(acme)}?CallFrom=0987&CallTo=08047112345`,
+      );
       expect(r.status).to.equal(400);
       expect(r.body.error.details[0]!.path).to.equal('/query/CallSid');
       expect((await api.req('POST', STATUS, status(acme), { json: { CallSid: "x'; DROP TABLE calls;--", Status: 'completed' } })).status).to.equal(400);
@@ -248,13 +304,21 @@ describe('domain: Exotel webhooks', function () {
       expect(r.code, r.stderr).to.equal(0);
       const fresh = JSON.parse(r.stdout) as { webhookCredential: string };
       expect((await api.req('GET', PASSTHRU, `${passthru(branchB)}?CallSid=r0001&CallFrom=09876500000&CallTo=08047112399`)).status).to.equal(401);
-      expect((await api.req('GET', PASSTHRU, `/webhooks/exotel/${fresh.webhookCredential}/passthru?CallSid=r0001&CallFrom=09876500000&CallTo=08047112399`)).status).to.equal(302);
+      expect(
+        (await api.req('GET', PASSTHRU, `/webhooks/exotel/${fresh.webhookCredential}/passthru?CallSid=r0001&CallFrom=09876500000&CallTo=08047112399`)).status,
+      ).to.equal(302);
     });
 
     it('the webhook limiter is keyed per credential: one noisy tenant does not starve another', async function () {
       this.timeout(90_000);
       // a second replica beside the first: its own local state (audit journal), the same database
-      const tight = await startService({ ...env, DATA_DIR: join(dir.path, 'replica-2'), AUDIT_JOURNAL_DIR: join(dir.path, 'journal-replica-2'), RATE_LIMIT_WEBHOOK_POINTS: '3', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+      const tight = await startService({
+        ...env,
+        DATA_DIR: join(dir.path, 'replica-2'),
+        AUDIT_JOURNAL_DIR: join(dir.path, 'journal-replica-2'),
+        RATE_LIMIT_WEBHOOK_POINTS: '3',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      });
       try {
         const codes: number[] = [];
         for (let i = 0; i < 4; i++) codes.push((await fetch(`${tight.url}${passthru(acme)}?CallSid=lim${i}&CallFrom=09876543210&CallTo=08047112345`)).status);
@@ -269,7 +333,10 @@ describe('domain: Exotel webhooks', function () {
   describe('hygiene', () => {
     it('realistic Exotel payloads raise no anomaly finding (scanner functions and the live counter)', () => {
       for (const qs of [passthruCurrent('a1'), passthruLegacyWithStream('a2'), passthruStreamJson('a3')]) {
-        const findings = inspectRequestLine({ path: `/webhooks/exotel/${acme.webhookCredential}/passthru`, querystring: qs, headers: { host: 'api.caly.test' } }, { userAgentOptional: () => true });
+        const findings = inspectRequestLine(
+          { path: `/webhooks/exotel/${acme.webhookCredential}/passthru`, querystring: qs, headers: { host: 'api.caly.test' } },
+          { userAgentOptional: () => true },
+        );
         expect(findings, qs).to.deep.equal([]);
       }
       const body = inspectBody(statusJson('a4'), { budget: 65536, maxDepth: BODY_MAX_DEPTH });

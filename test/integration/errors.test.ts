@@ -88,7 +88,13 @@ describe('errors: one envelope for every error path', function () {
     prod = await startInProcessApp({
       databaseUrl: tdb.url,
       plugins,
-      env: { NODE_ENV: 'production', ENCRYPTION_KEY: 'a'.repeat(64), HEALTH_TOKEN: 'h'.repeat(32), PUBLIC_BASE_URL: 'https://api.caly.test', TRUST_PROXY: 'true' },
+      env: {
+        NODE_ENV: 'production',
+        ENCRYPTION_KEY: 'a'.repeat(64),
+        HEALTH_TOKEN: 'h'.repeat(32),
+        PUBLIC_BASE_URL: 'https://api.caly.test',
+        TRUST_PROXY: 'true',
+      },
     });
   });
   after(async () => {

@@ -3,7 +3,8 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startOtlpReceiver } from '../helpers/otlp-receiver';
 import { startService, type ServiceHandle } from '../helpers/service';
 
-const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const OPENMETRICS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 async function until<T>(fn: () => T | undefined, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -41,7 +42,10 @@ describe('exemplars: OpenMetrics exposition links histogram buckets to traces', 
     const lines = text.split('\n');
     expect(lines.at(-1)).to.equal('');
     expect(lines.at(-2)).to.equal('# EOF');
-    expect(lines.slice(0, -1).filter((l) => l === ''), 'no blank lines').to.deep.equal([]);
+    expect(
+      lines.slice(0, -1).filter((l) => l === ''),
+      'no blank lines',
+    ).to.deep.equal([]);
     // A counter family is named without _total; every # UNIT is a suffix of its family name.
     expect(text).to.match(/^# TYPE caly_errors counter$/m);
     for (const m of text.matchAll(/^# UNIT (\S+) (\S+)$/gm)) expect(m[1]!.endsWith(`_${m[2]}`), m[0]).to.equal(true);

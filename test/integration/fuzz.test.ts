@@ -23,9 +23,23 @@ const pathSegment = fc.oneof(
   fc.constantFrom('%', '%E0%A4%A', '%00', '%ZZ', '..', '%2e%2e', '%C0%AE', '~', ';x=1', ':id', '*', '(', 'api', 'health', 'ping', 'info'),
 );
 const path = fc
-  .tuple(fc.array(pathSegment, { minLength: 0, maxLength: 4 }), fc.option(fc.string({ maxLength: 20 }).map((q) => q.replace(/[#\s]/g, '')), { nil: undefined }))
+  .tuple(
+    fc.array(pathSegment, { minLength: 0, maxLength: 4 }),
+    fc.option(
+      fc.string({ maxLength: 20 }).map((q) => q.replace(/[#\s]/g, '')),
+      { nil: undefined },
+    ),
+  )
   .map(([segs, q]) => `/${segs.join('/')}${q === undefined ? '' : `?${q}`}`);
-const contentType = fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=latin1', 'multipart/form-data', 'application/json; charset=utf-16', 'bogus');
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/x-www-form-urlencoded',
+  'text/plain',
+  'application/json; charset=latin1',
+  'multipart/form-data',
+  'application/json; charset=utf-16',
+  'bogus',
+);
 const bodyBytes = fc.oneof(
   fc.json().map((j) => Buffer.from(j)),
   fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
@@ -57,12 +71,18 @@ describe('bad input never yields a 500 or a crash (property-based, against the r
         headerValue,
         async (method, p, ct, body, traceparent, reqId) => {
           const hasBody = !['GET', 'HEAD', 'OPTIONS'].includes(method);
-          const res = await raw(svc.url, method, p, {
-            'content-type': ct,
-            traceparent,
-            'x-request-id': reqId,
-            ...(hasBody ? { 'content-length': String(body.length) } : {}),
-          }, hasBody ? body : undefined);
+          const res = await raw(
+            svc.url,
+            method,
+            p,
+            {
+              'content-type': ct,
+              traceparent,
+              'x-request-id': reqId,
+              ...(hasBody ? { 'content-length': String(body.length) } : {}),
+            },
+            hasBody ? body : undefined,
+          );
           expect(res.status, `${method} ${p} ${ct}`).to.be.lessThan(500);
           if (res.status >= 400 && method !== 'HEAD') {
             const env = JSON.parse(res.body) as { error: { code: string; requestId: string } };

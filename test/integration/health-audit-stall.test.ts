@@ -43,7 +43,11 @@ describe('health and shutdown with a stalled audit writer', function () {
   }
 
   const failedLogin = (svc: ServiceHandle, email: string) =>
-    fetch(`${svc.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'wrong password 123' }) });
+    fetch(`${svc.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'wrong password 123' }),
+    });
 
   async function auditCheck(svc: ServiceHandle) {
     const res = await fetch(`${svc.url}/health/detailed`);
@@ -67,7 +71,11 @@ describe('health and shutdown with a stalled audit writer', function () {
       const release = await lockAudit();
       try {
         expect((await failedLogin(svc, 'nobody@stall.test')).status).to.equal(401);
-        const stalled = await pollUntil(() => auditCheck(svc), (c) => c.status === 'unhealthy', 10_000);
+        const stalled = await pollUntil(
+          () => auditCheck(svc),
+          (c) => c.status === 'unhealthy',
+          10_000,
+        );
         expect(stalled.status).to.equal('unhealthy');
         expect(stalled.http).to.equal(503);
         expect(stalled.backlog).to.be.greaterThan(0);
@@ -75,7 +83,11 @@ describe('health and shutdown with a stalled audit writer', function () {
       } finally {
         await release();
       }
-      const recovered = await pollUntil(() => auditCheck(svc), (c) => c.status === 'healthy' && c.backlog === 0, 10_000);
+      const recovered = await pollUntil(
+        () => auditCheck(svc),
+        (c) => c.status === 'healthy' && c.backlog === 0,
+        10_000,
+      );
       expect(recovered).to.include({ status: 'healthy', backlog: 0 });
     } finally {
       expect(await svc.stop()).to.equal(0);
@@ -87,7 +99,11 @@ describe('health and shutdown with a stalled audit writer', function () {
     const release = await lockAudit();
     try {
       expect((await failedLogin(svc, 'pending@stall.test')).status).to.equal(401);
-      await pollUntil(() => auditCheck(svc), (c) => c.backlog > 0, 5_000);
+      await pollUntil(
+        () => auditCheck(svc),
+        (c) => c.backlog > 0,
+        5_000,
+      );
       const t0 = Date.now();
       await svc.stop('SIGTERM', 20_000);
       expect(Date.now() - t0, 'SIGTERM to exit, with SHUTDOWN_TIMEOUT_MS=2000').to.be.below(2000 + 2500);

@@ -5,7 +5,12 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startService, type ServiceHandle } from '../helpers/service';
 
 /** Raw HTTP, so the test controls Host and the request target exactly (fetch forbids setting Host). */
-function rawGet(url: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+function rawGet(
+  url: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, path, method, headers }, (res) => {

@@ -29,7 +29,23 @@ describe('logging', () => {
         customer_phone: '+91',
         nested: { deeper: [{ secretAnswer: 'x', ok: 1 }], headers: { authorization: 'y', accept: '*/*' } },
       }) as Record<string, unknown>;
-      for (const k of ['Password', 'new_password', 'exotelToken', 'shopifyApiSecret', 'X-Api-Key', 'api_key', 'Authorization', 'cookie', 'accessToken', 'refresh_token', 'creditCard', 'SSN', 'encryptionKey', 'otp', 'customer_phone'])
+      for (const k of [
+        'Password',
+        'new_password',
+        'exotelToken',
+        'shopifyApiSecret',
+        'X-Api-Key',
+        'api_key',
+        'Authorization',
+        'cookie',
+        'accessToken',
+        'refresh_token',
+        'creditCard',
+        'SSN',
+        'encryptionKey',
+        'otp',
+        'customer_phone',
+      ])
         expect(out[k], k).to.equal(REDACTED);
       expect(out.email).to.equal('a@b.c');
       expect(out.nested).to.deep.equal({ deeper: [{ secretAnswer: REDACTED, ok: 1 }], headers: { authorization: REDACTED, accept: '*/*' } });
@@ -49,7 +65,9 @@ describe('logging', () => {
 
     it('redacts sensitive query-string parameters, keeping the rest', () => {
       // Search terms (q) may name a person: removed like secrets; caller numbers keep 4 digits.
-      expect(redactQueryString('page=2&access_token=abc&Password=x&q=o%27brien&api%5Fkey=k&From=%2B919812734650&note=call%20919812734650', logVerdict)).to.equal(
+      expect(
+        redactQueryString('page=2&access_token=abc&Password=x&q=o%27brien&api%5Fkey=k&From=%2B919812734650&note=call%20919812734650', logVerdict),
+      ).to.equal(
         `page=2&access_token=${REDACTED}&Password=${REDACTED}&q=${REDACTED}&api%5Fkey=${REDACTED}&From=[phone ***4650]&note=${encodeURIComponent('call [phone ***4650]')}`,
       );
       expect(isSensitiveKey('from')).to.equal(false); // audit metadata keeps from/to of a change
@@ -75,10 +93,7 @@ describe('logging', () => {
     let quiet: ServiceHandle;
     before(async () => {
       tdb = await createTestDatabase();
-      [svc, quiet] = await Promise.all([
-        startService({ DATABASE_URL: tdb.url }),
-        startService({ DATABASE_URL: tdb.url, ACCESS_LOG: 'errors-and-slow' }),
-      ]);
+      [svc, quiet] = await Promise.all([startService({ DATABASE_URL: tdb.url }), startService({ DATABASE_URL: tdb.url, ACCESS_LOG: 'errors-and-slow' })]);
     });
     after(async () => {
       await Promise.all([svc?.stop(), quiet?.stop()]);
@@ -89,7 +104,17 @@ describe('logging', () => {
       const res = await fetch(`${svc.url}/api/ping?page=2&token=abc123&apiKey=zzz`, { headers: { 'user-agent': 'caly-test/1.0' } });
       const id = res.headers.get('x-request-id');
       const line = await svc.waitForLog((l) => l.request_id === id);
-      expect(line).to.include({ level: 'info', msg: 'request', method: 'GET', route: '/api/ping', path: '/api/ping', status: 200, client_ip: '127.0.0.1', user_agent: 'caly-test/1.0', trace_id: id?.slice(0, 32) });
+      expect(line).to.include({
+        level: 'info',
+        msg: 'request',
+        method: 'GET',
+        route: '/api/ping',
+        path: '/api/ping',
+        status: 200,
+        client_ip: '127.0.0.1',
+        user_agent: 'caly-test/1.0',
+        trace_id: id?.slice(0, 32),
+      });
       expect(line.duration_ms).to.be.a('number');
       expect(line.span_id).to.match(/^[0-9a-f]{16}$/);
       expect(line.query).to.equal('page=2&token=[REDACTED]&apiKey=[REDACTED]');

@@ -20,7 +20,7 @@ describe('login attempts are counted however the attacker is limited', function 
     await tdb?.drop();
   });
 
-  it('20 wrong logins from one address: every attempt counted by route and outcome, the API limiter\'s 429s too', async () => {
+  it("20 wrong logins from one address: every attempt counted by route and outcome, the API limiter's 429s too", async () => {
     const statuses: number[] = [];
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
@@ -37,7 +37,8 @@ describe('login attempts are counted however the attacker is limited', function 
     expect(statuses.filter((s) => s === 429).length, 'limited attempts').to.equal(17);
 
     const samples = (await scrape(svc.metricsUrl)).filter((s) => s.name === 'caly_auth_login_attempts_total');
-    const by = (outcome: string) => samples.filter((s) => s.labels.outcome === outcome && s.labels.http_route === '/api/auth/login').reduce((a, s) => a + s.value, 0);
+    const by = (outcome: string) =>
+      samples.filter((s) => s.labels.outcome === outcome && s.labels.http_route === '/api/auth/login').reduce((a, s) => a + s.value, 0);
     expect(by('failure'), 'failure').to.equal(3);
     expect(by('rate_limited'), 'rate_limited').to.equal(17);
 

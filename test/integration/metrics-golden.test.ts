@@ -65,7 +65,11 @@ describe('telemetry contract: the /metrics scrape matches otel/metrics.md', func
     await fetch(`${svc.url}/api/ping?q=${encodeURIComponent("' OR 1=1 --")}`);
     // one login more than RATE_LIMIT_LOGIN_POINTS (6): a rate-limit rejection
     for (let i = 0; i < 7; i++) {
-      await fetch(`${svc.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'golden@example.com', password: 'wrong-password' }) });
+      await fetch(`${svc.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'golden@example.com', password: 'wrong-password' }),
+      });
     }
     // the audit events of those logins are stored in a batch shortly after (AUDIT_FLUSH_INTERVAL_MS)
     const until = Date.now() + 10_000;
@@ -85,8 +89,17 @@ describe('telemetry contract: the /metrics scrape matches otel/metrics.md', func
     const units = [...text.matchAll(/^# UNIT (\S+) (\S+)$/gm)].map((m) => ({ name: m[1]!, unit: m[2]! }));
     expect(units.length).to.be.greaterThan(10);
     for (const { name, unit } of units) expect(name.replace(/_total$/, '').endsWith(`_${unit}`), `${name} ${unit}`).to.equal(true);
-    for (const n of ['http_server_request_duration_seconds_bucket', 'db_client_operation_duration_seconds_count', 'nodejs_eventloop_delay_p99_seconds', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_time_seconds_total'])
-      expect(samples.some((s) => s.name === n), n).to.equal(true);
+    for (const n of [
+      'http_server_request_duration_seconds_bucket',
+      'db_client_operation_duration_seconds_count',
+      'nodejs_eventloop_delay_p99_seconds',
+      'v8js_memory_heap_used_bytes',
+      'nodejs_eventloop_time_seconds_total',
+    ])
+      expect(
+        samples.some((s) => s.name === n),
+        n,
+      ).to.equal(true);
   });
 
   it('every pinned metric is served with exactly its documented labels', () => {
@@ -97,7 +110,11 @@ describe('telemetry contract: the /metrics scrape matches otel/metrics.md', func
       const series = samples.filter((s) => family(s.name) === p.name || s.name === p.name);
       expect(series, `${p.name} is missing from the scrape`).to.not.be.empty;
       if (p.type === 'histogram') {
-        for (const suffix of ['_bucket', '_sum', '_count']) expect(series.some((s) => s.name === p.name + suffix), p.name + suffix).to.equal(true);
+        for (const suffix of ['_bucket', '_sum', '_count'])
+          expect(
+            series.some((s) => s.name === p.name + suffix),
+            p.name + suffix,
+          ).to.equal(true);
       }
       for (const s of series) {
         const keys = Object.keys(s.labels).filter((k) => k !== 'le');

@@ -59,7 +59,9 @@ describe('observability: rules generated from otel/slo.yaml', () => {
   it('rejects a config typo with the offending path', () => {
     const dir = mkdtempSync(join(ROOT, 'node_modules', '.cache-slo-'));
     try {
-      const bad = readFileSync(join(ROOT, 'otel', 'slo.yaml'), 'utf8').replace('threshold_seconds: 0.5', 'threshold_seconds: 0.4').replace('    ratio: 0.05', '    ratoi: 0.05');
+      const bad = readFileSync(join(ROOT, 'otel', 'slo.yaml'), 'utf8')
+        .replace('threshold_seconds: 0.5', 'threshold_seconds: 0.4')
+        .replace('    ratio: 0.05', '    ratoi: 0.05');
       writeFileSync(join(dir, 'slo.yaml'), bad);
       expect(() => loadSloConfig(join(dir, 'slo.yaml'))).to.throw(/threshold_seconds.*|ratoi/);
     } finally {
@@ -72,13 +74,23 @@ describe('observability: rules generated from otel/slo.yaml', () => {
     expect(sli.length).to.equal(2 * 7); // two SLOs × 5m, 30m, 1h, 2h, 6h, 1d, 3d
     for (const r of sli) expect(r.expr).to.include('http_route!~"/health/.*"');
     for (const r of sli.filter((x) => x.labels?.slo === 'latency')) expect(r.expr).to.include('le="0.5"');
-    expect(rulesOf('slo.yml').map((r) => r.record)).to.include.members(['slo:period_error_budget_remaining:ratio', 'slo:current_burn_rate:ratio', 'slo:error_budget:ratio']);
+    expect(rulesOf('slo.yml').map((r) => r.record)).to.include.members([
+      'slo:period_error_budget_remaining:ratio',
+      'slo:current_burn_rate:ratio',
+      'slo:error_budget:ratio',
+    ]);
   });
 
   it('records rate, error ratio and p50/p95/p99 per route and per service', () => {
     const names = rulesOf('recording.yml').map((r) => r.record);
     for (const level of ['job_route', 'job'])
-      for (const suffix of ['http_server_requests:rate5m', 'http_server_errors:ratio_rate5m', 'http_server_request_duration:p50_5m', 'http_server_request_duration:p95_5m', 'http_server_request_duration:p99_5m'])
+      for (const suffix of [
+        'http_server_requests:rate5m',
+        'http_server_errors:ratio_rate5m',
+        'http_server_request_duration:p50_5m',
+        'http_server_request_duration:p95_5m',
+        'http_server_request_duration:p99_5m',
+      ])
         expect(names).to.include(`${level}:${suffix}`);
   });
 
@@ -89,7 +101,9 @@ describe('observability: rules generated from otel/slo.yaml', () => {
       const names = (t: string) => (parse(t) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules.map((r) => r.alert ?? r.record));
       expect(names(test[file])).to.deep.equal(names(prod[file]));
     }
-    expect(test['alerts.yml']).to.match(/for: 0s/).and.not.match(/for: [1-9]/);
+    expect(test['alerts.yml'])
+      .to.match(/for: 0s/)
+      .and.not.match(/for: [1-9]/);
   });
 });
 
@@ -117,7 +131,9 @@ describe('observability: promtool', function () {
   });
 
   it('test rules passes for every case in otel/prometheus/tests', function () {
-    const files = readdirSync(join(PROMETHEUS_DIR, 'tests')).filter((f) => f.endsWith('.test.yml')).map((f) => join(PROMETHEUS_DIR, 'tests', f));
+    const files = readdirSync(join(PROMETHEUS_DIR, 'tests'))
+      .filter((f) => f.endsWith('.test.yml'))
+      .map((f) => join(PROMETHEUS_DIR, 'tests', f));
     expect(files).to.have.length.greaterThan(0);
     const r = run(need(this, 'promtool'), ['test', 'rules', ...files]);
     expect(r.code, r.out).to.equal(0);
@@ -127,7 +143,9 @@ describe('observability: promtool', function () {
     const firing = new Set<string>();
     const quiet = new Set<string>();
     for (const f of readdirSync(join(PROMETHEUS_DIR, 'tests')).filter((x) => x.endsWith('.test.yml'))) {
-      const doc = parse(readFileSync(join(PROMETHEUS_DIR, 'tests', f), 'utf8')) as { tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }> }> };
+      const doc = parse(readFileSync(join(PROMETHEUS_DIR, 'tests', f), 'utf8')) as {
+        tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }> }>;
+      };
       for (const t of doc.tests) for (const a of t.alert_rule_test ?? []) (a.exp_alerts?.length ? firing : quiet).add(a.alertname);
     }
     const missing = alertNames().filter((n) => !firing.has(n) || !quiet.has(n));
@@ -145,13 +163,32 @@ describe('observability: promtool', function () {
 describe('observability: alerts and runbooks', () => {
   const runbooks = readFileSync(join(ROOT, 'docs', 'runbooks.md'), 'utf8');
   // GitHub's heading slug: lower case, punctuation dropped, spaces to dashes.
-  const anchors = new Set([...runbooks.matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+  const anchors = new Set(
+    [...runbooks.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+      m[1]!
+        .trim()
+        .toLowerCase()
+        .replace(/[^\w\- ]/g, '')
+        .replace(/ /g, '-'),
+    ),
+  );
 
   it('covers every alert the issue lists', () => {
     expect(alertNames()).to.include.members([
-      'CalyHighLatencyP99', 'CalyHighErrorRatio', 'CalyAvailabilityBudgetBurn', 'CalyLatencyBudgetBurn', 'CalySecurityAnomalySpike', 'CalyLoginBruteForce',
-      'CalyWebhookAuthFailures', 'CalyAuditBacklogHigh', 'CalyAuditWriteFailures', 'CalyDbPoolSaturated', 'CalySlowQueries', 'CalyEventLoopDelayHigh',
-      'CalyServiceDown', 'CalyDependencyVulnerabilities',
+      'CalyHighLatencyP99',
+      'CalyHighErrorRatio',
+      'CalyAvailabilityBudgetBurn',
+      'CalyLatencyBudgetBurn',
+      'CalySecurityAnomalySpike',
+      'CalyLoginBruteForce',
+      'CalyWebhookAuthFailures',
+      'CalyAuditBacklogHigh',
+      'CalyAuditWriteFailures',
+      'CalyDbPoolSaturated',
+      'CalySlowQueries',
+      'CalyEventLoopDelayHigh',
+      'CalyServiceDown',
+      'CalyDependencyVulnerabilities',
     ]);
   });
 
@@ -177,11 +214,16 @@ describe('observability: alerts and runbooks', () => {
     const declared = new Set([...contract.matchAll(/^\| `([a-z_:0-9]+)`/gm)].map((m) => m[1]!));
     // The runtime table row names one gauge and says "(also _min, _max …)": accept those siblings.
     for (const s of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99']) declared.add(`nodejs_eventloop_delay_${s}_seconds`);
-    const recorded = new Set(allRules().filter((r) => r.record).map((r) => r.record!));
+    const recorded = new Set(
+      allRules()
+        .filter((r) => r.record)
+        .map((r) => r.record!),
+    );
     const exprs = [...allRules().map((r) => r.expr), ...panelQueries({ job: 'caly-api' }).map((q) => q.expr)];
     const unknown = new Set<string>();
     for (const e of exprs)
-      for (const m of e.replace(/"[^"]*"/g, '""').matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*:[a-zA-Z0-9_:]*)\s*(\{|\[)/g)) if (!recorded.has(m[1]!)) unknown.add(m[1]!);
+      for (const m of e.replace(/"[^"]*"/g, '""').matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*:[a-zA-Z0-9_:]*)\s*(\{|\[)/g))
+        if (!recorded.has(m[1]!)) unknown.add(m[1]!);
     for (const name of selectedMetricNames(exprs)) {
       const base = name.replace(/_(bucket|sum|count)$/, '');
       if (!declared.has(name) && !declared.has(base)) unknown.add(name);
@@ -221,7 +263,15 @@ describe('observability: Alertmanager', function () {
   }
 
   it('amtool config routes test fails on a wrong expectation (the check can fail)', function () {
-    const r = run(need(this, 'amtool'), ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, '--verify.receivers=ticket', 'severity=page', 'team=sre']);
+    const r = run(need(this, 'amtool'), [
+      'config',
+      'routes',
+      'test',
+      `--config.file=${ALERTMANAGER_CONFIG}`,
+      '--verify.receivers=ticket',
+      'severity=page',
+      'team=sre',
+    ]);
     expect(r.code).to.not.equal(0);
   });
 
@@ -257,8 +307,15 @@ describe('observability: Grafana dashboards and provisioning', function () {
       const body = dashboards.map((d, i) => `export const d${i}: Dashboard = ${readFileSync(join(ROOT, 'dashboards', d.file), 'utf8')};`).join('\n');
       writeFileSync(join(dir, 'dashboards.ts'), `import type { Dashboard } from '@grafana/schema';\n${body}\n`);
       // A deliberately wrong panel proves the check has teeth.
-      writeFileSync(join(dir, 'broken.ts'), `import type { Dashboard } from '@grafana/schema';\nexport const b: Dashboard = { schemaVersion: 39, title: 'x', panels: [{ type: 'timeseries', titel: 'typo', gridPos: { h: 8, w: 12, x: 0, y: 0 } }] };\n`);
-      const tsconfig = (files: string[]) => JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: true, types: [] }, files });
+      writeFileSync(
+        join(dir, 'broken.ts'),
+        `import type { Dashboard } from '@grafana/schema';\nexport const b: Dashboard = { schemaVersion: 39, title: 'x', panels: [{ type: 'timeseries', titel: 'typo', gridPos: { h: 8, w: 12, x: 0, y: 0 } }] };\n`,
+      );
+      const tsconfig = (files: string[]) =>
+        JSON.stringify({
+          compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: true, types: [] },
+          files,
+        });
       writeFileSync(join(dir, 'tsconfig.json'), tsconfig(['dashboards.ts']));
       writeFileSync(join(dir, 'tsconfig.broken.json'), tsconfig(['broken.ts']));
       const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -282,7 +339,8 @@ describe('observability: Grafana dashboards and provisioning', function () {
       for (const p of json.panels) {
         expect(p.datasource, `${json.uid}/${p.title}`).to.deep.equal({ type: 'prometheus', uid: '${datasource}' });
         for (const t of p.targets ?? []) {
-          for (const m of t.expr.matchAll(/\b(rate|increase|irate)\([^)]*\[([^\]]+)\]/g)) expect(m[2], `${json.uid}/${p.title}: ${t.expr}`).to.equal('$__rate_interval');
+          for (const m of t.expr.matchAll(/\b(rate|increase|irate)\([^)]*\[([^\]]+)\]/g))
+            expect(m[2], `${json.uid}/${p.title}: ${t.expr}`).to.equal('$__rate_interval');
         }
       }
     }
@@ -290,10 +348,29 @@ describe('observability: Grafana dashboards and provisioning', function () {
 
   it('covers the panels the issue asks for', () => {
     const titles = Object.fromEntries(dashboards.map((d) => [d.json.uid, d.json.panels.map((p) => p.title).join(' | ')]));
-    expect(titles['caly-overview']).to.match(/Request rate per route/).and.match(/p50 \/ p95 \/ p99 per route/).and.match(/Error ratio/).and.match(/burn/i).and.match(/budget remaining/i);
-    expect(titles['caly-security']).to.match(/Anomalies by kind/).and.match(/Anomalies by route/).and.match(/by limiter/).and.match(/Login failures/).and.match(/Webhook authentication/).and.match(/Audit security events/);
-    expect(titles['caly-database']).to.match(/Pool connections/).and.match(/Pool waiters/).and.match(/p99/).and.match(/Slow queries/).and.match(/Audit backlog/);
-    expect(titles['caly-runtime']).to.match(/Event-loop delay/).and.match(/Heap/).and.match(/GC/);
+    expect(titles['caly-overview'])
+      .to.match(/Request rate per route/)
+      .and.match(/p50 \/ p95 \/ p99 per route/)
+      .and.match(/Error ratio/)
+      .and.match(/burn/i)
+      .and.match(/budget remaining/i);
+    expect(titles['caly-security'])
+      .to.match(/Anomalies by kind/)
+      .and.match(/Anomalies by route/)
+      .and.match(/by limiter/)
+      .and.match(/Login failures/)
+      .and.match(/Webhook authentication/)
+      .and.match(/Audit security events/);
+    expect(titles['caly-database'])
+      .to.match(/Pool connections/)
+      .and.match(/Pool waiters/)
+      .and.match(/p99/)
+      .and.match(/Slow queries/)
+      .and.match(/Audit backlog/);
+    expect(titles['caly-runtime'])
+      .to.match(/Event-loop delay/)
+      .and.match(/Heap/)
+      .and.match(/GC/);
   });
 
   it('every panel query parses and type-checks (promtool check rules on a generated rule file)', function () {
@@ -324,7 +401,9 @@ describe('observability: Grafana dashboards and provisioning', function () {
     // The dashboards' trace link opens Explore on that very datasource.
     for (const { json } of dashboards) expect(JSON.stringify(json)).to.include('caly-jaeger');
 
-    const prov = parse(readFileSync(join(ROOT, 'grafana', 'provisioning', 'dashboards', 'dashboards.yml'), 'utf8')) as { providers: Array<{ type: string; options: { path: string } }> };
+    const prov = parse(readFileSync(join(ROOT, 'grafana', 'provisioning', 'dashboards', 'dashboards.yml'), 'utf8')) as {
+      providers: Array<{ type: string; options: { path: string } }>;
+    };
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     expect(prov.providers[0]!.type).to.equal('file');
     expect(compose).to.include(`./dashboards:${prov.providers[0]!.options.path}:ro`);
@@ -365,7 +444,10 @@ describe('observability: Collector, Dockerfile and docker-compose.yml', function
   it('the Dockerfile is multi-stage on node:20-bookworm-slim, npm ci, non-root, health-checked on /health/live', () => {
     const d = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(d.match(/^FROM node:20-bookworm-slim AS \w+/gm)).to.have.length(2);
-    expect(d).to.match(/^RUN npm ci\b/m).and.match(/npm run build/).and.match(/npm prune --omit=dev/);
+    expect(d)
+      .to.match(/^RUN npm ci\b/m)
+      .and.match(/npm run build/)
+      .and.match(/npm prune --omit=dev/);
     expect(d).to.match(/^USER node$/m);
     expect(d).to.match(/^HEALTHCHECK [\s\S]*\/health\/live/m);
     expect(d).to.match(/^EXPOSE 3000 9464$/m);
@@ -384,13 +466,17 @@ describe('observability: Collector, Dockerfile and docker-compose.yml', function
     for (const k of ['ENCRYPTION_KEY', 'HEALTH_TOKEN', 'NODE_ENV', 'POSTGRES_PASSWORD']) delete env[k];
     const r = run(need(this, 'dockerCompose'), ['-f', 'docker-compose.yml', 'config'], { env });
     expect(r.code, r.out).to.equal(0);
-    const c = parse(r.out) as { services: { api: { environment: Record<string, string>; volumes: Array<string | { source: string; target: string; type: string }> } } };
+    const c = parse(r.out) as {
+      services: { api: { environment: Record<string, string>; volumes: Array<string | { source: string; target: string; type: string }> } };
+    };
     const api = c.services.api;
     // Empty means unset to the service: it generates the development key in DATA_DIR, and
     // refuses to start with NODE_ENV=production (test/config.test.ts).
     expect(api.environment.ENCRYPTION_KEY ?? '').to.equal('');
     expect(api.environment.NODE_ENV).to.equal('development');
-    const data = api.volumes.map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1], type: 'volume' } : v)).find((v) => v.target === '/app/data');
+    const data = api.volumes
+      .map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1], type: 'volume' } : v))
+      .find((v) => v.target === '/app/data');
     expect(data, 'a volume on /app/data').to.include({ type: 'volume' });
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).to.match(/^COPY .*scripts\/build-if-needed\.js/m); // npm run tenant:create inside the container
   });
@@ -398,7 +484,9 @@ describe('observability: Collector, Dockerfile and docker-compose.yml', function
   it('the stack has every component, health checks where the image can run one, and repository mounts that exist', function () {
     const r = run(need(this, 'dockerCompose'), ['-f', 'docker-compose.yml', 'config'], { env: composeEnv });
     expect(r.code, r.out).to.equal(0);
-    const c = parse(r.out) as { services: Record<string, { healthcheck?: unknown; environment?: Record<string, string>; volumes?: Array<string | { source: string; type: string }> }> };
+    const c = parse(r.out) as {
+      services: Record<string, { healthcheck?: unknown; environment?: Record<string, string>; volumes?: Array<string | { source: string; type: string }> }>;
+    };
     expect(Object.keys(c.services).sort()).to.deep.equal(['alertmanager', 'api', 'grafana', 'jaeger', 'otel-collector', 'postgres', 'prometheus', 'redis']);
     // The Collector and Jaeger images ship no shell or HTTP client (explained in the file).
     for (const s of ['api', 'postgres', 'redis', 'prometheus', 'alertmanager', 'grafana']) expect(c.services[s]!.healthcheck, s).to.be.an('object');

@@ -56,7 +56,12 @@ describe('rate limiters on routes (in process, Redis store)', function () {
       audit,
       plugins: [
         (router) => router.post('/test/anonymous', limiters.api, ok),
-        (router) => router.post('/test/webhooks/:token', limiters.webhook((ctx) => (ctx as AppContext & { params: { token: string } }).params.token), ok),
+        (router) =>
+          router.post(
+            '/test/webhooks/:token',
+            limiters.webhook((ctx) => (ctx as AppContext & { params: { token: string } }).params.token),
+            ok,
+          ),
         (router) =>
           router.post(
             '/test/upload',
@@ -79,7 +84,8 @@ describe('rate limiters on routes (in process, Redis store)', function () {
     await tdb?.drop();
   });
 
-  const post = (path: string, headers: Record<string, string> = {}) => fetch(`${app.url}${path}`, { method: 'POST', headers }).then(async (r) => (await r.arrayBuffer(), r));
+  const post = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${app.url}${path}`, { method: 'POST', headers }).then(async (r) => (await r.arrayBuffer(), r));
 
   it('api before authentication: per client address, with headers; 429 after the budget; open again after the window', async () => {
     const a = await post('/test/anonymous');
@@ -165,7 +171,8 @@ describe('rate limiters: client address and the memory store (in process)', func
     await tdb?.drop();
   });
 
-  const ping = (base: string, xff: string) => fetch(`${base}/api/ping`, { headers: { 'X-Forwarded-For': xff } }).then(async (r) => (await r.arrayBuffer(), r.status));
+  const ping = (base: string, xff: string) =>
+    fetch(`${base}/api/ping`, { headers: { 'X-Forwarded-For': xff } }).then(async (r) => (await r.arrayBuffer(), r.status));
 
   it('ignores X-Forwarded-For without TRUST_PROXY: rotating it does not escape the limit', async () => {
     const statuses = [];

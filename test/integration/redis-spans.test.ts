@@ -27,7 +27,13 @@ describe('Redis calls are visible in the request trace', function () {
   before(async () => {
     tdb = await createTestDatabase();
     receiver = await startOtlpReceiver();
-    svc = await startService({ DATABASE_URL: tdb.url, REDIS_URL, RATE_LIMIT_PREFIX: prefix, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' });
+    svc = await startService({
+      DATABASE_URL: tdb.url,
+      REDIS_URL,
+      RATE_LIMIT_PREFIX: prefix,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    });
   });
   after(async () => {
     await svc?.stop();
@@ -44,7 +50,9 @@ describe('Redis calls are visible in the request trace', function () {
     const res = await fetch(`${svc.url}/api/ping`);
     expect(res.status).to.equal(200);
     const [traceId, spanId] = res.headers.get('x-request-id')!.split('-');
-    const redisSpan = await until(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === 3 && /redis/i.test(String(s.attributes['db.system.name'] ?? s.attributes['db.system']))));
+    const redisSpan = await until(() =>
+      receiver.spans.find((s) => s.traceId === traceId && s.kind === 3 && /redis/i.test(String(s.attributes['db.system.name'] ?? s.attributes['db.system']))),
+    );
     expect(redisSpan.parentSpanId).to.equal(spanId);
     const statement = String(redisSpan.attributes['db.query.text'] ?? redisSpan.attributes['db.statement'] ?? '');
     expect(statement).not.to.include(prefix);

@@ -87,13 +87,23 @@ describe('scanner CLI (built, as a child process)', function () {
     results.forEach((r, i) => {
       const [file, pattern, level] = cases[i]!;
       expect(r.code, `${file} ${level}`).to.equal(3);
-      expect(r.stderr).to.match(/the audit could not run/).and.match(pattern);
+      expect(r.stderr)
+        .to.match(/the audit could not run/)
+        .and.match(pattern);
       expect(r.stdout).to.match(/Dependency scan: UNKNOWN/);
     });
   });
 
   it('exit 2 on usage errors, with the usage text; --help exits 0', async () => {
-    const bad = [['--fail-on', 'severe'], ['--keep', '0'], ['--keep', 'many'], ['--bogus'], ['stray'], ['--timeout', '0'], ['--audit-json', '/nonexistent/audit.json']];
+    const bad = [
+      ['--fail-on', 'severe'],
+      ['--keep', '0'],
+      ['--keep', 'many'],
+      ['--bogus'],
+      ['stray'],
+      ['--timeout', '0'],
+      ['--audit-json', '/nonexistent/audit.json'],
+    ];
     const results = await Promise.all(bad.map((args) => cli(args)));
     results.forEach((r, i) => {
       expect(r.code, bad[i]!.join(' ')).to.equal(2);
@@ -101,7 +111,9 @@ describe('scanner CLI (built, as a child process)', function () {
     });
     const help = await cli(['--help']);
     expect(help.code).to.equal(0);
-    expect(help.stdout).to.match(/--fail-on <level>/).and.match(/Exit codes: 0 passed, 1 threshold met, 2 usage error, 3 audit could not run/);
+    expect(help.stdout)
+      .to.match(/--fail-on <level>/)
+      .and.match(/Exit codes: 0 passed, 1 threshold met, 2 usage error, 3 audit could not run/);
   });
 
   it('--json prints the report model; --production is recorded as the scope', async () => {
@@ -155,10 +167,14 @@ describe('scanner CLI (built, as a child process)', function () {
       });
     const unknown = await ci('error-405.json');
     expect(unknown.code).to.equal(0);
-    expect(unknown.stdout).to.match(/Dependency scan: UNKNOWN/).and.match(/warning: dependency scan: the audit could not run/);
+    expect(unknown.stdout)
+      .to.match(/Dependency scan: UNKNOWN/)
+      .and.match(/warning: dependency scan: the audit could not run/);
     const critical = await ci('nested-transitive.json');
     expect(critical.code).to.equal(1);
-    expect(critical.stdout).to.match(/CRITICAL 4/).and.match(/dependency scan: FAILED/);
+    expect(critical.stdout)
+      .to.match(/CRITICAL 4/)
+      .and.match(/dependency scan: FAILED/);
     expect(critical.stdout).to.match(/scope: production/); // --production is always passed
     const high = await ci('multiple-advisories.json');
     expect(high.code).to.equal(0); // only critical fails the build

@@ -22,8 +22,7 @@ const OUTDATED = (name: string) => resolve(__dirname, '..', 'fixtures', 'npm-out
 
 type Samples = Awaited<ReturnType<typeof scrape>>;
 const series = (samples: Samples, name: string) => samples.filter((s) => s.name === name);
-const bySeverity = (samples: Samples) =>
-  Object.fromEntries(series(samples, 'caly_dependency_vulnerabilities').map((s) => [s.labels.severity, s.value]));
+const bySeverity = (samples: Samples) => Object.fromEntries(series(samples, 'caly_dependency_vulnerabilities').map((s) => [s.labels.severity, s.value]));
 const value = (samples: Samples, name: string, labels: Record<string, string> = {}) =>
   series(samples, name).find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 

@@ -50,7 +50,15 @@ describe('security edge: headers and CORS (service process)', function () {
       ['404 unknown route', fetch(`${svc.url}/no/such/route`), 404],
       ['405 wrong method', fetch(`${svc.url}/api/ping`, { method: 'DELETE' }), 405],
       ['400 malformed JSON', fetch(`${svc.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' }), 400],
-      ['401 placeholder login', fetch(`${svc.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'h@x.example', password: 'p' }) }), 401],
+      [
+        '401 placeholder login',
+        fetch(`${svc.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'h@x.example', password: 'p' }),
+        }),
+        401,
+      ],
       ['200 /health/live', fetch(`${svc.url}/health/live`), 200],
     ];
     for (const [what, pending, status] of cases) {
@@ -78,7 +86,10 @@ describe('security edge: headers and CORS (service process)', function () {
     const res = await fetch(`${svc.url}/health/live`, { headers: { Origin: APP_ORIGIN } });
     expect(res.headers.get('access-control-allow-origin')).to.equal(APP_ORIGIN);
     expect(res.headers.get('access-control-allow-credentials')).to.equal('true');
-    const exposed = res.headers.get('access-control-expose-headers')!.split(',').map((s) => s.trim().toLowerCase());
+    const exposed = res.headers
+      .get('access-control-expose-headers')!
+      .split(',')
+      .map((s) => s.trim().toLowerCase());
     expect(exposed).to.include.members(['x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after']);
     expect(res.headers.get('vary')).to.match(/origin/i);
     // a trailing slash in CORS_ORIGINS is normalised away
@@ -89,11 +100,18 @@ describe('security edge: headers and CORS (service process)', function () {
   it('CORS: a preflight from an allowed origin lists the allowed headers and methods', async () => {
     const res = await fetch(`${svc.url}/api/auth/login`, {
       method: 'OPTIONS',
-      headers: { Origin: APP_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,authorization,x-request-id,traceparent' },
+      headers: {
+        Origin: APP_ORIGIN,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type,authorization,x-request-id,traceparent',
+      },
     });
     expect(res.status).to.equal(204);
     expect(res.headers.get('access-control-allow-origin')).to.equal(APP_ORIGIN);
-    const allowed = res.headers.get('access-control-allow-headers')!.split(',').map((s) => s.trim().toLowerCase());
+    const allowed = res.headers
+      .get('access-control-allow-headers')!
+      .split(',')
+      .map((s) => s.trim().toLowerCase());
     expect(allowed).to.include.members(['content-type', 'authorization', 'x-request-id', 'traceparent']);
     expect(res.headers.get('access-control-allow-methods')).to.include('POST');
     expectSecurityHeaders(res, 'preflight');

@@ -61,7 +61,10 @@ describe('span loss is visible', function () {
       });
       const dropped = sum(samples, 'otel_sdk_processor_span_processed_total', (l) => l.error_type === 'queue_full');
       expect(dropped, 'dropped spans on /metrics').to.be.greaterThan(0);
-      expect(samples.some((s) => s.name === 'otel_sdk_processor_span_queue_size'), 'queue size gauge').to.equal(true);
+      expect(
+        samples.some((s) => s.name === 'otel_sdk_processor_span_queue_size'),
+        'queue size gauge',
+      ).to.equal(true);
       expect(sum(samples, 'otel_sdk_processor_span_queue_capacity'), 'queue capacity').to.equal(32);
       // what arrived plus what was dropped plus what is still queued or in flight is every span
       expect(receiver.spans.length, 'spans received').to.be.lessThan(n);

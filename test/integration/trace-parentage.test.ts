@@ -55,7 +55,6 @@ describe('trace parentage under a busy pool', function () {
 
   const routes = ['/api/info', '/health/ready'] as const;
 
-
   it('32 concurrent requests over DB_POOL_MAX=4: each trace holds exactly its own queries, within its lifetime', async () => {
     // What one request of each route issues when alone: the expected children under load.
     const expected = new Map<string, number>();
@@ -83,7 +82,9 @@ describe('trace parentage under a busy pool', function () {
     // Every query span of these traces, once the exporter has delivered them (bounded poll).
     const ids = new Set(requests.map((r) => r.traceId));
     const inTraces = () => receiver.spans.filter((s) => ids.has(s.traceId));
-    await until(() => (inTraces().filter((s) => s.kind === CLIENT).length >= total && inTraces().filter((s) => s.kind === SERVER).length >= 32 ? true : undefined));
+    await until(() =>
+      inTraces().filter((s) => s.kind === CLIENT).length >= total && inTraces().filter((s) => s.kind === SERVER).length >= 32 ? true : undefined,
+    );
 
     for (const { path, traceId } of requests) {
       const spans = receiver.spans.filter((s) => s.traceId === traceId);

@@ -78,7 +78,10 @@ describe('tracing', function () {
       for (const id of ids) {
         const [t, sp] = id.split('-');
         expect(t).to.equal(traceId);
-        expect(servers.filter((s) => s.spanContext().traceId === t && s.spanContext().spanId === sp), id).to.have.length(1);
+        expect(
+          servers.filter((s) => s.spanContext().traceId === t && s.spanContext().spanId === sp),
+          id,
+        ).to.have.length(1);
       }
     });
 
@@ -89,8 +92,14 @@ describe('tracing', function () {
       const id = res.headers.get('x-request-id')!;
       expect(id.startsWith(`${traceId}-`)).to.equal(true);
       const spans = spanExporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
-      expect(spans.filter((s) => s.kind === SpanKind.SERVER), 'server span recorded').to.have.length(1);
-      expect(spans.filter((s) => s.kind === SpanKind.CLIENT), 'its queries too').to.have.length.greaterThan(0);
+      expect(
+        spans.filter((s) => s.kind === SpanKind.SERVER),
+        'server span recorded',
+      ).to.have.length(1);
+      expect(
+        spans.filter((s) => s.kind === SpanKind.CLIENT),
+        'its queries too',
+      ).to.have.length.greaterThan(0);
     });
 
     it('a client cannot choose its request id (neither by x-request-id nor by traceparent alone)', async () => {
@@ -106,7 +115,8 @@ describe('tracing', function () {
       const ok = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'lb-req.123_abc' } });
       const bad = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'evil id with spaces and {json}' } });
       const long = await fetch(`${app.url}/api/ping`, { headers: { 'x-request-id': 'a'.repeat(129) } });
-      const byId = (r: Response) => spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === r.headers.get('x-request-id'))!;
+      const byId = (r: Response) =>
+        spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === r.headers.get('x-request-id'))!;
       expect(ok.headers.get('x-request-id')).not.to.equal('lb-req.123_abc');
       expect(byId(ok).attributes['caly.request.incoming_id']).to.equal('lb-req.123_abc');
       expect(byId(bad).attributes).not.to.have.property('caly.request.incoming_id');

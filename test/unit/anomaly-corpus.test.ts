@@ -26,7 +26,10 @@ const HEADERS = { host: 'api.caly.test', 'user-agent': 'corpus-test/1.0' };
 
 function findingsFor(sample: string, placement: Placement): Finding[] {
   if (placement === 'body') return inspectBody({ note: sample }, { budget: 65536, maxDepth: BODY_MAX_DEPTH }).findings;
-  return inspectRequestLine({ path: '/api/search', querystring: `page=2&q=${encodeURIComponent(sample)}&lang=en`, headers: HEADERS }, { userAgentOptional: () => false });
+  return inspectRequestLine(
+    { path: '/api/search', querystring: `page=2&q=${encodeURIComponent(sample)}&lang=en`, headers: HEADERS },
+    { userAgentOptional: () => false },
+  );
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -40,7 +43,9 @@ describe('anomaly corpus: recall per kind and false positives', function () {
       for (const placement of ['body', 'query'] as const) {
         const missed = samples.filter((s) => !findingsFor(s, placement).some((f) => f.kind === kind));
         const recall = (samples.length - missed.length) / samples.length;
-        console.log(`      recall ${kind} (${placement}): ${pct(recall)} of ${samples.length}${missed.length ? `; missed: ${missed.map((m) => JSON.stringify(m)).join(', ')}` : ''}`);
+        console.log(
+          `      recall ${kind} (${placement}): ${pct(recall)} of ${samples.length}${missed.length ? `; missed: ${missed.map((m) => JSON.stringify(m)).join(', ')}` : ''}`,
+        );
         expect(recall, `${kind} recall as ${placement} value`).to.be.at.least(MIN_RECALL);
       }
     });

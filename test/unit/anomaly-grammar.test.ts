@@ -68,7 +68,8 @@ describe('anomaly grammar: SQL lexer', () => {
       'The "or" in her note confused me: refund or replace?',
       'select * is greyed out in the report builder',
       'or else what?',
-    ]) expect(kinds(v), v).to.deep.equal([]);
+    ])
+      expect(kinds(v), v).to.deep.equal([]);
   });
 });
 
@@ -104,7 +105,8 @@ describe('anomaly grammar: HTML tokenizer', () => {
       'He said "one" and "only" once',
       'javascript: the definitive guide (7th edition)',
       'prompt (the agent) repeated the question',
-    ]) expect(kinds(v), v).to.not.include('xss');
+    ])
+      expect(kinds(v), v).to.not.include('xss');
   });
 });
 
@@ -136,7 +138,8 @@ describe('anomaly grammar: shell', () => {
       'sleep 7',
       'ipconfig /all',
       '<!--#exec cmd="id" -->',
-    ]) expect(kinds(v), v).to.include('command_injection');
+    ])
+      expect(kinds(v), v).to.include('command_injection');
   });
 
   it('leaves prose with &, |, ;, $ and command-like words alone', () => {
@@ -153,7 +156,8 @@ describe('anomaly grammar: shell', () => {
       'sleep 7 hours a night',
       'set -up fee waived',
       'cat 5e cable',
-    ]) expect(kinds(v), v).to.not.include('command_injection');
+    ])
+      expect(kinds(v), v).to.not.include('command_injection');
   });
 });
 

@@ -43,7 +43,9 @@ describe('anomaly detection on the shared attack corpus and the benign set', fun
 
   it(`false positives on the benign set stay at or below ${MAX_FALSE_POSITIVE_RATE * 100}%`, function () {
     const { n, flagged } = evaluation.falsePositives(detector);
-    console.log(`      benign: ${flagged.length} of ${n} flagged${flagged.length ? `: ${flagged.map((f) => `${JSON.stringify(f.value)} → ${f.kinds.join('+')}`).join('; ')}` : ''}`);
+    console.log(
+      `      benign: ${flagged.length} of ${n} flagged${flagged.length ? `: ${flagged.map((f) => `${JSON.stringify(f.value)} → ${f.kinds.join('+')}`).join('; ')}` : ''}`,
+    );
     expect(n).to.be.at.least(5000);
     expect(flagged.length / n).to.be.at.most(MAX_FALSE_POSITIVE_RATE);
   });

@@ -54,7 +54,11 @@ describe('architecture: platform and modules (dependency-cruiser)', function () 
   let cruised: Cruised;
   before(() => {
     const bin = resolve(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
-    const json = execFileSync(process.execPath, [bin, 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const json = execFileSync(process.execPath, [bin, 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     cruised = JSON.parse(json) as Cruised;
   });
 
@@ -83,7 +87,14 @@ describe('architecture: platform and modules (dependency-cruiser)', function () 
   });
 
   it('the check itself catches a platform → module import and a folder cycle', () => {
-    expect(folderCycles(new Map([['platform/a', new Set(['platform/b'])], ['platform/b', new Set(['platform/a'])]]))).to.deep.equal([['platform/a', 'platform/b']]);
+    expect(
+      folderCycles(
+        new Map([
+          ['platform/a', new Set(['platform/b'])],
+          ['platform/b', new Set(['platform/a'])],
+        ]),
+      ),
+    ).to.deep.equal([['platform/a', 'platform/b']]);
     expect(folderOf('src/modules/calls/routes.ts')).to.equal('modules/calls');
     expect(folderOf('src/app.ts')).to.equal('composition');
   });

@@ -25,14 +25,46 @@ import { telemetry } from '../setup/telemetry';
 
 /** The service's router wired as src/server.ts wires it (every module included). */
 async function productionRouter() {
-  const { config } = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', ENCRYPTION_KEY: K1, ADMIN_TOKEN: 'a'.repeat(32) });
+  const { config } = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+    ENCRYPTION_KEY: K1,
+    ADMIN_TOKEN: 'a'.repeat(32),
+  });
   const log = createLogger({ level: 'error', service: 'contract-test', environment: 'test', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
   // The pool connects lazily: registering routes runs no query.
-  const db = createDatabase({ connectionString: config.DATABASE_URL!, max: 1, min: 0, idleTimeoutMillis: 1000, connectionTimeoutMillis: 1000, statementTimeoutMillis: 1000, applicationName: 'contract-test', slowQueryMs: 1000 }, log.logger, telemetry.instruments);
+  const db = createDatabase(
+    {
+      connectionString: config.DATABASE_URL!,
+      max: 1,
+      min: 0,
+      idleTimeoutMillis: 1000,
+      connectionTimeoutMillis: 1000,
+      statementTimeoutMillis: 1000,
+      applicationName: 'contract-test',
+      slowQueryMs: 1000,
+    },
+    log.logger,
+    telemetry.instruments,
+  );
   const keys = createServiceKeys(config);
   const limiters = createLimiters({ config, store: { kind: 'memory' }, logger: log.logger, instruments: telemetry.instruments, audit: noopAuditSink });
   const modules = await createModules({ config, db, keys, audit: noopAuditSink, limiters, instruments: telemetry.instruments, logger: log.logger });
-  const app = createApp({ config, log, instruments: telemetry.instruments, db, keyring: keys.keyring, eventLoop: new EventLoopMonitor(), audit: noopAuditSink, limiters, modules: modules.list, auth: modules.auth.auth, staffGuard: modules.auth.staffGuard, isShuttingDown: () => false, migrations: MIGRATIONS });
+  const app = createApp({
+    config,
+    log,
+    instruments: telemetry.instruments,
+    db,
+    keyring: keys.keyring,
+    eventLoop: new EventLoopMonitor(),
+    audit: noopAuditSink,
+    limiters,
+    modules: modules.list,
+    auth: modules.auth.auth,
+    staffGuard: modules.auth.staffGuard,
+    isShuttingDown: () => false,
+    migrations: MIGRATIONS,
+  });
   return { router: routerOf(app)!, close: () => db.close() };
 }
 
@@ -43,7 +75,9 @@ describe('API contract: route declarations and the OpenAPI document', function (
     const { router, close } = await productionRouter();
     try {
       expect(undeclaredRoutes(router), 'routes registered without a declaration (use route() from src/platform/api/route.ts)').to.deep.equal([]);
-      const registered = declarationsOf(router).map((d) => routeKey(d.method, d.path)).sort();
+      const registered = declarationsOf(router)
+        .map((d) => routeKey(d.method, d.path))
+        .sort();
       const catalogued = ALL_ROUTES.map((d) => routeKey(d.method, d.path)).sort();
       expect(registered).to.deep.equal(catalogued);
     } finally {
@@ -100,7 +134,10 @@ describe('API contract: route declarations and the OpenAPI document', function (
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const statuses = Object.keys(op.responses).map(Number);
-        expect(statuses.some((s) => s < 400), `${method} ${path}`).to.equal(true);
+        expect(
+          statuses.some((s) => s < 400),
+          `${method} ${path}`,
+        ).to.equal(true);
         expect(statuses, `${method} ${path}`).to.include.members([400, 413, 500]);
         if (path.startsWith('/api/')) expect(statuses, `${method} ${path}: under the API limiter`).to.include(429);
       }
@@ -121,4 +158,3 @@ describe('API contract: route declarations and the OpenAPI document', function (
     expect(contractProblems({ ...ok, path: '/nowhere', status: 200 })).to.have.length(1);
   });
 });
-

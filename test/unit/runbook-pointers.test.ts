@@ -48,11 +48,20 @@ describe('runbook pointers resolve', () => {
 
   it('every backticked metric is served (otel/metrics.md) or recorded by a rule', () => {
     const declared = new Set([...contract.matchAll(/^\| `([a-z_:0-9]+)`/gm)].map((m) => m[1]!));
-    const rules = readdirSync(join(ROOT, 'otel', 'prometheus', 'rules')).map((f) => readFileSync(join(ROOT, 'otel', 'prometheus', 'rules', f), 'utf8')).join('\n');
+    const rules = readdirSync(join(ROOT, 'otel', 'prometheus', 'rules'))
+      .map((f) => readFileSync(join(ROOT, 'otel', 'prometheus', 'rules', f), 'utf8'))
+      .join('\n');
     const recorded = new Set([...rules.matchAll(/record: (\S+)/g)].map((m) => m[1]!));
     // Label names (the third column of the metric tables) look like metric names but are not.
-    const labels = new Set(contract.split('\n').filter((l) => l.startsWith('| `')).flatMap((l) => [...(l.split('|')[3] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!)));
-    const names = [...runbooks.matchAll(/`((?:caly|http|db|otel|nodejs|v8js|slo|job|target)_[a-z0-9_:]*)(?:\{[^`]*\})?`/g)].map((m) => m[1]!).filter((n) => !labels.has(n));
+    const labels = new Set(
+      contract
+        .split('\n')
+        .filter((l) => l.startsWith('| `'))
+        .flatMap((l) => [...(l.split('|')[3] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!)),
+    );
+    const names = [...runbooks.matchAll(/`((?:caly|http|db|otel|nodejs|v8js|slo|job|target)_[a-z0-9_:]*)(?:\{[^`]*\})?`/g)]
+      .map((m) => m[1]!)
+      .filter((n) => !labels.has(n));
     expect(names.length).to.be.greaterThan(5);
     const unknown = names.filter((n) => !declared.has(n) && !declared.has(n.replace(/_(bucket|sum|count)$/, '')) && !recorded.has(n));
     expect([...new Set(unknown)], 'metrics the runbooks name that /metrics does not serve').to.deep.equal([]);

@@ -124,9 +124,7 @@ describe('scanner: npm audit parsing (recorded npm 7+ output)', () => {
       expect(r.ok, text.slice(0, 40)).to.equal(false);
       expect(!r.ok && r.reason).to.equal('parse_error');
     }
-    expect(!parseAudit(await audit('report-v1.json')).ok && (parseAudit(await audit('report-v1.json')) as { message: string }).message).to.match(
-      /version 1/,
-    );
+    expect(!parseAudit(await audit('report-v1.json')).ok && (parseAudit(await audit('report-v1.json')) as { message: string }).message).to.match(/version 1/);
     // A report whose entries have the wrong shape is rejected with where it went wrong.
     const bad = parseAudit('{"auditReportVersion":2,"vulnerabilities":{"x":{"severity":"apocalyptic","via":[]}}}');
     expect(bad).to.include({ ok: false, reason: 'parse_error' });
@@ -221,7 +219,9 @@ describe('scanner: report model, thresholds, rendering', () => {
     const noFix = await reportFor('no-fix.json');
     expect(noFix.remediation.join('\n')).to.match(/No fix is available for request .*GHSA-p8p7-x288-28g6/);
     const unknown = await reportFor('error-enolock.json');
-    expect(unknown.remediation.join('\n')).to.match(/UNKNOWN, not PASSED/).and.match(/package-lock-only/);
+    expect(unknown.remediation.join('\n'))
+      .to.match(/UNKNOWN, not PASSED/)
+      .and.match(/package-lock-only/);
     const withOutdated = buildReport({
       generatedAt: at,
       scope: 'all',
@@ -320,7 +320,10 @@ describe('scanner: schedule and child processes', () => {
   });
 
   it('captures stdout and a non-zero exit code without judging it', async () => {
-    const r = await runCommand(process.execPath, ['-e', 'process.stdout.write(JSON.stringify({a:1})); process.exit(1)'], { cwd: process.cwd(), timeoutMs: 10_000 });
+    const r = await runCommand(process.execPath, ['-e', 'process.stdout.write(JSON.stringify({a:1})); process.exit(1)'], {
+      cwd: process.cwd(),
+      timeoutMs: 10_000,
+    });
     expect(r).to.deep.include({ kind: 'exited', code: 1, stdout: '{"a":1}' });
   });
 

@@ -119,23 +119,39 @@ describe('validation over HTTP (real middleware chain)', function () {
     expect(Object.keys(r.json as object)).to.deep.equal(['error']);
     expect(e.code).to.equal('VALIDATION_ERROR');
     expect(e.message).to.equal('Request validation failed');
-    expect(e.requestId).to.match(/^[0-9a-f]{32}-[0-9a-f]{16}$/).and.equal(r.res.headers.get('x-request-id'));
+    expect(e.requestId)
+      .to.match(/^[0-9a-f]{32}-[0-9a-f]{16}$/)
+      .and.equal(r.res.headers.get('x-request-id'));
     expect(Date.parse(e.timestamp)).to.be.closeTo(Date.now(), 60_000);
     expect(e.details).to.be.an('array').that.is.not.empty;
     return e;
   }
 
-  it('valid input reaches the handler sanitised and typed; Koa\'s query is untouched', async () => {
+  it("valid input reaches the handler sanitised and typed; Koa's query is untouched", async () => {
     const r = await post(
       `/tenants/${tenant}/contacts?limit=5&verified=true`,
-      JSON.stringify({ name: "  Siobhán O'Brien ", email: ' Siobhan@Example.COM', phone: '098765 43210', age: 0, tags: [' vip '], callbackAt: '2024-02-29T10:30:00+05:30' }),
+      JSON.stringify({
+        name: "  Siobhán O'Brien ",
+        email: ' Siobhan@Example.COM',
+        phone: '098765 43210',
+        age: 0,
+        tags: [' vip '],
+        callbackAt: '2024-02-29T10:30:00+05:30',
+      }),
     );
     expect(r.status).to.equal(200);
     expect(r.json).to.deep.equal({
       params: { tenantId: tenant.toLowerCase() },
       query: { limit: 5, verified: true },
       body: { name: "Siobhán O'Brien", email: 'siobhan@example.com', phone: '+919876543210', age: 0, tags: ['vip'], callbackAt: '2024-02-29T10:30:00+05:30' },
-      requestBody: { name: "Siobhán O'Brien", email: 'siobhan@example.com', phone: '+919876543210', age: 0, tags: ['vip'], callbackAt: '2024-02-29T10:30:00+05:30' },
+      requestBody: {
+        name: "Siobhán O'Brien",
+        email: 'siobhan@example.com',
+        phone: '+919876543210',
+        age: 0,
+        tags: ['vip'],
+        callbackAt: '2024-02-29T10:30:00+05:30',
+      },
       koaQuery: { limit: '5', verified: 'true' },
     });
   });
@@ -149,7 +165,15 @@ describe('validation over HTTP (real middleware chain)', function () {
   it('reports every problem of params, query and body at once in the VALIDATION_ERROR envelope', async () => {
     const r = await post(
       '/tenants/not-a-uuid/contacts?limit=0x10&verified=1&sort=name',
-      JSON.stringify({ name: 'a<script>', email: '<script>@x.y', phone: '----------', age: '5', tags: ['ok', ''], callbackAt: '2024-02-31T10:00:00Z', role: 'admin' }),
+      JSON.stringify({
+        name: 'a<script>',
+        email: '<script>@x.y',
+        phone: '----------',
+        age: '5',
+        tags: ['ok', ''],
+        callbackAt: '2024-02-31T10:00:00Z',
+        role: 'admin',
+      }),
     );
     const e = expectValidationEnvelope(r);
     expect(e.details).to.deep.equal([
@@ -176,7 +200,9 @@ describe('validation over HTTP (real middleware chain)', function () {
     // jsonStrict: a top-level scalar is refused by the parser as malformed (400 BAD_REQUEST)
     const scalar = await post(`/tenants/${tenant}/contacts`, '"just a string"');
     expect(scalar.status).to.equal(400);
-    expect(expectValidationEnvelope(await post(`/tenants/${tenant}/contacts`, '[1,2]')).details).to.deep.equal([{ path: '/body', message: 'must be an object' }]);
+    expect(expectValidationEnvelope(await post(`/tenants/${tenant}/contacts`, '[1,2]')).details).to.deep.equal([
+      { path: '/body', message: 'must be an object' },
+    ]);
   });
 
   it('an urlencoded form body is converted like a query string; JSON never is', async () => {
@@ -238,17 +264,27 @@ describe('validation over HTTP (real middleware chain)', function () {
   it('random JSON and random bytes never produce a 5xx (fast-check)', async () => {
     const jsonBodies = fc.oneof(
       fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? 'null'),
-      fc.record({ name: fc.string(), email: fc.string(), phone: fc.oneof(fc.string(), fc.integer()), age: fc.jsonValue(), tags: fc.jsonValue() }).map((v) => JSON.stringify(v)),
+      fc
+        .record({ name: fc.string(), email: fc.string(), phone: fc.oneof(fc.string(), fc.integer()), age: fc.jsonValue(), tags: fc.jsonValue() })
+        .map((v) => JSON.stringify(v)),
       fc.string({ unit: 'binary', maxLength: 200 }),
     );
-    const queries = fc.dictionary(fc.constantFrom('limit', 'cursor', 'verified', '__proto__', 'x'), fc.string({ maxLength: 10 })).map((d) => new URLSearchParams(d).toString());
+    const queries = fc
+      .dictionary(fc.constantFrom('limit', 'cursor', 'verified', '__proto__', 'x'), fc.string({ maxLength: 10 }))
+      .map((d) => new URLSearchParams(d).toString());
     await fc.assert(
-      fc.asyncProperty(jsonBodies, queries, fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain'), fc.boolean(), async (body, query, type, validated) => {
-        const path = validated ? `/tenants/${tenant}/contacts?${query}` : '/open';
-        const r = await post(path, body, type);
-        expect(r.status, `${path} ${type} ${body}`).to.be.below(500);
-        if (r.status >= 400) expect((r.json as Envelope).error.code).to.be.a('string');
-      }),
+      fc.asyncProperty(
+        jsonBodies,
+        queries,
+        fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain'),
+        fc.boolean(),
+        async (body, query, type, validated) => {
+          const path = validated ? `/tenants/${tenant}/contacts?${query}` : '/open';
+          const r = await post(path, body, type);
+          expect(r.status, `${path} ${type} ${body}`).to.be.below(500);
+          if (r.status >= 400) expect((r.json as Envelope).error.code).to.be.a('string');
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -50,7 +50,10 @@ function queryField(field: SchemaObject) {
 
 const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
 /** Characters no identifier, name or number may contain. */
-const controlChar = fc.integer({ min: 0, max: 0x9f }).filter((c) => c < 0x20 || c >= 0x7f).map((c) => String.fromCharCode(c));
+const controlChar = fc
+  .integer({ min: 0, max: 0x9f })
+  .filter((c) => c < 0x20 || c >= 0x7f)
+  .map((c) => String.fromCharCode(c));
 /** Inserts `piece` at a random position of `s`. */
 const withInserted = (base: fc.Arbitrary<string>, piece: fc.Arbitrary<string>) =>
   fc.tuple(base, piece, fc.nat()).map(([s, p, i]) => {
@@ -68,7 +71,10 @@ describe('validation: properties (fast-check)', () => {
       }),
       RUNS,
     );
-    fc.assert(fc.property(withInserted(fc.emailAddress(), fc.constantFrom('<', '>', ' ', '\t', '\n', '"', '(', ',')), (e) => !isEmail(e)), RUNS);
+    fc.assert(
+      fc.property(withInserted(fc.emailAddress(), fc.constantFrom('<', '>', ' ', '\t', '\n', '"', '(', ',')), (e) => !isEmail(e)),
+      RUNS,
+    );
   });
 
   it('email fragment: lower-casing and trimming are idempotent', () => {
@@ -126,15 +132,29 @@ describe('validation: properties (fast-check)', () => {
   });
 
   it('phone: a letter or a control character anywhere makes the number invalid', () => {
-    fc.assert(fc.property(withInserted(e164, fc.oneof(controlChar, fc.constantFrom(...'abcxyzO#*;'))), (s) => normalizePhone(s) === null), RUNS);
+    fc.assert(
+      fc.property(withInserted(e164, fc.oneof(controlChar, fc.constantFrom(...'abcxyzO#*;'))), (s) => normalizePhone(s) === null),
+      RUNS,
+    );
   });
 
   it('url: every generated http(s) URL passes; any other scheme fails whatever its case or padding', () => {
-    fc.assert(fc.property(fc.webUrl({ validSchemes: ['http', 'https'], withQueryParameters: true, withFragments: true }), (u) => isHttpUrl(u)), RUNS);
+    fc.assert(
+      fc.property(fc.webUrl({ validSchemes: ['http', 'https'], withQueryParameters: true, withFragments: true }), (u) => isHttpUrl(u)),
+      RUNS,
+    );
     const scheme = fc.constantFrom('javascript', 'data', 'mailto', 'ftp', 'file', 'vbscript', 'blob', 'ws');
-    const mixedCase = scheme.chain((s) => fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }).map((up) => [...s].map((c, i) => (up[i] ? c.toUpperCase() : c)).join('')));
-    fc.assert(fc.property(mixedCase, fc.string({ maxLength: 40 }), fc.constantFrom('', '//'), (s, rest, slashes) => !isHttpUrl(`${s}:${slashes}${rest}`)), RUNS);
-    fc.assert(fc.property(withInserted(fc.constant('javascript:alert(1)'), fc.oneof(controlChar, fc.constant(' '))), (u) => !isHttpUrl(u)), RUNS);
+    const mixedCase = scheme.chain((s) =>
+      fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }).map((up) => [...s].map((c, i) => (up[i] ? c.toUpperCase() : c)).join('')),
+    );
+    fc.assert(
+      fc.property(mixedCase, fc.string({ maxLength: 40 }), fc.constantFrom('', '//'), (s, rest, slashes) => !isHttpUrl(`${s}:${slashes}${rest}`)),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(withInserted(fc.constant('javascript:alert(1)'), fc.oneof(controlChar, fc.constant(' '))), (u) => !isHttpUrl(u)),
+      RUNS,
+    );
   });
 
   it('string: minLength/maxLength accept exactly the lengths in range, 0 included (counted in code points)', () => {
@@ -150,18 +170,38 @@ describe('validation: properties (fast-check)', () => {
 
   it('number: every finite number passes in a body; numbers written as strings (and other types) never do', () => {
     const n = bodyField({ type: 'number' });
-    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => n(x).ok && (n(x) as { value: unknown }).value === x), RUNS);
-    const notNumber = fc.oneof(fc.double({ noNaN: true }).map(String), fc.integer().map(String), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.integer()), fc.object());
-    fc.assert(fc.property(notNumber, (v) => !n(v).ok), RUNS);
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => n(x).ok && (n(x) as { value: unknown }).value === x),
+      RUNS,
+    );
+    const notNumber = fc.oneof(
+      fc.double({ noNaN: true }).map(String),
+      fc.integer().map(String),
+      fc.string(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.integer()),
+      fc.object(),
+    );
+    fc.assert(
+      fc.property(notNumber, (v) => !n(v).ok),
+      RUNS,
+    );
   });
 
   it('number in a query: converted exactly when the text is a JSON number, to that number', () => {
     const q = queryField({ type: 'number' });
     const jsonNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => JSON.stringify(x)), (s) => {
-      const r = q(s);
-      return r.ok && r.value === Number(s);
-    }), RUNS);
+    fc.assert(
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => JSON.stringify(x)),
+        (s) => {
+          const r = q(s);
+          return r.ok && r.value === Number(s);
+        },
+      ),
+      RUNS,
+    );
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 8 }), fc.string({ unit: fc.constantFrom(...'0123456789.eE+-x '), maxLength: 8 })), (s) => {
         const r = q(s);
@@ -170,10 +210,13 @@ describe('validation: properties (fast-check)', () => {
       { numRuns: 2000 },
     );
     const i = queryField({ type: 'integer' });
-    fc.assert(fc.property(fc.maxSafeInteger(), (x) => {
-      const r = i(String(x));
-      return r.ok && r.value === x;
-    }), RUNS);
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (x) => {
+        const r = i(String(x));
+        return r.ok && r.value === x;
+      }),
+      RUNS,
+    );
   });
 
   it('enum: accepts exactly the listed values', () => {
@@ -181,7 +224,7 @@ describe('validation: properties (fast-check)', () => {
       fc.property(fc.uniqueArray(fc.string({ maxLength: 6 }), { minLength: 1, maxLength: 6 }), fc.string({ maxLength: 6 }), (values, v) => {
         return bodyField({ type: 'string', enum: values })(v).ok === values.includes(v);
       }),
-      { numRuns: 100 } // each run compiles a new schema,
+      { numRuns: 100 }, // each run compiles a new schema,
     );
   });
 
@@ -221,36 +264,66 @@ describe('validation: properties (fast-check)', () => {
   });
 
   it('uuid: every generated RFC UUID passes in any case; a wrong variant or version never does', () => {
-    fc.assert(fc.property(fc.uuid({ version: [1, 2, 3, 4, 5, 6, 7, 8] }), (u) => isUuid(u) && isUuid(u.toUpperCase())), RUNS);
+    fc.assert(
+      fc.property(fc.uuid({ version: [1, 2, 3, 4, 5, 6, 7, 8] }), (u) => isUuid(u) && isUuid(u.toUpperCase())),
+      RUNS,
+    );
     fc.assert(
       fc.property(fc.uuid({ version: 4 }), fc.constantFrom(...'01234567cdef'), (u, variant) => !isUuid(u.slice(0, 19) + variant + u.slice(20))),
       RUNS,
     );
-    fc.assert(fc.property(fc.uuid({ version: 4 }), fc.constantFrom(...'09abcdef'), (u, version) => !isUuid(u.slice(0, 14) + version + u.slice(15))), RUNS);
+    fc.assert(
+      fc.property(fc.uuid({ version: 4 }), fc.constantFrom(...'09abcdef'), (u, version) => !isUuid(u.slice(0, 14) + version + u.slice(15))),
+      RUNS,
+    );
   });
 
   it('alphanumeric: ASCII letters/digits pass; one other character anywhere fails', () => {
     const ascii = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'), maxLength: 20 });
-    fc.assert(fc.property(ascii, (s) => isAlphanumeric(s)), RUNS);
+    fc.assert(
+      fc.property(ascii, (s) => isAlphanumeric(s)),
+      RUNS,
+    );
     const other = fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter((c) => !/^[A-Za-z0-9]$/.test(c));
-    fc.assert(fc.property(withInserted(ascii, other), (s) => !isAlphanumeric(s)), RUNS);
+    fc.assert(
+      fc.property(withInserted(ascii, other), (s) => !isAlphanumeric(s)),
+      RUNS,
+    );
   });
 
   it('noSpecialChars: names from every script pass; any control character or markup character fails', () => {
     const letters = [...'abcXYZéñüçøßÅ', ...'देवनागरीकि्', ...'தமிழ்', ...'ਪੰਜਾਬੀ', ...'বাংলা', ...'漢字', ..."0123456789 '’-.,"];
     const name = fc.string({ unit: fc.constantFrom(...letters), maxLength: 30 });
-    fc.assert(fc.property(name, (s) => isNoSpecialChars(s)), RUNS);
-    fc.assert(fc.property(withInserted(name, controlChar), (s) => !isNoSpecialChars(s)), RUNS);
-    fc.assert(fc.property(withInserted(name, fc.constantFrom(...'<>;&"/\\=()[]{}$%@#*_|`~^+!?')), (s) => !isNoSpecialChars(s)), RUNS);
+    fc.assert(
+      fc.property(name, (s) => isNoSpecialChars(s)),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(withInserted(name, controlChar), (s) => !isNoSpecialChars(s)),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(withInserted(name, fc.constantFrom(...'<>;&"/\\=()[]{}$%@#*_|`~^+!?')), (s) => !isNoSpecialChars(s)),
+      RUNS,
+    );
   });
 
   it('prototype keys: found wherever generated JSON hides them; never reported in JSON without them', () => {
     const forbidden = new Set(['__proto__', 'constructor', 'prototype']);
     const clean = fc.jsonValue({ maxDepth: 4 }).filter((v) => !/"(__proto__|constructor|prototype)":/.test(JSON.stringify(v)));
-    fc.assert(fc.property(clean, (v) => findForbiddenKeys(v, '/body').length === 0), RUNS);
+    fc.assert(
+      fc.property(clean, (v) => findForbiddenKeys(v, '/body').length === 0),
+      RUNS,
+    );
     // Wrap a clean value in a path of objects/arrays, place a forbidden key at its bottom, and go
     // through JSON text so that __proto__ arrives as JSON.parse makes it: an own property.
-    const step = fc.oneof(fc.string({ maxLength: 5 }).filter((k) => !forbidden.has(k)).map((k) => ({ key: k })), fc.constant({ index: true as const }));
+    const step = fc.oneof(
+      fc
+        .string({ maxLength: 5 })
+        .filter((k) => !forbidden.has(k))
+        .map((k) => ({ key: k })),
+      fc.constant({ index: true as const }),
+    );
     fc.assert(
       fc.property(clean, fc.array(step, { maxLength: 6 }), fc.constantFrom(...forbidden), (inner, path, key) => {
         let text = `{${JSON.stringify(key)}:${JSON.stringify(inner)}}`;

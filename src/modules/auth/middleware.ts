@@ -33,7 +33,13 @@ export interface Auth {
   identify: AuthMiddleware;
 }
 
-const userCaller = (v: Verdict & { kind: 'live' }): Caller => ({ kind: 'user', tenantId: v.tenantId, userId: v.claims.userId, role: v.role, sessionId: v.claims.sessionId });
+const userCaller = (v: Verdict & { kind: 'live' }): Caller => ({
+  kind: 'user',
+  tenantId: v.tenantId,
+  userId: v.claims.userId,
+  role: v.role,
+  sessionId: v.claims.sessionId,
+});
 
 function bearer(ctx: AppContext): string | undefined {
   const m = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/.exec(ctx.get('authorization'));
@@ -41,10 +47,7 @@ function bearer(ctx: AppContext): string | undefined {
 }
 
 /** What one request's bearer token turned out to be; computed once per request. */
-type Verdict =
-  | { kind: 'invalid' }
-  | { kind: 'ended'; claims: AccessClaims }
-  | { kind: 'live'; claims: AccessClaims; tenantId: string; role: Role };
+type Verdict = { kind: 'invalid' } | { kind: 'ended'; claims: AccessClaims } | { kind: 'live'; claims: AccessClaims; tenantId: string; role: Role };
 
 export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: AuditSink; adminToken: string | undefined }): Auth {
   const { db, tokens, audit } = deps;

@@ -43,12 +43,33 @@ const INVALID_LOGIN = 'Invalid email or password';
 function reuseEvent(r: Extract<RotateResult, { kind: 'reuse' }>): AuditEventInput {
   const base = { tenantId: r.tenantId, userId: r.userId, resourceType: 'session', resourceId: r.sessionId } as const;
   if (r.revokedReason === 'rotated') {
-    return { ...base, type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', severity: 'CRITICAL', description: 'A rotated refresh token was reused: the whole session was revoked', metadata: { reason: 'refresh_token_reuse' } };
+    return {
+      ...base,
+      type: 'SECURITY_VIOLATION',
+      outcome: 'SECURITY_ALERT',
+      severity: 'CRITICAL',
+      description: 'A rotated refresh token was reused: the whole session was revoked',
+      metadata: { reason: 'refresh_token_reuse' },
+    };
   }
   if (r.revokedReason === 'reuse') {
-    return { ...base, type: 'SECURITY_VIOLATION', outcome: 'SECURITY_ALERT', severity: 'HIGH', description: 'A refresh token of a session revoked for reuse was presented again', metadata: { reason: 'refresh_token_reuse_repeated' } };
+    return {
+      ...base,
+      type: 'SECURITY_VIOLATION',
+      outcome: 'SECURITY_ALERT',
+      severity: 'HIGH',
+      description: 'A refresh token of a session revoked for reuse was presented again',
+      metadata: { reason: 'refresh_token_reuse_repeated' },
+    };
   }
-  return { ...base, type: 'ACCESS_DENIED', outcome: 'FAILURE', severity: 'MEDIUM', description: `Refresh token presented after the session ended (${r.revokedReason})`, metadata: { reason: `refresh_after_${r.revokedReason}` } };
+  return {
+    ...base,
+    type: 'ACCESS_DENIED',
+    outcome: 'FAILURE',
+    severity: 'MEDIUM',
+    description: `Refresh token presented after the session ended (${r.revokedReason})`,
+    metadata: { reason: `refresh_after_${r.revokedReason}` },
+  };
 }
 const bodyOf = <B>(ctx: AppContext) => inputOf<{ body: B }>(ctx).body;
 /** A short, non-reversible reference to an email for audit metadata (no address in the trail). */
@@ -83,7 +104,15 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
     if (!user || !ok || !user.usable) {
       const reason = !user ? 'unknown_email' : !ok ? 'wrong_password' : 'inactive';
       audit.emit(
-        { type: 'LOGIN_FAILURE', outcome: 'FAILURE', description: 'Login refused', tenantId: user?.tenant_id ?? null, userId: user?.id ?? null, resourceType: 'user', metadata: { reason, email_ref: emailRef(email) } },
+        {
+          type: 'LOGIN_FAILURE',
+          outcome: 'FAILURE',
+          description: 'Login refused',
+          tenantId: user?.tenant_id ?? null,
+          userId: user?.id ?? null,
+          resourceType: 'user',
+          metadata: { reason, email_ref: emailRef(email) },
+        },
         auditFromCtx(ctx),
       );
       throw new AuthenticationError(INVALID_LOGIN);
@@ -93,7 +122,17 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
       return startSession(tx, user.id, deps.refreshTtlSeconds);
     });
     ctx.state.caller = { kind: 'user', tenantId: user.tenant_id, userId: user.id, role: user.role, sessionId: refresh.sessionId };
-    audit.emit({ type: 'LOGIN_SUCCESS', outcome: 'SUCCESS', description: 'Logged in', resourceType: 'user', resourceId: user.id, metadata: { session: refresh.sessionId } }, auditFromCtx(ctx));
+    audit.emit(
+      {
+        type: 'LOGIN_SUCCESS',
+        outcome: 'SUCCESS',
+        description: 'Logged in',
+        resourceType: 'user',
+        resourceId: user.id,
+        metadata: { session: refresh.sessionId },
+      },
+      auditFromCtx(ctx),
+    );
     await tokenPair(ctx, user, refresh);
   });
 
@@ -131,7 +170,11 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
         passthruResponse: tenant.passthru_response,
         webhookCredentialSetAt: tenant.webhook_credential_set_at.toISOString(),
         webhookIpAllowlist: tenant.webhook_ip_allowlist,
-        exotel: { accountSid: tenant.exotel_account_sid, apiKey: open(tenant.exotel_api_key_enc, 'exotel_api_key'), apiToken: open(tenant.exotel_api_token_enc, 'exotel_api_token') },
+        exotel: {
+          accountSid: tenant.exotel_account_sid,
+          apiKey: open(tenant.exotel_api_key_enc, 'exotel_api_key'),
+          apiToken: open(tenant.exotel_api_token_enc, 'exotel_api_token'),
+        },
       },
     };
   });
@@ -141,16 +184,36 @@ export function registerAuthRoutes(router: Router<AppState>, deps: AuthRoutesDep
     const caller = requireUser(ctx);
     const user = await findUserById(db, caller.userId);
     if (!user || !(await passwords.verify(user.password_hash, currentPassword))) {
-      audit.emit({ type: 'PASSWORD_CHANGE', outcome: 'FAILURE', description: 'Password change refused: wrong current password', resourceType: 'user', resourceId: caller.userId }, auditFromCtx(ctx));
+      audit.emit(
+        {
+          type: 'PASSWORD_CHANGE',
+          outcome: 'FAILURE',
+          description: 'Password change refused: wrong current password',
+          resourceType: 'user',
+          resourceId: caller.userId,
+        },
+        auditFromCtx(ctx),
+      );
       throw new ValidationError('Request validation failed', [{ path: '/body/currentPassword', message: 'is not your current password' }]);
     }
-    if (newPassword === currentPassword) throw new ValidationError('Request validation failed', [{ path: '/body/newPassword', message: 'must differ from the current password' }]);
+    if (newPassword === currentPassword)
+      throw new ValidationError('Request validation failed', [{ path: '/body/newPassword', message: 'must differ from the current password' }]);
     const hashed = await passwords.hash(newPassword);
     const revoked = await db.transaction(async (tx) => {
       await tx.query('UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1', [user.id, hashed]);
       return revokeOtherSessions(tx, user.id, caller.sessionId, 'password_change');
     });
-    audit.emit({ type: 'PASSWORD_CHANGE', outcome: 'SUCCESS', description: 'Password changed; other sessions revoked', resourceType: 'user', resourceId: user.id, metadata: { revoked_sessions: revoked } }, auditFromCtx(ctx));
+    audit.emit(
+      {
+        type: 'PASSWORD_CHANGE',
+        outcome: 'SUCCESS',
+        description: 'Password changed; other sessions revoked',
+        resourceType: 'user',
+        resourceId: user.id,
+        metadata: { revoked_sessions: revoked },
+      },
+      auditFromCtx(ctx),
+    );
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { revokedSessions: revoked };
   });

@@ -40,7 +40,16 @@ export async function rotateSession(db: Database, presented: string, ttlSeconds:
   return db.transaction(async (tx) => {
     // FOR UPDATE: two concurrent refreshes with one token serialise here; the second one sees the
     // token revoked and is treated as reuse, which is the safe reading.
-    const { rows } = await tx.query<{ id: string; user_id: string; tenant_id: string; family_id: string; revoked_at: Date | null; revoked_reason: RevokeReason | null; expired: boolean; usable: boolean }>(
+    const { rows } = await tx.query<{
+      id: string;
+      user_id: string;
+      tenant_id: string;
+      family_id: string;
+      revoked_at: Date | null;
+      revoked_reason: RevokeReason | null;
+      expired: boolean;
+      usable: boolean;
+    }>(
       `SELECT r.id, r.user_id, u.tenant_id, r.family_id, r.revoked_at, r.revoked_reason, r.expires_at <= now() AS expired, (u.active AND t.active) AS usable
          FROM refresh_tokens r JOIN users u ON u.id = r.user_id JOIN tenants t ON t.id = u.tenant_id
         WHERE r.token_hash = $1 FOR UPDATE OF r`,
@@ -62,7 +71,10 @@ export async function rotateSession(db: Database, presented: string, ttlSeconds:
 }
 
 export async function revokeFamily(q: Queryable, familyId: string, reason: RevokeReason): Promise<number> {
-  const res = await q.query(`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2 WHERE family_id = $1 AND revoked_at IS NULL`, [familyId, reason]);
+  const res = await q.query(`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2 WHERE family_id = $1 AND revoked_at IS NULL`, [
+    familyId,
+    reason,
+  ]);
   return res.rowCount ?? 0;
 }
 

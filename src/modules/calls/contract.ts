@@ -61,7 +61,12 @@ export const listCallsRoute = declare<{ query: ListCallsQuery }>({
   security: ['bearer'],
   limiters: ['api'],
   input: { query: listCallsQuery },
-  responses: { 200: { description: 'A page of calls', content: json(obj({ data: arrayOf(callSchema), nextCursor: nullable(str) }), { data: [callExample], nextCursor: null }) } },
+  responses: {
+    200: {
+      description: 'A page of calls',
+      content: json(obj({ data: arrayOf(callSchema), nextCursor: nullable(str) }), { data: [callExample], nextCursor: null }),
+    },
+  },
   errors: READ,
 });
 

@@ -44,7 +44,10 @@ async function sealLegacyStreamUrls(db: TransactionRunner, keys: ServiceKeys, re
       for (const r of rows) {
         const urls = Object.fromEntries(['StreamUrl', 'RecordingUrl'].filter((k) => typeof r.stream[k] === 'string').map((k) => [k, r.stream[k]]));
         const enc = r.sealed ? null : keys.keyring.encrypt(JSON.stringify(urls), streamUrlsAad(r.tenant_id));
-        await tx.query(`UPDATE calls SET stream_urls_enc = COALESCE(stream_urls_enc, $2), exotel = exotel #- '{stream,StreamUrl}' #- '{stream,RecordingUrl}' WHERE id = $1`, [r.id, enc]);
+        await tx.query(
+          `UPDATE calls SET stream_urls_enc = COALESCE(stream_urls_enc, $2), exotel = exotel #- '{stream,StreamUrl}' #- '{stream,RecordingUrl}' WHERE id = $1`,
+          [r.id, enc],
+        );
       }
       return rows.length;
     });

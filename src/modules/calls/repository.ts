@@ -39,7 +39,10 @@ export async function listCalls(q: Queryable, tenantId: string, f: ListFilter): 
 }
 
 export async function getCall(q: Queryable, tenantId: string, id: string, lock = false): Promise<CallRow | null> {
-  const { rows } = await q.query<CallRow & Record<string, unknown>>(`SELECT ${CALL_COLUMNS} FROM calls WHERE tenant_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`, [tenantId, id]);
+  const { rows } = await q.query<CallRow & Record<string, unknown>>(
+    `SELECT ${CALL_COLUMNS} FROM calls WHERE tenant_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+    [tenantId, id],
+  );
   return rows[0] ?? null;
 }
 
@@ -59,7 +62,10 @@ export async function updateCall(q: Queryable, tenantId: string, id: string, p: 
 }
 
 export async function deleteCall(q: Queryable, tenantId: string, id: string): Promise<{ recording_path: string | null } | null> {
-  const { rows } = await q.query<{ recording_path: string | null }>('DELETE FROM calls WHERE tenant_id = $1 AND id = $2 RETURNING recording_path', [tenantId, id]);
+  const { rows } = await q.query<{ recording_path: string | null }>('DELETE FROM calls WHERE tenant_id = $1 AND id = $2 RETURNING recording_path', [
+    tenantId,
+    id,
+  ]);
   return rows[0] ?? null;
 }
 

@@ -11,7 +11,15 @@ import { DATABASE, json, obj } from '../../platform/api/schemas';
 const TAG = 'Exotel webhooks';
 const s = (description: string): SchemaObject => ({ type: 'string', description });
 
-const credential: SchemaObject = { type: 'object', properties: { credential: s('The tenant webhook credential printed by `npm run tenant:create` (or `tenant:rotate-webhook`). It is the only authentication Exotel can carry.') }, required: ['credential'] };
+const credential: SchemaObject = {
+  type: 'object',
+  properties: {
+    credential: s(
+      'The tenant webhook credential printed by `npm run tenant:create` (or `tenant:rotate-webhook`). It is the only authentication Exotel can carry.',
+    ),
+  },
+  required: ['credential'],
+};
 
 const passthruFields: Record<string, SchemaObject> = {
   CallSid: s('Exotel call id (required).'),
@@ -79,8 +87,14 @@ const ex = (summary: string, value: unknown): MediaDoc['examples'] => ({ example
 
 const errors = ['AUTHENTICATION_ERROR', 'AUTHORIZATION_ERROR', 'NOT_FOUND', 'RATE_LIMIT_EXCEEDED', ...DATABASE] as const;
 const branch = {
-  200: { description: "Recorded; choice A of the sync Passthru applet (the tenant's passthru response is 200)", content: { 'text/plain': { schema: { const: 'OK' } } } },
-  302: { description: "Recorded; choice B of the sync Passthru applet (the tenant's passthru response is 302)", content: { 'text/plain': { schema: { const: 'OK' } } } },
+  200: {
+    description: "Recorded; choice A of the sync Passthru applet (the tenant's passthru response is 200)",
+    content: { 'text/plain': { schema: { const: 'OK' } } },
+  },
+  302: {
+    description: "Recorded; choice B of the sync Passthru applet (the tenant's passthru response is 302)",
+    content: { 'text/plain': { schema: { const: 'OK' } } },
+  },
 };
 const passthruDescription =
   'Exotel sends the Passthru applet as a **GET with URL-encoded query parameters** and no body. The answer picks the next applet in a sync Passthru: 200 is choice A, 302 choice B (set per tenant). A retry of the same notification is recognised and not counted twice.\n\n' +

@@ -16,11 +16,17 @@ export function isPermanent(err: unknown): boolean {
 
 export const errorCodeOf = (err: unknown): string => {
   const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && /^[0-9A-Za-z_]{1,32}$/.test(code) ? code : (err as Error)?.name ?? 'Error';
+  return typeof code === 'string' && /^[0-9A-Za-z_]{1,32}$/.test(code) ? code : ((err as Error)?.name ?? 'Error');
 };
 
 /** Keeps the payload; a retry of the same event (same key) only counts another attempt. */
-export async function deadLetter(q: Queryable, tenantId: string, ev: Pick<ExotelEvent, 'kind' | 'callSid' | 'eventKey'>, rawPayloadEnc: string, code: string): Promise<number> {
+export async function deadLetter(
+  q: Queryable,
+  tenantId: string,
+  ev: Pick<ExotelEvent, 'kind' | 'callSid' | 'eventKey'>,
+  rawPayloadEnc: string,
+  code: string,
+): Promise<number> {
   const { rows } = await q.query<{ attempts: number }>(
     `INSERT INTO webhook_dead_letters (tenant_id, kind, call_sid, event_key, raw_payload_enc, error_code)
      VALUES ($1, $2, $3, $4, $5, $6)

@@ -43,7 +43,13 @@ export function exotelGuard(deps: { db: Queryable; audit: AuditSink; limits: Lim
     if (!tenant || !credentialMatches(tenant.hash, digest)) {
       await deps.limits.failed(ctx);
       deps.audit.emit(
-        { type: 'ACCESS_DENIED', outcome: 'FAILURE', description: 'Exotel webhook with an unknown credential', resourceType: 'webhook', metadata: { route: ctx._matchedRoute, reason: 'unknown_credential' } },
+        {
+          type: 'ACCESS_DENIED',
+          outcome: 'FAILURE',
+          description: 'Exotel webhook with an unknown credential',
+          resourceType: 'webhook',
+          metadata: { route: ctx._matchedRoute, reason: 'unknown_credential' },
+        },
         auditFromCtx(ctx),
       );
       throw new AuthenticationError('Unknown webhook credential');
@@ -51,7 +57,13 @@ export function exotelGuard(deps: { db: Queryable; audit: AuditSink; limits: Lim
     ctx.state.caller = { kind: 'webhook', tenantId: tenant.id };
     if (tenant.allowlist && tenant.allowlist.length > 0 && !allowed(ctx.ip, tenant.allowlist)) {
       deps.audit.emit(
-        { type: 'ACCESS_DENIED', outcome: 'SECURITY_ALERT', description: 'Exotel webhook from an address outside the tenant allowlist', resourceType: 'webhook', metadata: { route: ctx._matchedRoute, reason: 'ip_not_allowed' } },
+        {
+          type: 'ACCESS_DENIED',
+          outcome: 'SECURITY_ALERT',
+          description: 'Exotel webhook from an address outside the tenant allowlist',
+          resourceType: 'webhook',
+          metadata: { route: ctx._matchedRoute, reason: 'ip_not_allowed' },
+        },
         auditFromCtx(ctx),
       );
       throw new AuthorizationError('This address may not call the webhook');

@@ -6,12 +6,14 @@ import { NotFoundError } from '../../platform/errors/app-error';
 import type { ExotelEvent } from './payload';
 
 export type IngestResult =
-  | { duplicate: true }
-  | { duplicate: false; callId: string; created: boolean; ended: boolean; recordingReceived: boolean; status: CallStatus };
+  { duplicate: true } | { duplicate: false; callId: string; created: boolean; ended: boolean; recordingReceived: boolean; status: CallStatus };
 
 async function isTenantExophone(q: Queryable, tenantId: string, candidates: string[]): Promise<string | null> {
   if (candidates.length === 0) return null;
-  const { rows } = await q.query<{ number: string }>('SELECT number FROM tenant_exophones WHERE tenant_id = $1 AND number = ANY($2::text[])', [tenantId, candidates]);
+  const { rows } = await q.query<{ number: string }>('SELECT number FROM tenant_exophones WHERE tenant_id = $1 AND number = ANY($2::text[])', [
+    tenantId,
+    candidates,
+  ]);
   // The most likely candidate first (PhoneNumberSid, then To, then From).
   return candidates.find((c) => rows.some((r) => r.number === c)) ?? null;
 }
@@ -23,12 +25,10 @@ async function isTenantExophone(q: Queryable, tenantId: string, candidates: stri
  */
 export async function ingestEvent(db: Database, keys: ServiceKeys, tenantId: string, ev: ExotelEvent, rawPayloadEnc: string): Promise<IngestResult> {
   return db.transaction(async (tx) => {
-    const fresh = await tx.query('INSERT INTO webhook_events (tenant_id, call_sid, event_key, raw_payload_enc) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1', [
-      tenantId,
-      ev.callSid,
-      ev.eventKey,
-      rawPayloadEnc,
-    ]);
+    const fresh = await tx.query(
+      'INSERT INTO webhook_events (tenant_id, call_sid, event_key, raw_payload_enc) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1',
+      [tenantId, ev.callSid, ev.eventKey, rawPayloadEnc],
+    );
     if (fresh.rowCount === 0) return { duplicate: true } as const;
 
     const select = () =>

@@ -47,7 +47,9 @@ function direction(raw: Raw): Direction | undefined {
 }
 
 function status(raw: Raw, ...keys: string[]): CallStatus | undefined {
-  const v = text(raw, ...keys)?.toLowerCase().replace('_', '-');
+  const v = text(raw, ...keys)
+    ?.toLowerCase()
+    .replace('_', '-');
   if (v === 'cancelled') return 'canceled';
   if (v === 'answered') return 'in-progress';
   return (CALL_STATUSES as readonly string[]).includes(v ?? '') ? (v as CallStatus) : undefined;
@@ -76,7 +78,9 @@ function eventKey(kind: ExotelEvent['kind'], raw: Raw): string {
 function common(kind: ExotelEvent['kind'], raw: Raw): Omit<ExotelEvent, 'status' | 'extras'> & { extras: Record<string, unknown> } {
   const callSid = text(raw, 'CallSid');
   if (!callSid || !CALL_SID.test(callSid)) {
-    throw new ValidationError('Request validation failed', [{ path: kind === 'passthru' ? '/query/CallSid' : '/body/CallSid', message: 'is required: letters, digits, _ or -, at most 64' }]);
+    throw new ValidationError('Request validation failed', [
+      { path: kind === 'passthru' ? '/query/CallSid' : '/body/CallSid', message: 'is required: letters, digits, _ or -, at most 64' },
+    ]);
   }
   const from = phone(raw, 'CallFrom', 'From');
   const to = phone(raw, 'CallTo', 'To');
@@ -119,7 +123,8 @@ export function parsePassthru(raw: Raw): ExotelEvent {
   const stream = pick(nested(raw, 'Stream'), STREAM_KEYS);
   if (stream) {
     const { StreamUrl, RecordingUrl, ...rest } = stream;
-    if (StreamUrl !== undefined || RecordingUrl !== undefined) ev.streamUrls = { ...(StreamUrl ? { StreamUrl } : {}), ...(RecordingUrl ? { RecordingUrl } : {}) };
+    if (StreamUrl !== undefined || RecordingUrl !== undefined)
+      ev.streamUrls = { ...(StreamUrl ? { StreamUrl } : {}), ...(RecordingUrl ? { RecordingUrl } : {}) };
     if (Object.keys(rest).length > 0) ev.extras.stream = rest;
   }
   return ev;

@@ -27,7 +27,6 @@ export interface ExotelRoutesDeps {
   instruments: Instruments;
 }
 
-
 /**
  * Exotel's webhooks (docs/domain.md, and their contract in ./contract.ts). Payloads are read
  * leniently rather than through a closed validate() schema: Exotel adds fields without notice and
@@ -60,7 +59,13 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
     } catch (err) {
       if (err instanceof AppError && err.status === 404) {
         audit.emit(
-          { type: 'INTEGRATION_FAILED', outcome: 'FAILURE', description: 'Exotel webhook for a number that is not one of the tenant ExoPhones', resourceType: 'call', metadata: { kind: ev.kind, call_sid: ev.callSid, reason: 'unknown_exophone' } },
+          {
+            type: 'INTEGRATION_FAILED',
+            outcome: 'FAILURE',
+            description: 'Exotel webhook for a number that is not one of the tenant ExoPhones',
+            resourceType: 'call',
+            metadata: { kind: ev.kind, call_sid: ev.callSid, reason: 'unknown_exophone' },
+          },
           auditFromCtx(ctx),
         );
       }
@@ -71,7 +76,13 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
       ctx.state.span?.setAttribute('caly.webhook.dead_letter', true);
       if (attempts === 1) {
         audit.emit(
-          { type: 'INTEGRATION_FAILED', outcome: 'FAILURE', description: 'Exotel event the database refused: kept in the dead-letter table', resourceType: 'call', metadata: { kind: ev.kind, call_sid: ev.callSid, reason: 'dead_letter', error_code: code } },
+          {
+            type: 'INTEGRATION_FAILED',
+            outcome: 'FAILURE',
+            description: 'Exotel event the database refused: kept in the dead-letter table',
+            resourceType: 'call',
+            metadata: { kind: ev.kind, call_sid: ev.callSid, reason: 'dead_letter', error_code: code },
+          },
           auditFromCtx(ctx),
         );
       }
@@ -83,9 +94,21 @@ export function registerExotelWebhooks(router: Router<AppState>, deps: ExotelRou
     }
     const base = { resourceType: 'call', resourceId: result.callId } as const;
     const meta = { call_sid: ev.callSid, via: ev.kind, status: result.status };
-    if (result.created) audit.emit({ type: 'CALL_STARTED', outcome: 'SUCCESS', description: 'Call started', ...base, metadata: { ...meta, direction: ev.direction ?? null } }, auditFromCtx(ctx));
-    if (result.ended) audit.emit({ type: 'CALL_ENDED', outcome: 'SUCCESS', description: 'Call ended', ...base, metadata: { ...meta, duration_s: ev.durationS ?? null } }, auditFromCtx(ctx));
-    if (result.recordingReceived) audit.emit({ type: 'RECORDING_RECEIVED', outcome: 'SUCCESS', description: 'Exotel reported a call recording', ...base, metadata: { ...meta, source: 'exotel' } }, auditFromCtx(ctx));
+    if (result.created)
+      audit.emit(
+        { type: 'CALL_STARTED', outcome: 'SUCCESS', description: 'Call started', ...base, metadata: { ...meta, direction: ev.direction ?? null } },
+        auditFromCtx(ctx),
+      );
+    if (result.ended)
+      audit.emit(
+        { type: 'CALL_ENDED', outcome: 'SUCCESS', description: 'Call ended', ...base, metadata: { ...meta, duration_s: ev.durationS ?? null } },
+        auditFromCtx(ctx),
+      );
+    if (result.recordingReceived)
+      audit.emit(
+        { type: 'RECORDING_RECEIVED', outcome: 'SUCCESS', description: 'Exotel reported a call recording', ...base, metadata: { ...meta, source: 'exotel' } },
+        auditFromCtx(ctx),
+      );
     return result;
   }
 

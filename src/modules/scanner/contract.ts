@@ -9,6 +9,8 @@ export const dependencyReportRoute = declare({
   description: 'docs/dependency-scanner.md describes the report. 404 until the first scan of this installation finished.',
   security: ['adminToken'],
   limiters: ['api'],
-  responses: { 200: { description: 'The latest and the last successful report', content: json(obj({ latest: anyObject, lastSuccessful: nullable(anyObject) })) } },
+  responses: {
+    200: { description: 'The latest and the last successful report', content: json(obj({ latest: anyObject, lastSuccessful: nullable(anyObject) })) },
+  },
   errors: ['AUTHENTICATION_ERROR', 'AUTHORIZATION_ERROR', 'NOT_FOUND'],
 });

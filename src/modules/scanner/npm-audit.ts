@@ -1,15 +1,5 @@
 import { Ajv } from 'ajv';
-import {
-  emptySummary,
-  isSeverity,
-  label,
-  rank,
-  SEVERITIES,
-  type AdvisoryRow,
-  type Fix,
-  type Severity,
-  type SeveritySummary,
-} from './model';
+import { emptySummary, isSeverity, label, rank, SEVERITIES, type AdvisoryRow, type Fix, type Severity, type SeveritySummary } from './model';
 
 /**
  * Parses `npm audit --json` (npm 7+, `auditReportVersion: 2`). In that format `vulnerabilities`
@@ -26,8 +16,7 @@ import {
  */
 
 export type AuditParse =
-  | { ok: true; summary: SeveritySummary; advisories: AdvisoryRow[] }
-  | { ok: false; reason: 'audit_unavailable' | 'parse_error'; message: string };
+  { ok: true; summary: SeveritySummary; advisories: AdvisoryRow[] } | { ok: false; reason: 'audit_unavailable' | 'parse_error'; message: string };
 
 interface ViaAdvisory {
   source?: number | string;
@@ -172,7 +161,9 @@ function describeNpmError(obj: Record<string, unknown>): string | undefined {
     return `npm audit could not run: the registry refused the audit request: ${message ?? `HTTP ${obj.statusCode}`}${hint}`;
   }
   if (code === 'ENOLOCK') {
-    return `npm audit could not run: no lock file (ENOLOCK). ${summary ?? ''} ${detail ?? 'Create one with: npm i --package-lock-only'}`.replace(/\s+/g, ' ').trim();
+    return `npm audit could not run: no lock file (ENOLOCK). ${summary ?? ''} ${detail ?? 'Create one with: npm i --package-lock-only'}`
+      .replace(/\s+/g, ' ')
+      .trim();
   }
   if (inner === undefined && message === undefined) return undefined;
   const parts = [message, code ? `(${code})` : undefined, summary, detail].filter((p): p is string => p !== undefined);

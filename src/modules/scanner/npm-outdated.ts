@@ -30,7 +30,7 @@ const ajv = new Ajv({ strict: true, allowUnionTypes: true });
 const validateOutdated = ajv.compile<Record<string, Instance | Instance[]>>(outdatedSchema);
 
 const TYPES: readonly DependencyType[] = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
-const typeOf = (t: string | undefined): DependencyType => (TYPES as readonly string[]).includes(t ?? '') ? (t as DependencyType) : 'unknown';
+const typeOf = (t: string | undefined): DependencyType => ((TYPES as readonly string[]).includes(t ?? '') ? (t as DependencyType) : 'unknown');
 
 export function parseOutdated(text: string): OutdatedResult {
   // Older npm versions print nothing at all when everything is current.
@@ -66,8 +66,6 @@ function npmError(doc: unknown): string | undefined {
   const e = (doc as Record<string, unknown>).error;
   if (typeof e !== 'object' || e === null || 'wanted' in e) return undefined;
   const { code, summary } = e as Record<string, unknown>;
-  const text = [typeof summary === 'string' ? summary.split('\n')[0] : undefined, typeof code === 'string' ? `(${code})` : undefined]
-    .filter(Boolean)
-    .join(' ');
+  const text = [typeof summary === 'string' ? summary.split('\n')[0] : undefined, typeof code === 'string' ? `(${code})` : undefined].filter(Boolean).join(' ');
   return text || 'unknown error';
 }

@@ -1,13 +1,4 @@
-import {
-  outdatedPackages,
-  statusOf,
-  type AdvisoryRow,
-  type FailureReason,
-  type OutdatedResult,
-  type Report,
-  type Scope,
-  type SeveritySummary,
-} from './model';
+import { outdatedPackages, statusOf, type AdvisoryRow, type FailureReason, type OutdatedResult, type Report, type Scope, type SeveritySummary } from './model';
 
 /** What the audit step produced: a parsed report, or why there is none. */
 export type AuditOutcome = { ok: true; summary: SeveritySummary; advisories: AdvisoryRow[] } | { ok: false; reason: FailureReason; message: string };
@@ -25,7 +16,8 @@ export function buildReport(input: { generatedAt: Date; scope: Scope; audit: Aud
 
 function failureAdvice(failure: { reason: FailureReason; message: string }): string[] {
   const advice = ['The vulnerability status is UNKNOWN, not PASSED: nothing was audited. Fix the cause and scan again.'];
-  if (/ENOLOCK|lock file/i.test(failure.message)) advice.push('Commit a lock file (npm i --package-lock-only) so that npm audit can resolve the dependency tree.');
+  if (/ENOLOCK|lock file/i.test(failure.message))
+    advice.push('Commit a lock file (npm i --package-lock-only) so that npm audit can resolve the dependency tree.');
   else if (failure.reason === 'audit_unavailable')
     advice.push('Check that the registry answers POST /-/npm/v1/security/advisories/bulk (npm config get registry); a read-only mirror cannot audit.');
   else if (failure.reason === 'timeout') advice.push('npm audit did not answer in time: check registry latency, or raise --timeout.');

@@ -76,7 +76,13 @@ export function createDependencyScans(deps: DependencyScanDeps): DependencyScans
   instruments.observe('dependencyLastScan', () => (lastSuccessful ? Date.parse(lastSuccessful.generatedAt) / 1000 : []));
 
   async function scanOnce(): Promise<void> {
-    const report = await runScan({ cwd: deps.cwd ?? process.cwd(), scope: 'production', timeoutMs: NPM_TIMEOUT_MS, signal: abort.signal, ...replayFromEnv(env) });
+    const report = await runScan({
+      cwd: deps.cwd ?? process.cwd(),
+      scope: 'production',
+      timeoutMs: NPM_TIMEOUT_MS,
+      signal: abort.signal,
+      ...replayFromEnv(env),
+    });
     remember(report);
     try {
       await writeReport(config.SECURITY_SCAN_DIR, report, config.SECURITY_SCAN_KEEP);
@@ -87,7 +93,12 @@ export function createDependencyScans(deps: DependencyScanDeps): DependencyScans
       instruments.dependencyScanFailures.add(1, { reason: report.failure.reason });
       logger.warn('dependency scan failed', { reason: report.failure.reason, error: { message: report.failure.message } });
     } else {
-      logger.info('dependency scan completed', { status: report.status, summary: report.summary, advisories: report.advisories.length, outdated: outdatedCount });
+      logger.info('dependency scan completed', {
+        status: report.status,
+        summary: report.summary,
+        advisories: report.advisories.length,
+        outdated: outdatedCount,
+      });
     }
   }
 

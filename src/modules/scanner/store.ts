@@ -12,8 +12,7 @@ import { SEVERITIES, label, type CompletedReport, type Report } from './model';
 
 const NAME = /^report-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z)(?:-[0-9a-f]{6})?\.json$/;
 
-export const reportFileName = (generatedAt: string, suffix = randomBytes(3).toString('hex')) =>
-  `report-${generatedAt.replace(/[:.]/g, '-')}-${suffix}.json`;
+export const reportFileName = (generatedAt: string, suffix = randomBytes(3).toString('hex')) => `report-${generatedAt.replace(/[:.]/g, '-')}-${suffix}.json`;
 
 export async function listReports(dir: string): Promise<string[]> {
   let names: string[];

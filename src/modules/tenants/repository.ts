@@ -20,7 +20,14 @@ export async function insertTenant(q: Queryable, keyring: Keyring, t: NewTenant)
   const { rows } = await q.query<{ id: string }>(
     `INSERT INTO tenants (name, sector, exotel_account_sid, webhook_credential_hash, webhook_ip_allowlist, passthru_response)
      VALUES ($1, $2, $3, $4, $5::cidr[], $6) RETURNING id`,
-    [t.name, t.sector, t.exotel?.accountSid ?? null, hashWebhookCredential(credential), t.webhookIpAllowlist?.length ? t.webhookIpAllowlist : null, t.passthruResponse ?? 200],
+    [
+      t.name,
+      t.sector,
+      t.exotel?.accountSid ?? null,
+      hashWebhookCredential(credential),
+      t.webhookIpAllowlist?.length ? t.webhookIpAllowlist : null,
+      t.passthruResponse ?? 200,
+    ],
   );
   const id = rows[0]!.id;
   // Encrypted after the insert: the AAD names the tenant id, which the database generated.
@@ -38,7 +45,10 @@ export async function insertTenant(q: Queryable, keyring: Keyring, t: NewTenant)
 /** Issues a new webhook credential; the old one stops working at once. Returns null for an unknown tenant. */
 export async function rotateWebhookCredential(q: Queryable, tenantId: string): Promise<string | null> {
   const credential = newWebhookCredential();
-  const res = await q.query('UPDATE tenants SET webhook_credential_hash = $2, webhook_credential_set_at = now(), updated_at = now() WHERE id = $1', [tenantId, hashWebhookCredential(credential)]);
+  const res = await q.query('UPDATE tenants SET webhook_credential_hash = $2, webhook_credential_set_at = now(), updated_at = now() WHERE id = $1', [
+    tenantId,
+    hashWebhookCredential(credential),
+  ]);
   return res.rowCount === 1 ? credential : null;
 }
 
@@ -67,7 +77,10 @@ export async function loadTenantProfile(q: Queryable, tenantId: string): Promise
 }
 
 /** The tenant a webhook credential digest belongs to (active tenants only). */
-export async function tenantByCredential(q: Queryable, digest: Buffer): Promise<{ id: string; hash: Buffer; allowlist: string[] | null; passthruResponse: 200 | 302 } | null> {
+export async function tenantByCredential(
+  q: Queryable,
+  digest: Buffer,
+): Promise<{ id: string; hash: Buffer; allowlist: string[] | null; passthruResponse: 200 | 302 } | null> {
   const { rows } = await q.query<{ id: string; webhook_credential_hash: Buffer; allowlist: string[] | null; passthru_response: 200 | 302 }>(
     `SELECT id, webhook_credential_hash, webhook_ip_allowlist::text[] AS allowlist, passthru_response FROM tenants WHERE webhook_credential_hash = $1 AND active`,
     [digest],

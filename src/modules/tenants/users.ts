@@ -24,9 +24,11 @@ export const findUserByEmail = (q: Queryable, email: string) => findUser(q, 'ema
 export const findUserById = (q: Queryable, id: string) => findUser(q, 'id', id);
 
 export async function insertUser(q: Queryable, u: { tenantId: string; email: string; passwordHash: string; role: Role }): Promise<string> {
-  const { rows } = await q.query<{ id: string }>(
-    `INSERT INTO users (tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING id`,
-    [u.tenantId, u.email, u.passwordHash, u.role],
-  );
+  const { rows } = await q.query<{ id: string }>(`INSERT INTO users (tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING id`, [
+    u.tenantId,
+    u.email,
+    u.passwordHash,
+    u.role,
+  ]);
   return rows[0]!.id;
 }

@@ -82,7 +82,12 @@ export type RouteMiddleware = RouterMiddleware<AppState>;
  * the declaration's own checks (body content type, input schemas), then the handler (the last
  * argument). Checks are compiled here, once, at startup.
  */
-export function registerRoute(router: Router<AppState>, decl: RouteDeclaration<never>, checks: readonly RouteMiddleware[], middleware: readonly RouteMiddleware[]): void {
+export function registerRoute(
+  router: Router<AppState>,
+  decl: RouteDeclaration<never>,
+  checks: readonly RouteMiddleware[],
+  middleware: readonly RouteMiddleware[],
+): void {
   if (middleware.length === 0) throw new Error(`${routeKey(decl.method, decl.path)}: no handler`);
   const map = declared.get(router) ?? new Map<string, RouteDeclaration>();
   declared.set(router, map);

@@ -18,7 +18,8 @@ export function toOpenApiSchema(schema: unknown): unknown {
     if (k in SANITISERS) {
       if (v === true) notes.push(SANITISERS[k]!);
     } else if (k === 'nullable') continue;
-    else if (k === 'properties' || k === 'patternProperties') out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([p, s]) => [p, toOpenApiSchema(s)]));
+    else if (k === 'properties' || k === 'patternProperties')
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([p, s]) => [p, toOpenApiSchema(s)]));
     else out[k] = toOpenApiSchema(v);
   }
   if ((schema as { nullable?: boolean }).nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
@@ -48,9 +49,11 @@ export function errorCodesOf(d: RouteDeclaration): ErrorCode[] {
 function operation(d: RouteDeclaration) {
   const input = (d.input ?? {}) as InputShape & Partial<Record<'body' | 'query' | 'params', SchemaObject>>;
   const query = input.query ? closeObjects(input.query, 'query') : d.query;
-  const params = input.params ?? d.params ?? { type: 'object', properties: Object.fromEntries([...d.path.matchAll(/:(\w+)/g)].map((m) => [m[1]!, { type: 'string' }])) };
+  const params = input.params ??
+    d.params ?? { type: 'object', properties: Object.fromEntries([...d.path.matchAll(/:(\w+)/g)].map((m) => [m[1]!, { type: 'string' }])) };
   const responses: Record<string, unknown> = {};
-  for (const [status, r] of Object.entries(d.responses)) responses[status] = { description: r.description, ...(r.headers ? { headers: r.headers } : {}), ...(r.content ? { content: r.content } : {}) };
+  for (const [status, r] of Object.entries(d.responses))
+    responses[status] = { description: r.description, ...(r.headers ? { headers: r.headers } : {}), ...(r.content ? { content: r.content } : {}) };
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of errorCodesOf(d)) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {

@@ -14,8 +14,10 @@ export const VALIDATED_BODY_TYPES = ['application/json', 'application/x-www-form
 export function requireBodyType(types: readonly string[]): RouteMiddleware {
   return async function requireBodyTypeMiddleware(ctx: AppContext, next) {
     const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
-    if (hasBody && !ctx.get('content-type')) throw new UnsupportedMediaTypeError(`The request body has no Content-Type header: send it as ${types[0]} (accepted: ${types.join(', ')})`);
-    if (hasBody && !ctx.request.is([...types])) throw new UnsupportedMediaTypeError(`Content-Type ${ctx.request.type || ctx.get('content-type')} is not accepted here: send ${types.join(' or ')}`);
+    if (hasBody && !ctx.get('content-type'))
+      throw new UnsupportedMediaTypeError(`The request body has no Content-Type header: send it as ${types[0]} (accepted: ${types.join(', ')})`);
+    if (hasBody && !ctx.request.is([...types]))
+      throw new UnsupportedMediaTypeError(`Content-Type ${ctx.request.type || ctx.get('content-type')} is not accepted here: send ${types.join(' or ')}`);
     await next();
   };
 }

@@ -71,6 +71,14 @@ export function errorEnvelopeSchema(codes: readonly ErrorCode[]): SchemaObject {
 }
 
 /** Errors any request can meet on its way through the middleware (src/app.ts), whatever the route. */
-export const EVERY_REQUEST: readonly ErrorCode[] = ['BAD_REQUEST', 'VALIDATION_ERROR', 'SECURITY_VIOLATION', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'INTERNAL_ERROR', 'TIMEOUT'];
+export const EVERY_REQUEST: readonly ErrorCode[] = [
+  'BAD_REQUEST',
+  'VALIDATION_ERROR',
+  'SECURITY_VIOLATION',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'INTERNAL_ERROR',
+  'TIMEOUT',
+];
 /** A route that reads or writes the database. */
 export const DATABASE: readonly ErrorCode[] = ['DATABASE_ERROR', 'SERVICE_UNAVAILABLE', 'TIMEOUT'];

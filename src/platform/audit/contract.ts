@@ -35,7 +35,8 @@ export const listAuditRoute = declare({
   path: '/api/audit-logs',
   tag: TAG,
   summary: 'Search the audit trail, newest first',
-  description: 'Tenant owners and admins see their own tenant (whatever `tenantId` says); the ADMIN_TOKEN operator sees every tenant. Every read is itself audited.',
+  description:
+    'Tenant owners and admins see their own tenant (whatever `tenantId` says); the ADMIN_TOKEN operator sees every tenant. Every read is itself audited.',
   security: ['bearer', 'adminToken'],
   limiters: ['api'],
   query: listSchema as SchemaObject,
@@ -53,11 +54,23 @@ export const auditStatsRoute = declare({
   security: ['adminToken'],
   limiters: ['api'],
   query: statsSchema as SchemaObject,
-  responses: { 200: { description: 'Counts', content: json(obj({ days: int, since: dateTime, total: int, byType: counts, bySeverity: counts, byOutcome: counts })) } },
+  responses: {
+    200: { description: 'Counts', content: json(obj({ days: int, since: dateTime, total: int, byType: counts, bySeverity: counts, byOutcome: counts })) },
+  },
   errors,
 });
 
-const broken = obj({ id: str, seq: int, reason: { type: 'string', enum: ['seq_gap', 'prev_hash_mismatch', 'hash_mismatch'] }, expectedSeq: int, expectedHash: hex, storedHash: hex }, ['expectedSeq']);
+const broken = obj(
+  {
+    id: str,
+    seq: int,
+    reason: { type: 'string', enum: ['seq_gap', 'prev_hash_mismatch', 'hash_mismatch'] },
+    expectedSeq: int,
+    expectedHash: hex,
+    storedHash: hex,
+  },
+  ['expectedSeq'],
+);
 
 export const auditVerifyRoute = declare({
   method: 'GET',
@@ -70,7 +83,9 @@ export const auditVerifyRoute = declare({
   responses: {
     200: {
       description: 'The first broken link, if any',
-      content: json(obj({ ok: bool, checked: int, anchor: nullable(obj({ seq: int, hash: hex })), lastSeq: int, headHash: hex, firstBroken: nullable(broken) })),
+      content: json(
+        obj({ ok: bool, checked: int, anchor: nullable(obj({ seq: int, hash: hex })), lastSeq: int, headHash: hex, firstBroken: nullable(broken) }),
+      ),
     },
   },
   errors,

@@ -172,17 +172,17 @@ export async function verifyChain(db: Database): Promise<VerifyResult> {
       firstBroken,
     });
     for (;;) {
-      const { rows } = await tx.query<AuditRow & Record<string, unknown>>(
-        `SELECT ${COLUMNS} FROM audit_logs WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`,
-        [prevSeq],
-      );
+      const { rows } = await tx.query<AuditRow & Record<string, unknown>>(`SELECT ${COLUMNS} FROM audit_logs WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [
+        prevSeq,
+      ]);
       for (const row of rows) {
         const seq = Number(row.seq);
         const expected = rowHash(prevHash, seq, toRecord(row));
         const broken = (reason: BrokenLink['reason'], extra: Partial<BrokenLink> = {}): VerifyResult =>
           result({ id: row.id, seq, reason, expectedHash: expected.toString('hex'), storedHash: row.hash.toString('hex'), ...extra });
         if (seq !== prevSeq + 1) return broken('seq_gap', { expectedSeq: prevSeq + 1 });
-        if (!row.prev_hash.equals(prevHash)) return broken('prev_hash_mismatch', { expectedHash: prevHash.toString('hex'), storedHash: row.prev_hash.toString('hex') });
+        if (!row.prev_hash.equals(prevHash))
+          return broken('prev_hash_mismatch', { expectedHash: prevHash.toString('hex'), storedHash: row.prev_hash.toString('hex') });
         if (!row.hash.equals(expected)) return broken('hash_mismatch');
         prevSeq = seq;
         prevHash = row.hash;

@@ -88,5 +88,11 @@ export class SourceThrottle {
 
 function toHeldBack(key: string, b: Bucket): HeldBack {
   const i = key.indexOf('|');
-  return { eventType: key.slice(0, i) as AuditEventType, source: key.slice(i + 1), count: b.held, firstSeen: new Date(b.firstHeld), lastSeen: new Date(b.lastHeld) };
+  return {
+    eventType: key.slice(0, i) as AuditEventType,
+    source: key.slice(i + 1),
+    count: b.held,
+    firstSeen: new Date(b.firstHeld),
+    lastSeen: new Date(b.lastHeld),
+  };
 }

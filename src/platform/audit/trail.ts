@@ -207,7 +207,13 @@ export class AuditTrail implements AuditSink {
     if (backlog === 0) this.lastProgressAt = Date.now();
     const idleMs = Date.now() - this.lastProgressAt;
     if (backlog > 0 && idleMs > (this.opts.stallAfterMs ?? 30_000)) {
-      return { status: 'unhealthy', backlog, journalPending, stalledForMs: idleMs, message: `audit writer stalled: ${backlog} events pending and nothing stored for ${Math.round(idleMs / 1000)} s (they stay in the journal)` };
+      return {
+        status: 'unhealthy',
+        backlog,
+        journalPending,
+        stalledForMs: idleMs,
+        message: `audit writer stalled: ${backlog} events pending and nothing stored for ${Math.round(idleMs / 1000)} s (they stay in the journal)`,
+      };
     }
     return backlog > this.opts.maxBacklog * 0.8
       ? { status: 'degraded', backlog, journalPending, message: 'audit backlog near its bound: PostgreSQL is not keeping up' }
@@ -305,7 +311,11 @@ export class AuditTrail implements AuditSink {
       const t0 = performance.now();
       try {
         const mayExist = failedBefore || part.some((q) => q.replayed);
-        await this.store(this.opts.db, part.map((q) => q.rec), mayExist);
+        await this.store(
+          this.opts.db,
+          part.map((q) => q.rec),
+          mayExist,
+        );
         this.opts.instruments.auditFlushDuration.record((performance.now() - t0) / 1000, { outcome: 'success' });
         this.lastProgressAt = Date.now();
         if (this.failures > 0) this.opts.logger.info('audit writes recovered', { failed_attempts: this.failures });

@@ -54,7 +54,9 @@ export async function storeBatch(db: Database, batch: readonly AuditRecord[], ma
 
         let fresh: AuditRecord[] = [...batch];
         if (mayExist) {
-          const { rows: known } = await client.query<{ event_id: string }>('SELECT event_id::text FROM audit_logs WHERE event_id = ANY($1::uuid[])', [batch.map((r) => r.eventId)]);
+          const { rows: known } = await client.query<{ event_id: string }>('SELECT event_id::text FROM audit_logs WHERE event_id = ANY($1::uuid[])', [
+            batch.map((r) => r.eventId),
+          ]);
           const seen = new Set(known.map((k) => k.event_id));
           fresh = [];
           for (const r of batch) {

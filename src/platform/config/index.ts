@@ -17,9 +17,18 @@ export class ConfigError extends Error {
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true });
 /** A URL format: parses as a URL and `accepts` it (an unparsable value is simply invalid). */
 const urlFormat = (accepts: (u: URL) => boolean) => (v: string) => URL.canParse(v) && accepts(new URL(v));
-ajv.addFormat('http-url', urlFormat((u) => (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''));
-ajv.addFormat('postgres-url', urlFormat((u) => u.protocol === 'postgres:' || u.protocol === 'postgresql:'));
-ajv.addFormat('redis-url', urlFormat((u) => u.protocol === 'redis:' || u.protocol === 'rediss:'));
+ajv.addFormat(
+  'http-url',
+  urlFormat((u) => (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''),
+);
+ajv.addFormat(
+  'postgres-url',
+  urlFormat((u) => u.protocol === 'postgres:' || u.protocol === 'postgresql:'),
+);
+ajv.addFormat(
+  'redis-url',
+  urlFormat((u) => u.protocol === 'redis:' || u.protocol === 'rediss:'),
+);
 const validate = ajv.compile(configSchema);
 
 const KNOWN_KEYS = Object.keys(configSchema.properties) as (keyof typeof configSchema.properties)[];
@@ -109,10 +118,12 @@ function developmentKey(dataDir: string): { key: string; path: string; created: 
     closeSync(fd);
     created = true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return { problem: `ENCRYPTION_KEY is not set and the development key ${path} cannot be created: ${(err as Error).message}` };
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      return { problem: `ENCRYPTION_KEY is not set and the development key ${path} cannot be created: ${(err as Error).message}` };
   }
   const key = readFileSync(path, 'utf8').trim();
-  if (!/^[0-9a-fA-F]{64}$/.test(key)) return { problem: `the development key ${path} is not 64 hexadecimal characters: restore it from a backup (deleting it makes encrypted data unreadable)` };
+  if (!/^[0-9a-fA-F]{64}$/.test(key))
+    return { problem: `the development key ${path} is not 64 hexadecimal characters: restore it from a backup (deleting it makes encrypted data unreadable)` };
   return { key, path, created };
 }
 

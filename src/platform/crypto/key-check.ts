@@ -34,8 +34,8 @@ export async function verifyEncryptionKey(db: Queryable, keyring: Keyring): Prom
 
 /** After a complete re-encryption: the canary follows the data to the current key. */
 export async function advanceEncryptionKeyCheck(db: Queryable, keyring: Keyring): Promise<void> {
-  await db.query(
-    `INSERT INTO app_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-    [KEY, keyring.encrypt(PLAINTEXT, AAD)],
-  );
+  await db.query(`INSERT INTO app_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, [
+    KEY,
+    keyring.encrypt(PLAINTEXT, AAD),
+  ]);
 }

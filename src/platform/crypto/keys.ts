@@ -27,7 +27,10 @@ const hex = (s: string) => Buffer.from(s, 'hex');
 const derive = (root: Buffer, info: string) => Buffer.from(hkdfSync('sha256', root, Buffer.from('caly-api'), Buffer.from(info), 32));
 
 export function parsePreviousKeys(list: string | undefined): string[] {
-  return (list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**

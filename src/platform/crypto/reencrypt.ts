@@ -31,12 +31,7 @@ export interface ReencryptReport {
  * hashes under the current hash key. Batches of `batchSize` rows, each in its own transaction with
  * the rows locked, so the service can keep running. Idempotent: a second run rewrites nothing.
  */
-export async function reencryptAll(
-  db: TransactionRunner,
-  keys: ServiceKeys,
-  tables: readonly EncryptedTable[],
-  batchSize = 500,
-): Promise<ReencryptReport> {
+export async function reencryptAll(db: TransactionRunner, keys: ServiceKeys, tables: readonly EncryptedTable[], batchSize = 500): Promise<ReencryptReport> {
   const report: ReencryptReport = { keyId: keys.keyring.currentKeyId, rewritten: {}, unreadable: {} };
   for (const t of tables) {
     const cols = t.columns.flatMap((c) => [c.name, ...(c.hashColumn ? [`encode(${c.hashColumn}, 'hex') AS ${c.hashColumn}`] : [])]);

@@ -57,7 +57,9 @@ export async function openCliDatabase(config: Config, migrations: readonly Migra
   return {
     query: (text, values) => pool.query(text, values as unknown[] | undefined) as never,
     transaction: (fn) =>
-      withClient(pool, (client, discard) => inTransaction(client, discard, () => fn({ query: (text, values) => client.query(text, values as unknown[] | undefined) as never }))),
+      withClient(pool, (client, discard) =>
+        inTransaction(client, discard, () => fn({ query: (text, values) => client.query(text, values as unknown[] | undefined) as never })),
+      ),
     async close() {
       await pool.end();
       await stopEmbedded();

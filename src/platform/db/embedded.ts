@@ -126,7 +126,9 @@ function prepareDirectories(dataDir: string, cluster: string, account: Account |
   if ((mode & 0o001) === 0) chmodSync(dataDir, mode | 0o001);
   const reach = spawnSync('test', ['-w', cluster], { uid: account.uid, gid: account.gid });
   if (reach.status !== 0) {
-    throw new Error(`the "${account.name}" account that runs the embedded PostgreSQL cannot reach ${cluster}: put DATA_DIR where every user can traverse (not under /root), or set DATABASE_URL`);
+    throw new Error(
+      `the "${account.name}" account that runs the embedded PostgreSQL cannot reach ${cluster}: put DATA_DIR where every user can traverse (not under /root), or set DATABASE_URL`,
+    );
   }
 }
 
@@ -236,7 +238,8 @@ async function waitUntilAccepting(url: string, child: ChildProcess, timeoutMs: n
       await client.query('SELECT 1');
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the PostgreSQL server did not accept connections within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(`the PostgreSQL server did not accept connections within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
       await sleep(50);
     } finally {
       await client.end().catch(() => undefined);
@@ -271,7 +274,8 @@ export async function startEmbeddedDatabase(dataDir: string, opts: StartOptions)
   const cluster = clusterDir(dataDir);
   prepareDirectories(resolve(dataDir), cluster, account);
   if (!existsSync(join(cluster, 'PG_VERSION')) || !readPassword(dataDir)) {
-    if (existsSync(join(cluster, 'PG_VERSION'))) throw new Error(`${cluster} holds a cluster but ${passwordFile(dataDir)} is missing: restore it, or move the cluster away to start afresh`);
+    if (existsSync(join(cluster, 'PG_VERSION')))
+      throw new Error(`${cluster} holds a cluster but ${passwordFile(dataDir)} is missing: restore it, or move the cluster away to start afresh`);
     initCluster(bins, dataDir, cluster, account, log);
   }
   await recoverStaleServer(cluster, log);
@@ -280,15 +284,23 @@ export async function startEmbeddedDatabase(dataDir: string, opts: StartOptions)
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const args = [
-      '-D', cluster,
-      '-p', String(port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', `max_connections=${opts.maxConnections}`,
+      '-D',
+      cluster,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      `max_connections=${opts.maxConnections}`,
       // A development server: small shared memory keeps the idle footprint low.
-      '-c', 'shared_buffers=32MB',
-      '-c', 'log_min_messages=warning',
-      '-c', 'log_min_error_statement=panic',
+      '-c',
+      'shared_buffers=32MB',
+      '-c',
+      'log_min_messages=warning',
+      '-c',
+      'log_min_error_statement=panic',
     ];
     const [command, argv] = withParentDeathSignal(bins.postgres, args);
     const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], ...(account ? { uid: account.uid, gid: account.gid } : {}) });

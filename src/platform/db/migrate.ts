@@ -62,7 +62,10 @@ async function applyPending(client: pg.PoolClient, discard: (reason: Error) => v
 }
 
 /** Versions known to this build that the database has not recorded (readiness reports them). */
-export async function pendingMigrations(db: { query: pg.Pool['query'] } | { query: (t: string) => Promise<pg.QueryResult> }, migrations: readonly Migration[]): Promise<number[]> {
+export async function pendingMigrations(
+  db: { query: pg.Pool['query'] } | { query: (t: string) => Promise<pg.QueryResult> },
+  migrations: readonly Migration[],
+): Promise<number[]> {
   const { rows } = await (db.query as (t: string) => Promise<pg.QueryResult<{ version: number }>>)('SELECT version FROM schema_migrations');
   const have = new Set(rows.map((r) => r.version));
   return migrations.map((m) => m.version).filter((v) => !have.has(v));

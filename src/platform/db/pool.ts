@@ -59,10 +59,7 @@ export function operationOf(sql: string): string {
  * pending query rejects as well). A client that failed, or whose cleanup failed, is destroyed
  * rather than returned, since it may still be mid-transaction or hold a session lock.
  */
-export async function withClient<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient, discard: (reason: Error) => void) => Promise<T>,
-): Promise<T> {
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, discard: (reason: Error) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (err: Error) => {

@@ -42,7 +42,11 @@ export const docsAssetRoute = declare({
   summary: "The reference page's scripts and styles",
   security: [],
   limiters: [],
-  params: { type: 'object', required: ['file'], properties: { file: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js', 'favicon-32x32.png'] } } },
+  params: {
+    type: 'object',
+    required: ['file'],
+    properties: { file: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js', 'favicon-32x32.png'] } },
+  },
   responses: {
     200: {
       description: 'The asset',

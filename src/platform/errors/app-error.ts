@@ -158,7 +158,10 @@ export class ServiceUnavailableError extends AppError {
  */
 export class KeyUnavailableError extends AppError {
   constructor(cause?: unknown) {
-    super(500, 'ENCRYPTION_KEY_UNAVAILABLE', 'Stored data could not be decrypted: the service does not hold the key it was encrypted with', { cause, expose: true });
+    super(500, 'ENCRYPTION_KEY_UNAVAILABLE', 'Stored data could not be decrypted: the service does not hold the key it was encrypted with', {
+      cause,
+      expose: true,
+    });
   }
 }
 

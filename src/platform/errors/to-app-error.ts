@@ -66,7 +66,8 @@ export function toAppError(err: unknown): AppError {
     if (err.code === '23503') return new BadRequestError('A referenced resource does not exist or is still in use', err);
     // 22021/22P05: NUL or an untranslatable character; 22009: a time zone displacement out of range.
     if (['22P02', '22007', '22008', '22003', '22009', '22021', '22P05'].includes(err.code)) return new BadRequestError('Invalid value in request', err);
-    if (err.code === '22001' || err.code === '23514' || err.code === '23502') return new BadRequestError('A value does not meet the constraints of its field', err);
+    if (err.code === '22001' || err.code === '23514' || err.code === '23502')
+      return new BadRequestError('A value does not meet the constraints of its field', err);
     // Still failing after db.transaction's bounded retries: a transient conflict, worth retrying later.
     if (err.code === '40001' || err.code === '40P01') return new ServiceUnavailableError('The database is busy; retry the request', 1);
     if (UNAVAILABLE_SQLSTATE.test(err.code)) return new ServiceUnavailableError('Database unavailable', 5);

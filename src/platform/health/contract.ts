@@ -4,7 +4,11 @@ import { arrayOf, dateTime, int, json, nullable, num, obj, str } from '../api/sc
 
 const TAG = 'Health';
 const status = (values: string[]): SchemaObject => ({ type: 'string', enum: values });
-const check: SchemaObject = { type: 'object', required: ['status', 'responseTimeMs'], properties: { status: status(['healthy', 'degraded', 'unhealthy']), message: str, responseTimeMs: int } };
+const check: SchemaObject = {
+  type: 'object',
+  required: ['status', 'responseTimeMs'],
+  properties: { status: status(['healthy', 'degraded', 'unhealthy']), message: str, responseTimeMs: int },
+};
 const guarded = 'Needs `Authorization: Bearer <HEALTH_TOKEN>`, except from the same host when HEALTH_TOKEN is unset.';
 const pool = { type: 'object', description: 'Connection pool: total, idle, used, waiting, max.' };
 const both = (description: string, schema: SchemaObject): Record<number, ResponseDoc> => ({
@@ -19,7 +23,9 @@ export const liveRoute = declare({
   summary: 'Liveness: the process answers',
   security: [],
   limiters: [],
-  responses: { 200: { description: 'Alive', content: json(obj({ status: status(['healthy']), uptimeSeconds: int }), { status: 'healthy', uptimeSeconds: 42 }) } },
+  responses: {
+    200: { description: 'Alive', content: json(obj({ status: status(['healthy']), uptimeSeconds: int }), { status: 'healthy', uptimeSeconds: 42 }) },
+  },
   errors: [],
 });
 
@@ -42,7 +48,16 @@ export const detailedRoute = declare({
   description: guarded,
   security: ['healthToken'],
   limiters: [],
-  responses: both('Detailed health', obj({ status: status(['healthy', 'degraded', 'unhealthy']), timestamp: dateTime, version: str, uptimeSeconds: int, checks: { type: 'object', additionalProperties: check } })),
+  responses: both(
+    'Detailed health',
+    obj({
+      status: status(['healthy', 'degraded', 'unhealthy']),
+      timestamp: dateTime,
+      version: str,
+      uptimeSeconds: int,
+      checks: { type: 'object', additionalProperties: check },
+    }),
+  ),
   errors: ['AUTHENTICATION_ERROR'],
 });
 

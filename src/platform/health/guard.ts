@@ -23,7 +23,11 @@ export function healthGuard(token: string | undefined, opts: { trustProxy: boole
       const m = /^Bearer (.+)$/.exec(ctx.get('authorization'));
       if (!m || !matches(m[1]!)) throw new AuthenticationError('A valid health token is required');
     } else if (!addressMayGrant || !LOOPBACK.has(ctx.req.socket.remoteAddress ?? '')) {
-      throw new AuthenticationError(addressMayGrant ? 'Set HEALTH_TOKEN to read this endpoint from another host' : 'Set HEALTH_TOKEN: behind a proxy or on a public bind, the client address cannot be trusted');
+      throw new AuthenticationError(
+        addressMayGrant
+          ? 'Set HEALTH_TOKEN to read this endpoint from another host'
+          : 'Set HEALTH_TOKEN: behind a proxy or on a public bind, the client address cannot be trusted',
+      );
     }
     await next();
   };

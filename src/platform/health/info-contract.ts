@@ -10,7 +10,12 @@ export const pingRoute = declare({
   summary: 'Reachability check',
   security: [],
   limiters: ['api'],
-  responses: { 200: { description: 'Reachable', content: json(obj({ ok: { const: true }, ts: { ...int, description: 'Server time, ms since the epoch.' } }), { ok: true, ts: 1796376000000 }) } },
+  responses: {
+    200: {
+      description: 'Reachable',
+      content: json(obj({ ok: { const: true }, ts: { ...int, description: 'Server time, ms since the epoch.' } }), { ok: true, ts: 1796376000000 }),
+    },
+  },
   errors: [],
 });
 
@@ -21,7 +26,12 @@ export const infoRoute = declare({
   summary: 'Version and installation id',
   security: [],
   limiters: ['api'],
-  responses: { 200: { description: 'About this installation', content: json(obj({ version: str, installationId: nullable(str) }), { version: '0.1.0', installationId: '3f0c…' }) } },
+  responses: {
+    200: {
+      description: 'About this installation',
+      content: json(obj({ version: str, installationId: nullable(str) }), { version: '0.1.0', installationId: '3f0c…' }),
+    },
+  },
   errors: [...DATABASE],
 });
 

@@ -54,8 +54,10 @@ export function boundBodyShape(limits: ShapeLimits = BODY_SHAPE) {
   // (koa-compose turns a synchronous throw into a rejection all the same).
   return function boundBodyShapeMiddleware(ctx: AppContext, next: Next): Promise<void> {
     const why = shapeViolation(ctx.request.body, limits);
-    if (why === 'depth') throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not nest deeper than ${limits.maxDepth} levels` }]);
-    if (why === 'size') throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not hold more than ${limits.maxNodes} fields and items` }]);
+    if (why === 'depth')
+      throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not nest deeper than ${limits.maxDepth} levels` }]);
+    if (why === 'size')
+      throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not hold more than ${limits.maxNodes} fields and items` }]);
     return next();
   };
 }

@@ -84,7 +84,12 @@ export class Lifecycle {
     for (const hook of this.hooks) {
       const budget = Math.max(HOOK_MINIMUM_MS, deadline - Date.now());
       try {
-        const finished = await Promise.race([Promise.resolve().then(hook.run).then(() => true), sleep(budget).then(() => false)]);
+        const finished = await Promise.race([
+          Promise.resolve()
+            .then(hook.run)
+            .then(() => true),
+          sleep(budget).then(() => false),
+        ]);
         if (!finished) {
           failed = true;
           logger.error('shutdown hook did not finish in time; moving on', { hook: hook.name, budget_ms: budget });

@@ -65,9 +65,7 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     return info;
   });
 
-  const destination = sonic
-    ? new SonicTransport(sonic)
-    : new winston.transports.Stream({ stream: opts.stream as NodeJS.WritableStream });
+  const destination = sonic ? new SonicTransport(sonic) : new winston.transports.Stream({ stream: opts.stream as NodeJS.WritableStream });
   const defaultMeta = { service: opts.service, env: opts.environment };
   const logger = winston.createLogger({
     level: opts.level,

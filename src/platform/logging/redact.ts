@@ -51,9 +51,7 @@ const PII_FRAGMENTS = ['recordingurl', 'streamurl', 'digits'];
 export type KeyVerdict = 'secret' | 'phone' | 'pii' | undefined;
 
 export function createRedactor(extraFragments: readonly string[] = []): RedactorApi {
-  const fragments = [...DEFAULT_REDACT_FRAGMENTS, ...extraFragments]
-    .map((f) => f.toLowerCase().replace(/[^a-z0-9]/g, ''))
-    .filter((f) => f.length > 0);
+  const fragments = [...DEFAULT_REDACT_FRAGMENTS, ...extraFragments].map((f) => f.toLowerCase().replace(/[^a-z0-9]/g, '')).filter((f) => f.length > 0);
   // Keys repeat endlessly (the same log fields, headers, body shapes): remember verdicts.
   const verdicts = new Map<string, KeyVerdict>();
 
@@ -129,7 +127,8 @@ const PHONE_RUN = /(?<![\w.:/%+-])\+?\d(?: ?\d){9,14}(?![\w:.-])/g;
 export function scrubText(s: string): string {
   let out = s;
   if (/webhooks/i.test(out)) out = out.replace(CREDENTIAL_PATH, `$1${REDACTED_PATH_SECRET}`);
-  if (/:\/\/|%3A%2F%2F/i.test(out)) out = out.replace(ANY_URL, (m, scheme: string, sep: string, host: string) => (LOOPBACK_HOST.test(host) ? m : `${scheme}${sep}${host}/[url]`));
+  if (/:\/\/|%3A%2F%2F/i.test(out))
+    out = out.replace(ANY_URL, (m, scheme: string, sep: string, host: string) => (LOOPBACK_HOST.test(host) ? m : `${scheme}${sep}${host}/[url]`));
   if (/\d{4}/.test(out)) out = out.replace(PHONE_RUN, maskPhone);
   return out;
 }

@@ -1,12 +1,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
 import { METRIC_HTTP_SERVER_REQUEST_DURATION } from '@opentelemetry/semantic-conventions';
 
@@ -150,19 +145,22 @@ export class HttpDurationProducer implements MetricProducer {
         scopeMetrics: [
           {
             scope: { name: 'caly-api.http' },
-            metrics: dataPoints.length === 0 ? [] : [
-              {
-                descriptor: {
-                  name: METRIC_HTTP_SERVER_REQUEST_DURATION,
-                  description: 'Duration of HTTP server requests.',
-                  unit: 's',
-                  valueType: ValueType.DOUBLE,
-                },
-                aggregationTemporality: AggregationTemporality.CUMULATIVE,
-                dataPointType: DataPointType.HISTOGRAM,
-                dataPoints,
-              },
-            ],
+            metrics:
+              dataPoints.length === 0
+                ? []
+                : [
+                    {
+                      descriptor: {
+                        name: METRIC_HTTP_SERVER_REQUEST_DURATION,
+                        description: 'Duration of HTTP server requests.',
+                        unit: 's',
+                        valueType: ValueType.DOUBLE,
+                      },
+                      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+                      dataPointType: DataPointType.HISTOGRAM,
+                      dataPoints,
+                    },
+                  ],
           },
         ],
       },

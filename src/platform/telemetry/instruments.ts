@@ -81,12 +81,28 @@ export interface Instruments {
 export const GAUGES = {
   auditBacklog: { name: 'caly.audit.backlog', unit: '{event}', description: 'Audit events accepted but not yet stored in PostgreSQL.' },
   auditJournalPending: { name: 'caly.audit.journal.pending', unit: '{event}', description: 'Audit events in the local journal not yet confirmed stored.' },
-  dependencyVulnerabilities: { name: 'caly.dependency.vulnerabilities', unit: '{vulnerability}', description: 'Known vulnerabilities in dependencies, by severity, from the last successful scan.' },
-  dependencyOutdated: { name: 'caly.dependency.outdated', unit: '{package}', description: 'Dependencies behind their latest version, from the last successful scan.' },
+  dependencyVulnerabilities: {
+    name: 'caly.dependency.vulnerabilities',
+    unit: '{vulnerability}',
+    description: 'Known vulnerabilities in dependencies, by severity, from the last successful scan.',
+  },
+  dependencyOutdated: {
+    name: 'caly.dependency.outdated',
+    unit: '{package}',
+    description: 'Dependencies behind their latest version, from the last successful scan.',
+  },
   dependencyLastScan: { name: 'caly.dependency.last_scan_timestamp', unit: 's', description: 'Unix time of the last successful dependency scan.' },
   // instrumentation-pg's names and attributes, read from the pool at scrape time (pool-metrics.ts)
-  dbConnectionCount: { name: 'db.client.connection.count', unit: '{connection}', description: 'The number of connections that are currently in state described by the state attribute.' },
-  dbConnectionPending: { name: 'db.client.connection.pending_requests', unit: '{connection}', description: 'The number of current pending requests for an open connection.' },
+  dbConnectionCount: {
+    name: 'db.client.connection.count',
+    unit: '{connection}',
+    description: 'The number of connections that are currently in state described by the state attribute.',
+  },
+  dbConnectionPending: {
+    name: 'db.client.connection.pending_requests',
+    unit: '{connection}',
+    description: 'The number of current pending requests for an open connection.',
+  },
 } as const;
 export type GaugeName = keyof typeof GAUGES;
 
@@ -121,7 +137,10 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
       },
     },
     slowRequestCount: () => slowTotal,
-    parserRejections: meter.createCounter('caly.http.parser_rejections', { description: 'Requests the HTTP parser refused (oversized headers, malformed), by parser error code.', unit: '{request}' }),
+    parserRejections: meter.createCounter('caly.http.parser_rejections', {
+      description: 'Requests the HTTP parser refused (oversized headers, malformed), by parser error code.',
+      unit: '{request}',
+    }),
     slowQueries: meter.createCounter('caly.db.slow_queries', { description: 'Database queries that took longer than SLOW_QUERY_MS.', unit: '{query}' }),
 
     rateLimitRejections: meter.createCounter('caly.ratelimit.rejections', { description: 'Requests rejected by a rate limiter.', unit: '{request}' }),
@@ -129,9 +148,15 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
       description: 'Rate-limit store errors that made a limiter fall back to process memory.',
       unit: '{error}',
     }),
-    loginAttempts: meter.createCounter('caly.auth.login.attempts', { description: 'Login attempts, by route and outcome, however they were limited.', unit: '{attempt}' }),
+    loginAttempts: meter.createCounter('caly.auth.login.attempts', {
+      description: 'Login attempts, by route and outcome, however they were limited.',
+      unit: '{attempt}',
+    }),
     securityAnomalies: meter.createCounter('caly.security.anomalies', { description: 'Security anomaly findings, by kind and route.', unit: '{finding}' }),
-    securityBlocked: meter.createCounter('caly.security.blocked', { description: 'Requests refused by the anomaly detector in block mode.', unit: '{request}' }),
+    securityBlocked: meter.createCounter('caly.security.blocked', {
+      description: 'Requests refused by the anomaly detector in block mode.',
+      unit: '{request}',
+    }),
 
     auditEvents: meter.createCounter('caly.audit.events', { description: 'Audit events emitted, by type, severity and outcome.', unit: '{event}' }),
     auditFlushDuration: meter.createHistogram('caly.audit.flush.duration', {

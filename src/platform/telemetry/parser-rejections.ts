@@ -41,7 +41,13 @@ export function observeParserRejections(server: Server, deps: { logger: Logger; 
     const sc = span.spanContext();
     const requestId = `${sc.traceId}-${sc.spanId}`;
     deps.instruments.parserRejections.add(1, { 'error.type': code, 'http.response.status_code': a.status });
-    deps.logger.warn('request rejected by the HTTP parser', { error_type: code, status: a.status, request_id: requestId, client_ip: socket.remoteAddress, bytes_parsed: (err as { bytesParsed?: number }).bytesParsed });
+    deps.logger.warn('request rejected by the HTTP parser', {
+      error_type: code,
+      status: a.status,
+      request_id: requestId,
+      client_ip: socket.remoteAddress,
+      bytes_parsed: (err as { bytesParsed?: number }).bytesParsed,
+    });
     if (socket.writable && socket.bytesWritten === 0) {
       const body = JSON.stringify({ error: { code: a.envelope, message: a.message, requestId, timestamp: new Date().toISOString() } });
       socket.write(

@@ -1,14 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import {
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  TraceFlags,
-  type TextMapGetter,
-} from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type TextMapGetter } from '@opentelemetry/api';
 import type { Next } from 'koa';
 import type { AppContext } from '../context/state';
 import { loggablePath } from '../context/path';

@@ -62,4 +62,3 @@ function fromName(config: Config): Sampler {
       return parentBased(new AlwaysOnSampler());
   }
 }
-

@@ -22,7 +22,8 @@ export function closeObjects(schema: SchemaObject, at = '#'): SchemaObject {
     out.additionalProperties = false;
   }
   if (out.properties) out.properties = mapValues(out.properties as Record<string, SchemaObject>, (s, k) => closeObjects(s, `${at}/properties/${k}`));
-  if (out.patternProperties) out.patternProperties = mapValues(out.patternProperties as Record<string, SchemaObject>, (s, k) => closeObjects(s, `${at}/patternProperties/${k}`));
+  if (out.patternProperties)
+    out.patternProperties = mapValues(out.patternProperties as Record<string, SchemaObject>, (s, k) => closeObjects(s, `${at}/patternProperties/${k}`));
   if (isSchema(out.additionalProperties)) out.additionalProperties = closeObjects(out.additionalProperties, `${at}/additionalProperties`);
   if (isSchema(out.items)) out.items = closeObjects(out.items, `${at}/items`);
   else if (Array.isArray(out.items)) out.items = (out.items as unknown[]).map((s, i) => (isSchema(s) ? closeObjects(s, `${at}/items/${i}`) : s));

@@ -17,7 +17,10 @@ export function isEmail(value: string): boolean {
   const at = value.lastIndexOf('@');
   if (at < 1 || at > 64) return false;
   if (!EMAIL.test(value)) return false;
-  return value.slice(at + 1).split('.').every((label) => label.length <= 63);
+  return value
+    .slice(at + 1)
+    .split('.')
+    .every((label) => label.length <= 63);
 }
 
 export { isE164 as isPhone };

@@ -15,10 +15,20 @@ export const uploadRecordingRoute = declare<{ params: CallIdParams }>({
   input: { params: callIdParams },
   body: {
     required: true,
-    content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', contentMediaType: 'application/octet-stream' } } } } },
+    content: {
+      'multipart/form-data': {
+        schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+      },
+    },
   },
   responses: {
-    201: { description: 'Stored', content: json(obj({ callId: uuid, recording: obj({ mimeType: str, bytes: int }) }), { callId: '7d4f2c1a-0b9e-4e8f-8a3d-2c6b1f0e9a55', recording: { mimeType: 'audio/wav', bytes: 48044 } }) },
+    201: {
+      description: 'Stored',
+      content: json(obj({ callId: uuid, recording: obj({ mimeType: str, bytes: int }) }), {
+        callId: '7d4f2c1a-0b9e-4e8f-8a3d-2c6b1f0e9a55',
+        recording: { mimeType: 'audio/wav', bytes: 48044 },
+      }),
+    },
   },
   errors: ['AUTHENTICATION_ERROR', 'AUTHORIZATION_ERROR', 'NOT_FOUND', 'RATE_LIMIT_EXCEEDED', ...DATABASE],
 });

@@ -66,7 +66,8 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
         if (err instanceof PayloadTooLargeError) ctx.set('Connection', 'close');
         throw err;
       }
-      if (!file || file.bytes === 0) throw new ValidationError('Request validation failed', [{ path: '/body/file', message: 'an audio file part named "file" is required' }]);
+      if (!file || file.bytes === 0)
+        throw new ValidationError('Request validation failed', [{ path: '/body/file', message: 'an audio file part named "file" is required' }]);
       const type = parseAudioContainer(file.head, file.bytes);
       if (!type) throw new UnsupportedMediaTypeError('The file is not a supported audio format (WAV, MP3, OGG, FLAC)');
       const relative = `${tenantId}/${name}.${type.ext}`;
@@ -85,7 +86,14 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
       const old = rows[0]!.old;
       if (old && old !== relative) await unlink(recordingFile(deps.dir, old)).catch(() => undefined);
       audit.emit(
-        { type: 'RECORDING_RECEIVED', outcome: 'SUCCESS', description: 'Recording uploaded', resourceType: 'call', resourceId: callId, metadata: { source: 'upload', mime: type.mime, bytes: file.bytes, replaced: old !== null } },
+        {
+          type: 'RECORDING_RECEIVED',
+          outcome: 'SUCCESS',
+          description: 'Recording uploaded',
+          resourceType: 'call',
+          resourceId: callId,
+          metadata: { source: 'upload', mime: type.mime, bytes: file.bytes, replaced: old !== null },
+        },
         auditFromCtx(ctx),
       );
       ctx.status = 201;
@@ -104,8 +112,13 @@ export function registerRecordingRoutes(router: Router<AppState>, deps: Recordin
     const info = await stat(path).catch(() => null);
     if (!info) throw new NotFoundError('Recording');
     // Files stored before encryption have no key and are served as they are.
-    const body = call.recording_key_enc ? await openSealed(path, call.recording_key_enc, deps.keyring, call.tenant_id) : { stream: createReadStream(path), bytes: info.size };
-    audit.emit({ type: 'DATA_ACCESSED', outcome: 'SUCCESS', description: 'Downloaded a call recording', resourceType: 'recording', resourceId: callId }, auditFromCtx(ctx));
+    const body = call.recording_key_enc
+      ? await openSealed(path, call.recording_key_enc, deps.keyring, call.tenant_id)
+      : { stream: createReadStream(path), bytes: info.size };
+    audit.emit(
+      { type: 'DATA_ACCESSED', outcome: 'SUCCESS', description: 'Downloaded a call recording', resourceType: 'recording', resourceId: callId },
+      auditFromCtx(ctx),
+    );
     ctx.set('Cache-Control', 'private, no-store');
     ctx.set('Content-Disposition', `attachment; filename="${callId}.${call.recording_path.split('.').pop()}"`);
     ctx.type = call.recording_mime ?? 'application/octet-stream';

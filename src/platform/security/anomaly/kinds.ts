@@ -1,13 +1,5 @@
 /** The anomaly kinds, a closed list: they are metric label values and audit metadata. */
-export const ANOMALY_KINDS = [
-  'sql_injection',
-  'xss',
-  'command_injection',
-  'path_traversal',
-  'oversized',
-  'missing_user_agent',
-  'suspicious_headers',
-] as const;
+export const ANOMALY_KINDS = ['sql_injection', 'xss', 'command_injection', 'path_traversal', 'oversized', 'missing_user_agent', 'suspicious_headers'] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
 /** The kinds found by looking at a value's content (as opposed to the request's shape). */

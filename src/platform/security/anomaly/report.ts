@@ -45,14 +45,14 @@ export function createReporter(deps: ReporterDeps): Report {
         client_ip: clientIp,
       });
       audit.emit(
-          {
-            type: 'SECURITY_VIOLATION',
-            outcome: 'SECURITY_ALERT',
-            description: `Security anomaly ${f.kind} (${f.rule}) in ${f.location}, request ${action}`,
-            metadata: { kind: f.kind, rule: f.rule, location: f.location, route: route ?? null, action },
-          },
-          // Names the tenant a validly signed token claims, when there is one: its admins see attacks on it.
-          auditFromCtx(ctx),
+        {
+          type: 'SECURITY_VIOLATION',
+          outcome: 'SECURITY_ALERT',
+          description: `Security anomaly ${f.kind} (${f.rule}) in ${f.location}, request ${action}`,
+          metadata: { kind: f.kind, rule: f.rule, location: f.location, route: route ?? null, action },
+        },
+        // Names the tenant a validly signed token claims, when there is one: its admins see attacks on it.
+        auditFromCtx(ctx),
       );
     }
   };

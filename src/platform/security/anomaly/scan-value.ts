@@ -25,7 +25,8 @@ const SAFE_BUT_KEYWORD = /union|intersect|except|minus|\.\.|--|\b(?:order|group)
 const SQL_STRUCTURE = C.UNDERSCORE | C.AT | C.EQ | C.LT | C.GT | C.LPAREN | C.SEMI | C.PIPE | C.AMP | C.HASH | C.DASH | C.SLASH;
 const XSS_CHARS = C.LT | C.EQ | C.COLON | C.LPAREN | C.BACKTICK;
 const SHELL_CHARS = SHELL_SEPARATORS | C.BACKTICK | C.SLASH | C.CONTROL | C.LPAREN;
-const SQL_WORD = /union|select|sleep|benchmark|waitfor|information_schema|sysobjects|syscolumns|pg_|sqlite_|xp_|dbms_|utl_|@@|\b(?:when|and|or|xor|order|group|having|where|limit|procedure|into|exec|execute|drop|insert|delete|update|declare|shutdown|create|alter|truncate|like|rlike|regexp|in)\b|&&|\|\||--|#|\/\*|[a-z_]\s*\(/i;
+const SQL_WORD =
+  /union|select|sleep|benchmark|waitfor|information_schema|sysobjects|syscolumns|pg_|sqlite_|xp_|dbms_|utl_|@@|\b(?:when|and|or|xor|order|group|having|where|limit|procedure|into|exec|execute|drop|insert|delete|update|declare|shutdown|create|alter|truncate|like|rlike|regexp|in)\b|&&|\|\||--|#|\/\*|[a-z_]\s*\(/i;
 
 /** Runs the analysers over one decoded value: at most one hit per kind. */
 export function scanValue(decoded: string): readonly PayloadHit[] {

@@ -18,15 +18,23 @@
 const SSI_EXEC = /<!--#\s*exec\s+(?:cmd|cgi)\s*=/i;
 const SHELL_FUNCTION = /\(\)\s*\{\s*:?\s*;?\s*\}\s*;/;
 
-export type ShellRule = 'cmdi.ssi_exec' | 'cmdi.function_definition' | 'cmdi.jndi_lookup' | 'cmdi.command' | 'cmdi.substitution' | 'cmdi.arithmetic' | 'cmdi.reverse_shell' | 'cmdi.exec_function';
+export type ShellRule =
+  | 'cmdi.ssi_exec'
+  | 'cmdi.function_definition'
+  | 'cmdi.jndi_lookup'
+  | 'cmdi.command'
+  | 'cmdi.substitution'
+  | 'cmdi.arithmetic'
+  | 'cmdi.reverse_shell'
+  | 'cmdi.exec_function';
 
 export const SHELL_SCAN_CHARS = 2048;
 /** Nesting of `$(…)`/backticks followed; deeper levels are not read (bounds work on crafted input). */
 const MAX_DEPTH = 4;
 
 const COMMANDS = new Set(
+  // identity and system facts
   (
-    // identity and system facts
     'id whoami uname hostname pwd ifconfig ipconfig ip printenv env set systeminfo tasklist netstat ls dir ps uptime w who last ' +
     'arp route ver vol date groups lsb_release getent ' +
     // reading and transforming files
@@ -49,7 +57,9 @@ const PREFIXES = new Set(['then', 'do', 'else', 'if', 'while', 'until', '!', 'ti
 
 /** Programs that do something worth injecting with no argument at all. */
 const BARE = new Set(
-  'id whoami uname hostname pwd ifconfig ipconfig printenv env systeminfo tasklist netstat ls dir ps uptime who groups ver bash sh zsh ksh dash csh tcsh busybox python python2 python3 perl ruby php node powershell pwsh cmd reboot shutdown history lsb_release'.split(' '),
+  'id whoami uname hostname pwd ifconfig ipconfig printenv env systeminfo tasklist netstat ls dir ps uptime who groups ver bash sh zsh ksh dash csh tcsh busybox python python2 python3 perl ruby php node powershell pwsh cmd reboot shutdown history lsb_release'.split(
+    ' ',
+  ),
 );
 
 interface Command {
@@ -72,7 +82,8 @@ interface Scan {
  * Calls that hand a string to a shell (PHP, Python, Node) or evaluate code that may: their first
  * string argument is read as a command line of its own.
  */
-const EXEC_CALL = /\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert|os\.system|os\.popen|execsync|spawnsync|subprocess\.\w+)\s*\(\s*(['"`])/g;
+const EXEC_CALL =
+  /\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert|os\.system|os\.popen|execsync|spawnsync|subprocess\.\w+)\s*\(\s*(['"`])/g;
 
 /**
  * The text with the shell's no-op disguises taken out, just enough to ask cheaply whether a
@@ -83,7 +94,12 @@ const BLANK_EXPANSION = /\$\{ifs\}|\$ifs\b|\+/g;
 const OTHER_EXPANSION = /\$\{[^}]{0,40}\}/g;
 let programWord: RegExp | undefined;
 function namesAProgram(lower: string): boolean {
-  programWord ??= new RegExp(`(?:^|[^a-z0-9_-])(?:${[...COMMANDS].sort((a, b) => b.length - a.length).map((c) => c.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('|')})(?:\\.exe)?(?![a-z0-9_])`);
+  programWord ??= new RegExp(
+    `(?:^|[^a-z0-9_-])(?:${[...COMMANDS]
+      .sort((a, b) => b.length - a.length)
+      .map((c) => c.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'))
+      .join('|')})(?:\\.exe)?(?![a-z0-9_])`,
+  );
   let t = lower;
   if (t.includes('$') || t.includes('+')) t = t.replace(BLANK_EXPANSION, ' ').replace(OTHER_EXPANSION, '/');
   if (DISGUISE.test(t)) {
@@ -97,7 +113,15 @@ function namesAProgram(lower: string): boolean {
 export function detectShell(value: string, lowerValue?: string): ShellRule | undefined {
   const s = value.length > SHELL_SCAN_CHARS ? value.slice(0, SHELL_SCAN_CHARS) : value;
   const lower = lowerValue === undefined ? s.toLowerCase() : lowerValue.length > SHELL_SCAN_CHARS ? lowerValue.slice(0, SHELL_SCAN_CHARS) : lowerValue;
-  if (!namesAProgram(lower) && !lower.includes('$((') && !lower.includes('()') && !lower.includes('${jndi:') && !lower.includes('/dev/') && !lower.includes('<!--#')) return undefined;
+  if (
+    !namesAProgram(lower) &&
+    !lower.includes('$((') &&
+    !lower.includes('()') &&
+    !lower.includes('${jndi:') &&
+    !lower.includes('/dev/') &&
+    !lower.includes('<!--#')
+  )
+    return undefined;
   if (s.includes('/dev/tcp/') || s.includes('/dev/udp/')) return 'cmdi.reverse_shell';
   // A bash function definition in a variable (Shellshock), and a JNDI lookup that loads remote code.
   if (s.includes('()') && SHELL_FUNCTION.test(s)) return 'cmdi.function_definition';
@@ -152,8 +176,54 @@ export function leadsWithProgram(lower: string): boolean {
 }
 
 /** Program names that are also how English sentences start. */
-const PROSE_LEADS = new Set(['net', 'set', 'type', 'more', 'less', 'find', 'sort', 'head', 'tail', 'cut', 'call', 'start', 'date', 'file', 'host', 'mail', 'for', 'at', 'test', 'source', 'w', 'who', 'last', 'copy', 'move', 'which']);
-const WINDOWS = new Set(['ipconfig', 'dir', 'netstat', 'tasklist', 'systeminfo', 'net', 'netsh', 'reg', 'sc', 'schtasks', 'taskkill', 'wmic', 'certutil', 'findstr', 'del', 'cmd', 'powershell', 'pwsh']);
+const PROSE_LEADS = new Set([
+  'net',
+  'set',
+  'type',
+  'more',
+  'less',
+  'find',
+  'sort',
+  'head',
+  'tail',
+  'cut',
+  'call',
+  'start',
+  'date',
+  'file',
+  'host',
+  'mail',
+  'for',
+  'at',
+  'test',
+  'source',
+  'w',
+  'who',
+  'last',
+  'copy',
+  'move',
+  'which',
+]);
+const WINDOWS = new Set([
+  'ipconfig',
+  'dir',
+  'netstat',
+  'tasklist',
+  'systeminfo',
+  'net',
+  'netsh',
+  'reg',
+  'sc',
+  'schtasks',
+  'taskkill',
+  'wmic',
+  'certutil',
+  'findstr',
+  'del',
+  'cmd',
+  'powershell',
+  'pwsh',
+]);
 
 function execCall(s: string, depth: number): ShellRule | undefined {
   if (depth > 2) return undefined;
@@ -422,7 +492,10 @@ function expansion(s: string, i: number): { end: number; text: string; splits: b
 function braceExpand(word: string): string[] {
   const close = word.indexOf('}');
   if (!word.startsWith('{') || close < 3 || !word.slice(0, close).includes(',')) return [word];
-  const parts = word.slice(1, close).split(',').filter((w) => w !== '');
+  const parts = word
+    .slice(1, close)
+    .split(',')
+    .filter((w) => w !== '');
   if (parts.length > 0) parts[parts.length - 1] += word.slice(close + 1);
   return parts;
 }

@@ -23,17 +23,87 @@ export interface Token {
 export const MAX_TOKENS = 48;
 
 const KEYWORDS = new Set([
-  'from', 'where', 'as', 'by', 'order', 'group', 'having', 'limit', 'offset', 'into', 'values', 'set',
-  'table', 'all', 'distinct', 'top', 'case', 'when', 'then', 'else', 'end', 'exists', 'procedure',
-  'delay', 'time', 'outfile', 'dumpfile', 'join', 'on', 'begin', 'declare', 'fetch', 'rows', 'only',
-  'database', 'schema', 'view', 'index', 'user', 'column', 'asc', 'desc', 'with', 'returning', 'dual',
-  'boolean', 'mode', 'natural', 'cross', 'inner', 'outer', 'left', 'right', 'using', 'if', 'while',
+  'from',
+  'where',
+  'as',
+  'by',
+  'order',
+  'group',
+  'having',
+  'limit',
+  'offset',
+  'into',
+  'values',
+  'set',
+  'table',
+  'all',
+  'distinct',
+  'top',
+  'case',
+  'when',
+  'then',
+  'else',
+  'end',
+  'exists',
+  'procedure',
+  'delay',
+  'time',
+  'outfile',
+  'dumpfile',
+  'join',
+  'on',
+  'begin',
+  'declare',
+  'fetch',
+  'rows',
+  'only',
+  'database',
+  'schema',
+  'view',
+  'index',
+  'user',
+  'column',
+  'asc',
+  'desc',
+  'with',
+  'returning',
+  'dual',
+  'boolean',
+  'mode',
+  'natural',
+  'cross',
+  'inner',
+  'outer',
+  'left',
+  'right',
+  'using',
+  'if',
+  'while',
 ]);
 /** Keywords that are also functions when a `(` follows. */
 const CALLABLE_KEYWORDS = new Set(['if', 'left', 'right', 'user', 'database', 'schema', 'values', 'exists', 'case', 'time', 'index', 'replace']);
 const STATEMENT_VERBS = new Set([
-  'drop', 'insert', 'delete', 'update', 'exec', 'execute', 'declare', 'waitfor', 'shutdown', 'create',
-  'alter', 'truncate', 'grant', 'revoke', 'merge', 'call', 'load', 'copy', 'replace', 'rename', 'handler',
+  'drop',
+  'insert',
+  'delete',
+  'update',
+  'exec',
+  'execute',
+  'declare',
+  'waitfor',
+  'shutdown',
+  'create',
+  'alter',
+  'truncate',
+  'grant',
+  'revoke',
+  'merge',
+  'call',
+  'load',
+  'copy',
+  'replace',
+  'rename',
+  'handler',
 ]);
 const LOGIC = new Set(['and', 'or', 'xor', 'div']);
 const WORD_OPERATORS = new Set(['like', 'rlike', 'regexp', 'is', 'in', 'between', 'not', 'mod', 'sounds', 'escape', 'collate', 'glob', 'match', 'against']);
@@ -130,7 +200,13 @@ export function lexLower(s: string, quote?: "'" | '"' | '`', maxTokens = MAX_TOK
     if (isWordStart(c)) {
       let j = i + 1;
       // Dotted names are one identifier: information_schema.tables, master..xp_cmdshell.
-      while (j < n && (isWordChar(s.charCodeAt(j)) || (s.charCodeAt(j) === 46 && isWordChar(s.charCodeAt(j + 1) || 0)) || (s.charCodeAt(j) === 46 && s.charCodeAt(j + 1) === 46))) j++;
+      while (
+        j < n &&
+        (isWordChar(s.charCodeAt(j)) ||
+          (s.charCodeAt(j) === 46 && isWordChar(s.charCodeAt(j + 1) || 0)) ||
+          (s.charCodeAt(j) === 46 && s.charCodeAt(j + 1) === 46))
+      )
+        j++;
       const word = s.slice(i, j);
       i = j;
       out.push(classifyWord(word, s, i));

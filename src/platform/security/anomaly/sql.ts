@@ -21,34 +21,179 @@ export const SQL_SCAN_CHARS = 2048;
 
 /** Functions whose only use in a request value is an attack: delays, out-of-band, error-based reads, files. */
 const DANGER_FUNCS = new Set([
-  'sleep', 'pg_sleep', 'benchmark', 'extractvalue', 'updatexml', 'load_file', 'dbms_pipe.receive_message',
-  'dbms_lock.sleep', 'user_lock.sleep', 'utl_inaddr.get_host_address', 'utl_inaddr.get_host_name', 'utl_http.request',
-  'ctxsys.drithsx.sn', 'dbms_xmlgen.getxml', 'xp_cmdshell', 'master..xp_cmdshell', 'master.dbo.xp_cmdshell', 'randomblob', 'sys_eval',
-  'sys_exec', 'pg_read_file', 'pg_ls_dir', 'lo_import', 'json_keys', 'gtid_subset', 'geometrycollection', 'polygon', 'multipoint',
-  'exp', 'floor', 'make_set', 'elt', 'iif', 'dbms_utility.sqlid_to_sqlhash', 'sys.fn_varbintohexstr', 'convert', 'cast',
-  'current_setting', 'pg_sleep_for', 'dbms_session.sleep',
+  'sleep',
+  'pg_sleep',
+  'benchmark',
+  'extractvalue',
+  'updatexml',
+  'load_file',
+  'dbms_pipe.receive_message',
+  'dbms_lock.sleep',
+  'user_lock.sleep',
+  'utl_inaddr.get_host_address',
+  'utl_inaddr.get_host_name',
+  'utl_http.request',
+  'ctxsys.drithsx.sn',
+  'dbms_xmlgen.getxml',
+  'xp_cmdshell',
+  'master..xp_cmdshell',
+  'master.dbo.xp_cmdshell',
+  'randomblob',
+  'sys_eval',
+  'sys_exec',
+  'pg_read_file',
+  'pg_ls_dir',
+  'lo_import',
+  'json_keys',
+  'gtid_subset',
+  'geometrycollection',
+  'polygon',
+  'multipoint',
+  'exp',
+  'floor',
+  'make_set',
+  'elt',
+  'iif',
+  'dbms_utility.sqlid_to_sqlhash',
+  'sys.fn_varbintohexstr',
+  'convert',
+  'cast',
+  'current_setting',
+  'pg_sleep_for',
+  'dbms_session.sleep',
 ]);
 /** Time and out-of-band functions need a literal argument to count (`sleep(5)`, not "sleep (ten hours)"). */
-const NEEDS_LITERAL_ARG = new Set(['sleep', 'pg_sleep', 'benchmark', 'randomblob', 'exp', 'floor', 'convert', 'cast', 'elt', 'make_set', 'iif', 'polygon', 'multipoint', 'geometrycollection', 'json_keys', 'gtid_subset']);
+const NEEDS_LITERAL_ARG = new Set([
+  'sleep',
+  'pg_sleep',
+  'benchmark',
+  'randomblob',
+  'exp',
+  'floor',
+  'convert',
+  'cast',
+  'elt',
+  'make_set',
+  'iif',
+  'polygon',
+  'multipoint',
+  'geometrycollection',
+  'json_keys',
+  'gtid_subset',
+]);
 
 /** Functions of the dialects' own libraries, used to tell SQL calls from prose in parentheses. */
 const SQL_FUNCS = new Set([
-  ...DANGER_FUNCS, 'ascii', 'substring', 'substr', 'mid', 'length', 'len', 'ord', 'char', 'chr', 'if', 'ifnull', 'isnull', 'nvl',
-  'coalesce', 'case', 'exists', 'count', 'user', 'database', 'version', 'current_user', 'system_user', 'session_user', 'hex',
-  'unhex', 'bin', 'unicode', 'instr', 'rand', 'concat', 'concat_ws', 'group_concat', 'string_agg', 'listagg', 'lower', 'upper',
-  'db_name', 'schema_name', 'object_name', 'row', 'regexp_substr', 'reverse', 'md5', 'sha1', 'char_length', 'bit_length',
-  'generate_series', 'parse_data_size', 'chr', 'nchar', 'quotename', 'typeof', 'sqlite_version', 'zeroblob', 'xmltype',
-  'to_char', 'to_number', 'dbms_random.value', 'sys_context', 'uuid', 'replace', 'trim', 'ltrim', 'rtrim', 'left', 'right',
-  'char_length', 'waitfor', 'abs', 'sum', 'max', 'min', 'avg', 'least', 'greatest', 'strcmp', 'position', 'locate',
+  ...DANGER_FUNCS,
+  'ascii',
+  'substring',
+  'substr',
+  'mid',
+  'length',
+  'len',
+  'ord',
+  'char',
+  'chr',
+  'if',
+  'ifnull',
+  'isnull',
+  'nvl',
+  'coalesce',
+  'case',
+  'exists',
+  'count',
+  'user',
+  'database',
+  'version',
+  'current_user',
+  'system_user',
+  'session_user',
+  'hex',
+  'unhex',
+  'bin',
+  'unicode',
+  'instr',
+  'rand',
+  'concat',
+  'concat_ws',
+  'group_concat',
+  'string_agg',
+  'listagg',
+  'lower',
+  'upper',
+  'db_name',
+  'schema_name',
+  'object_name',
+  'row',
+  'regexp_substr',
+  'reverse',
+  'md5',
+  'sha1',
+  'char_length',
+  'bit_length',
+  'generate_series',
+  'parse_data_size',
+  'chr',
+  'nchar',
+  'quotename',
+  'typeof',
+  'sqlite_version',
+  'zeroblob',
+  'xmltype',
+  'to_char',
+  'to_number',
+  'dbms_random.value',
+  'sys_context',
+  'uuid',
+  'replace',
+  'trim',
+  'ltrim',
+  'rtrim',
+  'left',
+  'right',
+  'char_length',
+  'waitfor',
+  'abs',
+  'sum',
+  'max',
+  'min',
+  'avg',
+  'least',
+  'greatest',
+  'strcmp',
+  'position',
+  'locate',
 ]);
 
-const CATALOG = /^(?:information_schema\.|(?:master\.+(?:dbo\.)?)?xp_(?:cmdshell|regread|dirtree|fileexist)|sp_(?:oacreate|executesql|makewebtask|addlogin|addsrvrolemember)|sysobjects$|syscolumns$|sys\.(?:objects|tables|columns|databases|user_summary|sql_logins)|pg_catalog|pg_shadow|pg_user$|pg_database|sqlite_master|sqlite_schema|mysql\.(?:user|db)|all_tables|all_tab_columns|user_tables|user_tab_columns|sysibm\.|syscat\.|rdb\$|msysobjects|master\.\.sys|dba_users)/;
+const CATALOG =
+  /^(?:information_schema\.|(?:master\.+(?:dbo\.)?)?xp_(?:cmdshell|regread|dirtree|fileexist)|sp_(?:oacreate|executesql|makewebtask|addlogin|addsrvrolemember)|sysobjects$|syscolumns$|sys\.(?:objects|tables|columns|databases|user_summary|sql_logins)|pg_catalog|pg_shadow|pg_user$|pg_database|sqlite_master|sqlite_schema|mysql\.(?:user|db)|all_tables|all_tab_columns|user_tables|user_tab_columns|sysibm\.|syscat\.|rdb\$|msysobjects|master\.\.sys|dba_users)/;
 const SYSTEM_VARIABLES = /^@@(?:version|datadir|hostname|basedir|servername|language|spid|tmpdir)/;
 
-const COMPARISONS = new Set(['=', '<', '>', '<=', '>=', '<>', '!=', '<=>', 'like', 'rlike', 'regexp', 'is', 'in', 'between', 'sounds', 'glob', 'not', '!<', '!>']);
+const COMPARISONS = new Set([
+  '=',
+  '<',
+  '>',
+  '<=',
+  '>=',
+  '<>',
+  '!=',
+  '<=>',
+  'like',
+  'rlike',
+  'regexp',
+  'is',
+  'in',
+  'between',
+  'sounds',
+  'glob',
+  'not',
+  '!<',
+  '!>',
+]);
 
 // An open string counts: the page's own closing quote completes it (`' or '1'='1`).
-const isOperand = (t: Token | undefined) => t !== undefined && (t.cls === 'n' || t.cls === 's' || t.cls === 'u' || t.cls === 'w' || t.cls === 'b' || t.cls === 'v');
+const isOperand = (t: Token | undefined) =>
+  t !== undefined && (t.cls === 'n' || t.cls === 's' || t.cls === 'u' || t.cls === 'w' || t.cls === 'b' || t.cls === 'v');
 const isSqlCall = (t: Token | undefined) => t !== undefined && t.cls === 'f' && SQL_FUNCS.has(t.text);
 
 /** Judges one value; returns the first rule that holds, or undefined. */
@@ -78,7 +223,8 @@ function anywhere(t: readonly Token[]): SqlRule | undefined {
     if (k.cls === ';' && startsStatement(t, i + 1)) return 'sqli.stacked_query';
     if (k.cls === '(' && t[i + 1]?.cls === 'S' && selectsSomething(t, i + 2)) return 'sqli.subquery';
     if (k.cls === 'f' && DANGER_FUNCS.has(k.text) && (!NEEDS_LITERAL_ARG.has(k.text) || literalArgument(t, i + 1))) return 'sqli.function';
-    if (k.cls === 'X' && k.text === 'waitfor' && t[i + 1]?.cls === 'k' && (t[i + 1]!.text === 'delay' || t[i + 1]!.text === 'time') && t[i + 2]?.cls === 's') return 'sqli.function';
+    if (k.cls === 'X' && k.text === 'waitfor' && t[i + 1]?.cls === 'k' && (t[i + 1]!.text === 'delay' || t[i + 1]!.text === 'time') && t[i + 2]?.cls === 's')
+      return 'sqli.function';
     if ((k.cls === 'w' || k.cls === 'f') && CATALOG.test(k.text)) return 'sqli.catalog';
     if (k.cls === 'v' && SYSTEM_VARIABLES.test(k.text)) return 'sqli.catalog';
     // A library function applied to a tautology: MAKE_SET(5=5,5), IF(1=1,…); CASE WHEN 5=5; AND 5=5.
@@ -119,7 +265,9 @@ function selectList(t: readonly Token[], i: number): boolean {
   if (a.cls === 'o' && a.text === '*') return endsItem(t[i + 1]);
   if (a.cls === 'w' || a.cls === 's') {
     const b = t[i + 1];
-    return b !== undefined && (b.cls === ',' || (b.cls === 'k' && b.text === 'from') || (b.cls === '&' && b.text === '||') || (b.cls === 'o' && b.text !== 'in'));
+    return (
+      b !== undefined && (b.cls === ',' || (b.cls === 'k' && b.text === 'from') || (b.cls === '&' && b.text === '||') || (b.cls === 'o' && b.text !== 'in'))
+    );
   }
   return false;
 }
@@ -134,7 +282,8 @@ function startsStatement(t: readonly Token[], i: number): boolean {
   const b = t[i + 1];
   if (a === undefined) return false;
   if (a.cls === 'S') return selectsSomething(t, i + 1);
-  if (a.cls === 'k' && (a.text === 'begin' || a.text === 'declare' || a.text === 'if' || a.text === 'while')) return b !== undefined && (b.cls === 'f' || b.cls === 'v' || b.cls === 'X' || b.cls === '(');
+  if (a.cls === 'k' && (a.text === 'begin' || a.text === 'declare' || a.text === 'if' || a.text === 'while'))
+    return b !== undefined && (b.cls === 'f' || b.cls === 'v' || b.cls === 'X' || b.cls === '(');
   if (a.cls === 'f' && (a.text === 'if' || a.text === 'while')) return true;
   if (a.cls !== 'X') return false;
   switch (a.text) {
@@ -162,7 +311,11 @@ function startsStatement(t: readonly Token[], i: number): boolean {
       return b === undefined || b.cls === 'c' || b.cls === ';' || b.text === 'with';
     case 'grant':
     case 'revoke':
-      return b !== undefined && (b.cls === 'k' || b.cls === 'S' || b.cls === 'X' || b.cls === 'w') && t.slice(i, i + 6).some((x) => x.text === 'to' || x.text === 'on' || x.text === 'from');
+      return (
+        b !== undefined &&
+        (b.cls === 'k' || b.cls === 'S' || b.cls === 'X' || b.cls === 'w') &&
+        t.slice(i, i + 6).some((x) => x.text === 'to' || x.text === 'on' || x.text === 'from')
+      );
     case 'copy':
     case 'load':
       return b !== undefined && (b.cls === 'w' || b.cls === 'k');
@@ -224,7 +377,22 @@ function rawContinuation(t: readonly Token[]): SqlRule | undefined {
  */
 function afterOperand(t: readonly Token[]): SqlRule | undefined {
   const first = t[0];
-  if (first === undefined || !(first.cls === '&' || first.cls === ')' || (first.cls === 'k' && (first.text === 'as' || first.text === 'where' || first.text === 'order' || first.text === 'group' || first.text === 'having' || first.text === 'limit' || first.text === 'procedure')))) return undefined;
+  if (
+    first === undefined ||
+    !(
+      first.cls === '&' ||
+      first.cls === ')' ||
+      (first.cls === 'k' &&
+        (first.text === 'as' ||
+          first.text === 'where' ||
+          first.text === 'order' ||
+          first.text === 'group' ||
+          first.text === 'having' ||
+          first.text === 'limit' ||
+          first.text === 'procedure'))
+    )
+  )
+    return undefined;
   return rawContinuation([NUMBER_OPERAND, ...t]);
 }
 const NUMBER_OPERAND: Token = { cls: 'n', text: '1' };

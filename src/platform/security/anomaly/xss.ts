@@ -16,25 +16,89 @@ const { Parser } = require('htmlparser2') as typeof Htmlparser2;
  * entity-decoded from the tokenizer, so case and entity tricks need no special handling here.
  */
 
-export type XssRule = 'xss.form_injection' | 'xss.script_element' | 'xss.vector_element' | 'xss.event_handler' | 'xss.script_url' | 'xss.srcdoc' | 'xss.css_script' | 'xss.script_sink';
+export type XssRule =
+  | 'xss.form_injection'
+  | 'xss.script_element'
+  | 'xss.vector_element'
+  | 'xss.event_handler'
+  | 'xss.script_url'
+  | 'xss.srcdoc'
+  | 'xss.css_script'
+  | 'xss.script_sink';
 
 /** Characters of a value handed to the tokenizer: a bound on work per value. */
 export const XSS_SCAN_CHARS = 2048;
 
 /** Elements that run or load script, or re-target the page, whatever their attributes. */
-const SCRIPT_ELEMENTS = new Set(['script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'portal', 'isindex', 'xml', 'import', 'noembed']);
+const SCRIPT_ELEMENTS = new Set([
+  'script',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'applet',
+  'base',
+  'portal',
+  'isindex',
+  'xml',
+  'import',
+  'noembed',
+]);
 /** SVG and MathML switch the parser into foreign content, where script and events hide in new places. */
-const VECTOR_ELEMENTS = new Set(['svg', 'math', 'animate', 'set', 'animatetransform', 'animatemotion', 'handler', 'listener', 'foreignobject', 'use', 'maction', 'discard']);
+const VECTOR_ELEMENTS = new Set([
+  'svg',
+  'math',
+  'animate',
+  'set',
+  'animatetransform',
+  'animatemotion',
+  'handler',
+  'listener',
+  'foreignobject',
+  'use',
+  'maction',
+  'discard',
+]);
 /** Attributes a browser fetches or navigates to. */
-const URL_ATTRIBUTES = new Set(['href', 'src', 'action', 'formaction', 'data', 'xlink:href', 'background', 'poster', 'lowsrc', 'dynsrc', 'codebase', 'cite', 'ping', 'srcset', 'to', 'from', 'values', 'by', 'with', 'content', 'folder', 'longdesc', 'usemap', 'manifest', 'icon', 'archive']);
+const URL_ATTRIBUTES = new Set([
+  'href',
+  'src',
+  'action',
+  'formaction',
+  'data',
+  'xlink:href',
+  'background',
+  'poster',
+  'lowsrc',
+  'dynsrc',
+  'codebase',
+  'cite',
+  'ping',
+  'srcset',
+  'to',
+  'from',
+  'values',
+  'by',
+  'with',
+  'content',
+  'folder',
+  'longdesc',
+  'usemap',
+  'manifest',
+  'icon',
+  'archive',
+]);
 
 /** The scheme after a browser's clean-up (it ignores tabs and newlines anywhere, leading blanks and controls). */
-const SCRIPT_SCHEME = /(?:^|[;,\s=])(?:java|vb|live|ecma|j)script:|^data:(?:text\/(?:html|xml|javascript)|image\/svg|application\/(?:x-)?(?:javascript|ecmascript|xhtml|xml))/;
+const SCRIPT_SCHEME =
+  /(?:^|[;,\s=])(?:java|vb|live|ecma|j)script:|^data:(?:text\/(?:html|xml|javascript)|image\/svg|application\/(?:x-)?(?:javascript|ecmascript|xhtml|xml))/;
 const CSS_SCRIPT = /expression\s*\(|(?:java|vb)script:|behaviou?r\s*:|-moz-binding|@import/;
 const BLANKS = /[\x00-\x20\x7f]+/g;
 
 /** Names of JavaScript functions that execute strings, show dialogs or reach the page: sinks. */
-const SINK_CALL = /(?:^|[^\w$.])(?:alert|prompt|confirm|eval|print|settimeout|setinterval|fetch|import|atob|document\s*\.\s*write(?:ln)?|(?:top|window|self|parent|frames|globalthis)\s*(?:\.\s*\w+|\[[^\]]{1,40}\]))\s*(?:\(|`)|(?:document\s*\.\s*(?:cookie|domain)|\.innerhtml\s*=|location(?:\.href)?\s*=)/;
+const SINK_CALL =
+  /(?:^|[^\w$.])(?:alert|prompt|confirm|eval|print|settimeout|setinterval|fetch|import|atob|document\s*\.\s*write(?:ln)?|(?:top|window|self|parent|frames|globalthis)\s*(?:\.\s*\w+|\[[^\]]{1,40}\]))\s*(?:\(|`)|(?:document\s*\.\s*(?:cookie|domain)|\.innerhtml\s*=|location(?:\.href)?\s*=)/;
 /** A value that closes a JavaScript string or statement, then continues with code. */
 const JS_BREAKOUT = /['"`]\s*[-+*/%;,)|&^}\]]|^\s*[-+*/%;,)|&^}\]]/;
 /** A javascript: URL as a whole value: the scheme followed by code, not by prose ("javascript: the good parts"). */
@@ -78,7 +142,11 @@ const CSS_COMMENT = /\/\*[\s\S]*?\*\//g;
 
 /** CSS as its parser reads it: escapes resolved (`expr\65ssion`), comments gone, lower-cased. */
 function cssText(css: string): string {
-  const t = css.includes('\\') ? css.replace(CSS_ESCAPE, (_, hex: string | undefined, ch: string | undefined) => (hex ? String.fromCodePoint(Math.min(parseInt(hex, 16), 0x10ffff)) : (ch ?? ''))) : css;
+  const t = css.includes('\\')
+    ? css.replace(CSS_ESCAPE, (_, hex: string | undefined, ch: string | undefined) =>
+        hex ? String.fromCodePoint(Math.min(parseInt(hex, 16), 0x10ffff)) : (ch ?? ''),
+      )
+    : css;
   return (t.includes('/*') ? t.replace(CSS_COMMENT, '') : t).toLowerCase();
 }
 
@@ -101,7 +169,8 @@ function scanHtml(html: string, skip: number): XssRule | undefined {
         if (name.length > 4 && name.startsWith('on') && quote !== undefined) found = 'xss.event_handler';
         else if (name === 'srcdoc') found = 'xss.srcdoc';
         else if (name === 'style' && CSS_SCRIPT.test(cssText(value))) found = 'xss.css_script';
-        else if ((URL_ATTRIBUTES.has(name) || name === 'http-equiv' || name === 'attributename') && SCRIPT_SCHEME.test(value.toLowerCase().replace(BLANKS, ''))) found = 'xss.script_url';
+        else if ((URL_ATTRIBUTES.has(name) || name === 'http-equiv' || name === 'attributename') && SCRIPT_SCHEME.test(value.toLowerCase().replace(BLANKS, '')))
+          found = 'xss.script_url';
         else if (name === 'http-equiv' && value.toLowerCase().includes('refresh')) found = 'xss.script_element';
         else if (name === 'rel' && value.toLowerCase().includes('import')) found = 'xss.script_element';
         // A password field the page did not put there: a credential form an attacker reads.
