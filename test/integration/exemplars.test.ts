@@ -2,19 +2,10 @@ import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startOtlpReceiver } from '../helpers/otlp-receiver';
 import { startService, type ServiceHandle } from '../helpers/service';
+import { until } from '../helpers/poll';
 
 const OPENMETRICS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
-
-async function until<T>(fn: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** From a latency bucket to the trace of a request that landed in it. */
 describe('exemplars: OpenMetrics exposition links histogram buckets to traces', function () {

@@ -4,18 +4,9 @@ import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startOtlpReceiver } from '../helpers/otlp-receiver';
 import { startService, type ServiceHandle } from '../helpers/service';
+import { until } from '../helpers/poll';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function until<T>(fn: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The rate limiters' Redis calls are part of the request's trace (ioredis instrumentation). */
 describe('Redis calls are visible in the request trace', function () {

@@ -2,20 +2,11 @@ import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startOtlpReceiver } from '../helpers/otlp-receiver';
 import { scrape, startService, type ServiceHandle } from '../helpers/service';
+import { until } from '../helpers/poll';
 
 const SERVER = 2;
 const CLIENT = 3;
 const CLOCK_SLACK_NS = 1_000_000n;
-
-async function until<T>(fn: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Count of db_client_operation_duration_seconds observations for our database, over every label set. */
 async function queryObservations(metricsUrl: string, database: string): Promise<number> {

@@ -6,16 +6,7 @@ import { startOtlpReceiver } from '../helpers/otlp-receiver';
 import { startService, type ServiceHandle } from '../helpers/service';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { spanExporter } from '../setup/telemetry';
-
-async function until<T>(fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../helpers/poll';
 
 describe('tracing', function () {
   let tdb: TestDatabase;
@@ -144,14 +135,14 @@ describe('tracing', function () {
       const span = spanExporter.getFinishedSpans().find((s) => `${s.spanContext().traceId}-${s.spanContext().spanId}` === id)!;
       expect(span.attributes['http.route']).to.equal('/api/ping');
       expect(span.name).to.equal('DELETE /api/ping');
-      const line = await until(() => app.logs.find((l) => l.request_id === id && l.msg === 'request'));
+      const line = await until(() => app.logs.find((l) => l.request_id === id && l.msg === 'request'), 10_000);
       expect(line.route).to.equal('/api/ping');
     });
 
     it('log lines inside a request carry trace_id and span_id of its span', async () => {
       const res = await fetch(`${app.url}/api/ping`);
       const id = res.headers.get('x-request-id');
-      const line = await until(() => app.logs.find((l) => l.request_id === id));
+      const line = await until(() => app.logs.find((l) => l.request_id === id), 10_000);
       expect(line.trace_id).to.equal(id!.slice(0, 32));
       expect(line.span_id).to.match(/^[0-9a-f]{16}$/);
     });
@@ -197,10 +188,10 @@ describe('tracing', function () {
     it('request spans and query spans reach the collector (fails if either silently stops)', async () => {
       const res = await fetch(`${svc.url}/api/info`);
       const id = res.headers.get('x-request-id')!.slice(0, 32);
-      const server = await until(() => receiver.spans.find((s) => s.traceId === id && s.kind === 2));
+      const server = await until(() => receiver.spans.find((s) => s.traceId === id && s.kind === 2), 10_000);
       expect(server.name).to.equal('GET /api/info');
       expect(server.attributes['http.route']).to.equal('/api/info');
-      const query = await until(() => receiver.spans.find((s) => s.traceId === id && s.kind === 3 && s.parentSpanId === server.spanId));
+      const query = await until(() => receiver.spans.find((s) => s.traceId === id && s.kind === 3 && s.parentSpanId === server.spanId), 10_000);
       expect(query.attributes['db.system.name']).to.equal('postgresql');
     });
 
@@ -208,7 +199,7 @@ describe('tracing', function () {
       const res = await fetch(`${svc.url}/api/ping`, { method: 'PUT' });
       expect(res.status).to.equal(405);
       const id = res.headers.get('x-request-id')!;
-      const span = await until(() => receiver.spans.find((s) => `${s.traceId}-${s.spanId}` === id));
+      const span = await until(() => receiver.spans.find((s) => `${s.traceId}-${s.spanId}` === id), 10_000);
       expect(span.status?.code ?? 0, 'UNSET').to.equal(0);
       expect(span.attributes['caly.error.code']).to.equal('METHOD_NOT_ALLOWED');
       expect(span.events.map((e) => e.name)).to.include('exception');
