@@ -114,18 +114,12 @@ async function startService(
     logger,
     telemetry.instruments,
   );
-  try {
-    await migrate(db.pool, logger, MIGRATIONS);
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
-
   // Encryption keyring (current + ENCRYPTION_KEYS_PREVIOUS), token and phone-hash keys (docs/domain.md).
   const keys = createServiceKeys(config);
   const keyring = keys.keyring;
   try {
-    await verifyEncryptionKey(db, keyring);
+    await migrate(db.pool, logger, MIGRATIONS);
+    await verifyEncryptionKey(db, keyring); // a key that cannot read this database stops startup
   } catch (err) {
     await db.close();
     throw err;

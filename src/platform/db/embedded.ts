@@ -227,23 +227,31 @@ function freePort(): Promise<number> {
   });
 }
 
+const connectionUrl = (password: string, port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+
+/** One connection and a query: undefined when the server answers, else why it did not. */
+async function probe(url: string, timeoutMs: number): Promise<Error | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 async function waitUntilAccepting(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error('the PostgreSQL server exited during startup');
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return;
-    } catch (err) {
-      if (Date.now() > deadline)
-        throw new Error(`the PostgreSQL server did not accept connections within ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
-      await sleep(50);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    const err = await probe(url, 1000);
+    if (!err) return;
+    if (Date.now() > deadline) throw new Error(`the PostgreSQL server did not accept connections within ${timeoutMs} ms: ${err.message}`, { cause: err });
+    await sleep(50);
   }
 }
 
@@ -315,7 +323,7 @@ export async function startEmbeddedDatabase(dataDir: string, opts: StartOptions)
       }
     });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+    const url = connectionUrl(password, port);
     try {
       await waitUntilAccepting(url, child, opts.startTimeoutMs ?? 30_000);
     } catch (err) {
@@ -356,15 +364,6 @@ export async function runningEmbeddedDatabase(dataDir: string): Promise<string |
   }
   const port = Number(lines[3]);
   if (!password || !Number.isInteger(port) || port <= 0) return undefined;
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return url;
-  } catch {
-    return undefined;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const url = connectionUrl(password, port);
+  return (await probe(url, 2000)) ? undefined : url;
 }
