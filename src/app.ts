@@ -9,6 +9,7 @@ import { registerAuditRoutes } from './platform/audit/routes';
 import type { Keyring } from './platform/crypto/encryption';
 import type { Database } from './platform/db/pool';
 import { errorEnvelope } from './platform/http/envelope';
+import { guardStep, pipeline } from './platform/pipeline';
 import type { Check, EventLoopMonitor } from './platform/health/checks';
 import { registerHealthRoutes } from './platform/health/routes';
 import { boundBodyShape, parseBody } from './platform/http/body';
@@ -59,7 +60,7 @@ const routers = new WeakMap<Koa<AppState>, Router<AppState>>();
 /** The router of an app built by createApp: the contract test walks it for undeclared routes. */
 export const routerOf = (app: Koa<AppState>): Router<AppState> | undefined => routers.get(app);
 
-/** Everything a request meets, in order. Each line is one middleware with one job. */
+/** Everything a request meets, in order. Each line is one step with one job. */
 export function createApp(deps: AppDeps): Koa<AppState> {
   const { config, log, instruments } = deps;
   // X-Forwarded-For/-Proto are believed only behind a trusted proxy, and then only the entry that
@@ -98,31 +99,30 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     router,
   });
 
-  app.use(requestSpan({ instruments, slowRequestMs: config.SLOW_REQUEST_MS })); // trace, request id, duration
-  app.use(auditJournalWait(deps.audit)); // answer only once this request's audit events are journaled
+  app.use(requestSpan({ instruments, slowRequestMs: config.SLOW_REQUEST_MS })); // trace, request id, duration (the one middleware around the rest)
   app.use(
-    accessLog({
-      logger: log.logger,
-      slowRequestMs: config.SLOW_REQUEST_MS,
-      logFastSuccess: config.ACCESS_LOG === 'all',
-    }),
-  ); // one line per request
-  app.use(countLoginAttempts(router, instruments)); // every login attempt by route and outcome, before any limiter answers
-  app.use(errorEnvelope({ instruments, production: config.NODE_ENV === 'production' })); // one error shape
-  app.use(securityHeaders({ hstsPreload: config.HSTS_PRELOAD })); // helmet values + Permissions-Policy, on every response
-  if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL) app.use(httpsRedirect(config.PUBLIC_BASE_URL)); // 308 to PUBLIC_BASE_URL
-  app.use(corsPolicy(config.CORS_ORIGINS)); // allowlisted origins only
-  app.use(auth.claim); // a validly signed token's tenant, for audit events only (refuses nothing)
-  app.use(anomaly.requestScan); // path, query, headers, missing UA, 413 on the way out (monitor: flag; block: 403)
-  app.use(requestTimeout(config.REQUEST_TIMEOUT_MS)); // 504 past the deadline
-  app.use(parseBody(config.BODY_LIMIT_BYTES)); // bounded JSON and form bodies
-  app.use(boundBodyShape()); // 400 past 32 levels or 10,000 fields, before anything recurses
-  app.use(refuseUnstorableInput()); // 400 for NUL, lone surrogates, invalid UTF-8 (webhooks sanitise instead)
-  app.use(rejectPrototypeKeys()); // 400 for __proto__/constructor/prototype keys anywhere in a body
-  app.use(anomaly.bodyScan); // string values of JSON and form bodies, bounded by ANOMALY_BODY_SCAN_BYTES
-  app.use(auth.identify); // token AND session verified: the tenant is known (refuses nothing)
-  app.use(limitApiPaths(limiters.api)); // API budget for /api/* (per verified tenant, else per address)
-  app.use(routeOnMethodNotAllowed(router)); // a 405 still names its route template
+    // One middleware, one step per job, in the order a request meets them (src/platform/http/pipeline.ts)
+    pipeline([
+      auditJournalWait(deps.audit), // answer only once this request's audit events are journaled
+      accessLog({ logger: log.logger, slowRequestMs: config.SLOW_REQUEST_MS, logFastSuccess: config.ACCESS_LOG === 'all' }), // one line per request
+      countLoginAttempts(router, instruments), // every login attempt by route and outcome, before any limiter answers
+      errorEnvelope({ instruments, production: config.NODE_ENV === 'production' }), // one error shape
+      routeOnMethodNotAllowed(router), // a 405 still names its route template (on the way out, before the envelope renders it)
+      securityHeaders({ hstsPreload: config.HSTS_PRELOAD }), // helmet values + Permissions-Policy, on every response
+      ...(config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL ? [httpsRedirect(config.PUBLIC_BASE_URL)] : []), // 308 to PUBLIC_BASE_URL
+      corsPolicy(config.CORS_ORIGINS), // allowlisted origins only
+      auth.claim, // a validly signed token's tenant, for audit events only (refuses nothing)
+      anomaly.requestScan, // path, query, headers, missing UA, 413 on the way out (monitor: flag; block: 403)
+      requestTimeout(config.REQUEST_TIMEOUT_MS), // 504 past the deadline, around everything below
+      parseBody(config.BODY_LIMIT_BYTES), // bounded JSON and form bodies
+      boundBodyShape(), // 400 past 32 levels or 10,000 fields, before anything recurses
+      refuseUnstorableInput(), // 400 for NUL, lone surrogates, invalid UTF-8 (webhooks sanitise instead)
+      rejectPrototypeKeys(), // 400 for __proto__/constructor/prototype keys anywhere in a body
+      anomaly.bodyScan, // string values of JSON and form bodies, bounded by ANOMALY_BODY_SCAN_BYTES
+      auth.identify, // token AND session verified: the tenant is known (refuses nothing)
+      guardStep('api rate limit', limitApiPaths(limiters.api)), // API budget for /api/* (per verified tenant, else per address)
+    ]),
+  );
   app.use(router.routes()); // the routes (route-level: validation, rate limits, guards)
   app.use(router.allowedMethods()); // 405 + Allow for known paths
 

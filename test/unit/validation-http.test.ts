@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import Koa from 'koa';
 import { errorEnvelope } from '../../src/platform/http/envelope';
+import { pipeline } from '../../src/platform/pipeline';
 import { parseBody } from '../../src/platform/http/body';
 import type { AppState } from '../../src/platform/context/state';
 import { HttpDurationProducer } from '../../src/platform/telemetry/http-duration';
@@ -77,9 +78,7 @@ function buildApp(): Koa<AppState> {
     ctx.body = { received: ctx.request.body ?? null };
   });
   app.use(requestSpan({ instruments, slowRequestMs: 1000 }));
-  app.use(errorEnvelope({ instruments, production: true }));
-  app.use(parseBody(16 * 1024));
-  app.use(rejectPrototypeKeys());
+  app.use(pipeline([errorEnvelope({ instruments, production: true }), parseBody(16 * 1024), rejectPrototypeKeys()]));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -3,6 +3,7 @@ import type { Next } from 'koa';
 import type { AuditSink } from '../../platform/audit/catalogue';
 import { auditFromCtx } from '../../platform/audit/context';
 import type { Queryable } from '../../platform/db/pool';
+import type { Step } from '../../platform/pipeline';
 import { AuthenticationError, AuthorizationError } from '../../platform/errors/app-error';
 import { routeOf, type AppContext, type Caller } from '../../platform/context/state';
 import { isRole, type Role } from '../tenants';
@@ -24,13 +25,13 @@ export interface Auth {
    * `claimedTenantId`/`claimedUserId`, so security events name the tenant under attack. Checks the
    * signature only and never refuses anything.
    */
-  claim: AuthMiddleware;
+  claim: Step;
   /**
    * App-level, before the API rate limiter: names the caller only once the token AND its
    * session are verified, so a revoked or forged token is charged to its client address and can
    * never spend a tenant's budget. Never refuses anything: `authenticate` does that.
    */
-  identify: AuthMiddleware;
+  identify: Step;
 }
 
 const userCaller = (v: Verdict & { kind: 'live' }): Caller => ({
@@ -136,30 +137,31 @@ export function createAuth(deps: { db: Queryable; tokens: AccessTokens; audit: A
     };
   }
 
-  // claim and identify run on every request: without a token they pass straight on, with no
-  // async wrapper (a promise and an await each) around next().
-  function claim(ctx: AppContext, next: Next): Promise<void> {
-    const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
-    return token ? claimThen(ctx, token, next) : next();
-  }
-  async function claimThen(ctx: AppContext, token: string, next: Next): Promise<void> {
-    const claims = await claimsOf(ctx, token);
-    if (claims) {
-      ctx.state.claimedTenantId = claims.tenantId;
-      ctx.state.claimedUserId = claims.userId;
-    }
-    await next();
-  }
+  // claim and identify run on every request: without a token they go on at once, promise-free.
+  const claim: Step = {
+    name: 'token claim',
+    before(ctx) {
+      const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
+      if (!token) return;
+      return claimsOf(ctx, token).then((claims) => {
+        if (claims) {
+          ctx.state.claimedTenantId = claims.tenantId;
+          ctx.state.claimedUserId = claims.userId;
+        }
+      });
+    },
+  };
 
-  function identify(ctx: AppContext, next: Next): Promise<void> {
-    const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
-    return token && token.includes('.') ? identifyThen(ctx, token, next) : next();
-  }
-  async function identifyThen(ctx: AppContext, token: string, next: Next): Promise<void> {
-    const verdict = await verdictOf(ctx, token);
-    if (verdict.kind === 'live') ctx.state.caller = userCaller(verdict);
-    await next();
-  }
+  const identify: Step = {
+    name: 'caller identity',
+    before(ctx) {
+      const token = ctx.path.startsWith('/api/') ? bearer(ctx) : undefined;
+      if (!token || !token.includes('.')) return;
+      return verdictOf(ctx, token).then((verdict) => {
+        if (verdict.kind === 'live') ctx.state.caller = userCaller(verdict);
+      });
+    },
+  };
 
   return { authenticate, authenticateStaff, requireRole, claim, identify };
 }

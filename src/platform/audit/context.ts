@@ -1,4 +1,4 @@
-import type { Next } from 'koa';
+import type { Step } from '../pipeline';
 import { type AppContext, callerTenant } from '../context/state';
 import type { AuditRequestContext, AuditSink } from './catalogue';
 
@@ -22,27 +22,20 @@ export function auditFromCtx(ctx: AppContext): AuditRequestContext {
 
 /**
  * Holds the response until the audit events this request emitted are in the local journal, so
- * that an answered request's events survive a crash. Costs one microtask check when the request
- * emitted nothing; otherwise the wait for this turn's grouped journal write (bench/README.md).
+ * that an answered request's events survive a crash. Costs one counter read each way when the
+ * request emitted nothing; otherwise the wait for this turn's grouped journal write
+ * (bench/README.md). On the way out of an error as well; a failing flush wins.
  */
-export function auditJournalWait(audit: AuditSink) {
+export function auditJournalWait(audit: AuditSink): Step {
   const { emittedCount, flushJournal } = audit;
-  if (!emittedCount || !flushJournal) {
-    return function auditJournalWaitMiddleware(_ctx: AppContext, next: Next): Promise<void> {
-      return next();
-    };
-  }
-  // A continuation of next() rather than an async try/finally (fewer promises per request); the
-  // same outcome: the flush is awaited on success and on error, and a failing flush wins.
-  return function auditJournalWaitMiddleware(_ctx: AppContext, next: Next): Promise<void> {
-    const before = emittedCount.call(audit);
-    const settle = (): Promise<void> | undefined => (emittedCount.call(audit) !== before ? flushJournal.call(audit) : undefined);
-    return next().then(settle, (err: unknown) => {
-      const flushing = settle();
-      if (flushing === undefined) throw err;
-      return flushing.then(() => {
-        throw err;
-      });
-    });
+  if (!emittedCount || !flushJournal) return { name: 'audit journal wait' };
+  return {
+    name: 'audit journal wait',
+    before(ctx) {
+      ctx.state.auditEmittedBefore = emittedCount.call(audit);
+    },
+    after(ctx) {
+      return emittedCount.call(audit) !== ctx.state.auditEmittedBefore ? flushJournal.call(audit) : undefined;
+    },
   };
 }

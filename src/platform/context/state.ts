@@ -21,6 +21,8 @@ export interface AppState {
   claimedUserId?: string;
   /** A guard already audited its refusal of this request (audit/refusals.ts does not repeat it). */
   refusalAudited?: boolean;
+  /** The audit trail's emitted-event count when the request came in (audit/context.ts). */
+  auditEmittedBefore?: number;
 }
 
 /** A user's role in their tenant, most to least privileged. */

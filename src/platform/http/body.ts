@@ -1,5 +1,5 @@
 import { bodyParser } from '@koa/bodyparser';
-import type { Next } from 'koa';
+import { guardStep, type Step } from '../pipeline';
 import { ValidationError } from '../errors/app-error';
 import type { AppContext } from '../context/state';
 
@@ -8,15 +8,28 @@ import type { AppContext } from '../context/state';
  * as they are and mapped to 400 / 413 by errors/to-app-error.ts. Multipart (uploads) is parsed
  * by the routes that accept it, with their own streaming limits.
  */
-export function parseBody(limitBytes: number) {
-  return bodyParser({
-    enableTypes: ['json', 'form'],
-    jsonLimit: limitBytes,
-    formLimit: limitBytes,
-    jsonStrict: true,
-    encoding: 'utf-8',
-  });
+export function parseBody(limitBytes: number): Step {
+  const parser = guardStep(
+    'body parser',
+    bodyParser({
+      parsedMethods: [...PARSED_METHODS],
+      enableTypes: ['json', 'form'],
+      jsonLimit: limitBytes,
+      formLimit: limitBytes,
+      jsonStrict: true,
+      encoding: 'utf-8',
+    }),
+  );
+  // The parser itself passes every other method straight on, but from inside an async function
+  // (a promise per request): the same test, made before entering it.
+  return {
+    name: 'body parser',
+    before: (ctx) => (PARSED_METHODS.has(ctx.method) ? parser.before!(ctx) : undefined),
+  };
 }
+
+/** Methods whose body is parsed (@koa/bodyparser's default list, stated here because we test it first). */
+const PARSED_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 
 export interface ShapeLimits {
   /** Deepest nesting of objects and arrays (the body itself is depth 1). */
@@ -49,15 +62,15 @@ export function shapeViolation(value: unknown, limits: ShapeLimits = BODY_SHAPE)
 }
 
 /** 400 for a parsed JSON or form body deeper or larger than BODY_SHAPE; every route, webhooks included. */
-export function boundBodyShape(limits: ShapeLimits = BODY_SHAPE) {
-  // Not async: on every request, an async wrapper would add a promise and an await for nothing
-  // (koa-compose turns a synchronous throw into a rejection all the same).
-  return function boundBodyShapeMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    const why = shapeViolation(ctx.request.body, limits);
-    if (why === 'depth')
-      throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not nest deeper than ${limits.maxDepth} levels` }]);
-    if (why === 'size')
-      throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not hold more than ${limits.maxNodes} fields and items` }]);
-    return next();
+export function boundBodyShape(limits: ShapeLimits = BODY_SHAPE): Step {
+  return {
+    name: 'body shape',
+    before(ctx: AppContext): void {
+      const why = shapeViolation(ctx.request.body, limits);
+      if (why === 'depth')
+        throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not nest deeper than ${limits.maxDepth} levels` }]);
+      if (why === 'size')
+        throw new ValidationError('Request validation failed', [{ path: '/body', message: `must not hold more than ${limits.maxNodes} fields and items` }]);
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { SpanStatusCode } from '@opentelemetry/api';
-import type { Next } from 'koa';
+import type { Step } from '../pipeline';
 import type { AppContext } from '../context/state';
 import { routeOf } from '../context/state';
 import type { Instruments } from '../telemetry/instruments';
@@ -24,22 +24,20 @@ const GENERIC_500 = 'An unexpected error occurred';
  * see the final status, and outside everything that can throw. Headers set earlier (request id,
  * security headers, rate-limit headers) are kept: Koa's own error handling would drop them.
  */
-export function errorEnvelope(opts: { instruments: Instruments; production: boolean }) {
+export function errorEnvelope(opts: { instruments: Instruments; production: boolean }): Step {
   const { instruments, production } = opts;
 
-  // A continuation rather than an async function with try/catch: fewer promises per request.
   // Both paths end in `fail`: an error thrown inside, and a request nothing answered.
-  return function errorEnvelopeMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    return next().then(
-      () => {
-        // Nothing answered: an unknown route (404) or a known route with the wrong method (405).
-        if (ctx.body == null && (ctx.status === 404 || ctx.status === 405 || ctx.status === 501)) {
-          const allow = ctx.response.get('Allow');
-          fail(ctx, allow ? new MethodNotAllowedError(allow.split(/,\s*/)) : new NotFoundError('Route'));
-        }
-      },
-      (err: unknown) => fail(ctx, err),
-    );
+  return {
+    name: 'error envelope',
+    recover: fail,
+    after(ctx, failure) {
+      // Nothing answered: an unknown route (404) or a known route with the wrong method (405).
+      if (failure === undefined && ctx.body == null && (ctx.status === 404 || ctx.status === 405 || ctx.status === 501)) {
+        const allow = ctx.response.get('Allow');
+        fail(ctx, allow ? new MethodNotAllowedError(allow.split(/,\s*/)) : new NotFoundError('Route'));
+      }
+    },
   };
 
   function fail(ctx: AppContext, err: unknown): void {

@@ -1,5 +1,5 @@
 import * as querystring from 'node:querystring';
-import type { Next } from 'koa';
+import type { Step } from '../pipeline';
 import { ValidationError } from '../errors/app-error';
 import type { AppContext } from '../context/state';
 
@@ -66,15 +66,16 @@ function badBodyString(body: unknown): { path: string; message: string } | undef
  * validation, a query, or the audit trail. Exotel's webhooks are exempt: their events are never
  * refused for odd text, they are sanitised and kept (webhooks/exotel/sanitise.ts).
  */
-export function refuseUnstorableInput() {
-  // Not async: runs on every request, and koa-compose turns a synchronous throw into a rejection.
-  return function refuseUnstorableInputMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    if (!ctx.path.startsWith('/webhooks/')) {
-      const q = ctx.querystring ? badQueryParam(ctx.querystring) : undefined;
-      if (q) throw new ValidationError('Request validation failed', [{ path: `/query/${q.key}`, message: q.message }]);
-      const b = badBodyString(ctx.request.body);
-      if (b) throw new ValidationError('Request validation failed', [b]);
-    }
-    return next();
+export function refuseUnstorableInput(): Step {
+  return {
+    name: 'storable input',
+    before(ctx: AppContext): void {
+      if (!ctx.path.startsWith('/webhooks/')) {
+        const q = ctx.querystring ? badQueryParam(ctx.querystring) : undefined;
+        if (q) throw new ValidationError('Request validation failed', [{ path: `/query/${q.key}`, message: q.message }]);
+        const b = badBodyString(ctx.request.body);
+        if (b) throw new ValidationError('Request validation failed', [b]);
+      }
+    },
   };
 }

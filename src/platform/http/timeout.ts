@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { Next } from 'koa';
 import { TimeoutError } from '../errors/app-error';
-import type { AppContext } from '../context/state';
+import type { Step } from '../pipeline';
 
 interface Pending {
   readonly deadline: number;
@@ -53,22 +52,24 @@ class DeadlineQueue {
  * Answers 504 when a handler runs past REQUEST_TIMEOUT_MS. The handler cannot be cancelled and
  * keeps running; its late result is discarded (Koa ignores a body set after we answered).
  */
-export function requestTimeout(timeoutMs: number) {
+export function requestTimeout(timeoutMs: number): Step {
   const queue = new DeadlineQueue(Math.max(1, Math.min(100, Math.floor(timeoutMs / 10))));
-  return function requestTimeoutMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const p: Pending = { deadline: performance.now() + timeoutMs, expire: () => reject(new TimeoutError()) };
-      queue.add(p);
-      next().then(
-        () => {
-          queue.delete(p);
-          resolve();
-        },
-        (err: unknown) => {
-          queue.delete(p);
-          reject(err);
-        },
-      );
-    });
+  return {
+    name: 'request timeout',
+    around: (_ctx, inside) =>
+      new Promise<void>((resolve, reject) => {
+        const p: Pending = { deadline: performance.now() + timeoutMs, expire: () => reject(new TimeoutError()) };
+        queue.add(p);
+        inside().then(
+          () => {
+            queue.delete(p);
+            resolve();
+          },
+          (err: unknown) => {
+            queue.delete(p);
+            reject(err);
+          },
+        );
+      }),
   };
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { trace } from '@opentelemetry/api';
-import type { Next } from 'koa';
+import type { Step } from '../pipeline';
 import type { AppContext } from '../context/state';
 import { loggablePath } from '../context/path';
 import { routeOf } from '../context/state';
@@ -22,26 +22,16 @@ export interface AccessLogOptions {
 }
 
 /**
- * One line per request, written after the response status is final, with the request span's
- * trace_id, span_id and trace_flags as instrumentation-winston would add them (see lineWriterFor).
+ * One line per request, written after the response status is final (on success and on error),
+ * with the request span's trace_id, span_id and trace_flags as instrumentation-winston would add
+ * them (see lineWriterFor). The duration counts from the request span's start.
  */
-export function accessLog({ logger, slowRequestMs, logFastSuccess }: AccessLogOptions) {
+export function accessLog({ logger, slowRequestMs, logFastSuccess }: AccessLogOptions): Step {
   const writeLine = lineWriterFor(logger);
-  // A continuation rather than an async function with try/finally: same order (after everything
-  // inside has settled, on success and on error), fewer promises per request.
-  return function accessLogMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    const startedAt = performance.now();
-    return next().then(
-      () => writeAccessLine(ctx, startedAt),
-      (err: unknown) => {
-        writeAccessLine(ctx, startedAt);
-        throw err;
-      },
-    );
-  };
+  return { name: 'access log', after: writeAccessLine };
 
-  function writeAccessLine(ctx: AppContext, startedAt: number): void {
-    const durationMs = performance.now() - startedAt;
+  function writeAccessLine(ctx: AppContext): void {
+    const durationMs = performance.now() - ctx.state.startedAt;
     const status = ctx.status;
     const slow = durationMs > slowRequestMs;
     const level = status >= 500 ? 'error' : slow || status >= 400 ? 'warn' : 'info';

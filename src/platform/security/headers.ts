@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Middleware, Next } from 'koa';
 import koaHelmet from 'koa-helmet';
 import type { AppContext } from '../context/state';
+import type { Step } from '../pipeline';
 
 /** A header helmet sets (value) or removes (undefined). */
 type HeaderOp = readonly [name: string, value: string | undefined];
@@ -66,15 +67,17 @@ export function securityHeaderList(opts: SecurityHeaderOptions): HeaderOp[] {
  * Sets the security headers on every response, before anything else can answer or throw: the
  * error envelope keeps headers set earlier, so 404s, 405s, 429s and 5xx carry them too.
  */
-export function securityHeaders(opts: SecurityHeaderOptions) {
+export function securityHeaders(opts: SecurityHeaderOptions): Step {
   const ops = securityHeaderList(opts);
-  return function securityHeadersMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    const res = ctx.res;
-    for (const [name, value] of ops) {
-      if (value === undefined) res.removeHeader(name);
-      else res.setHeader(name, value);
-    }
-    return next();
+  return {
+    name: 'security headers',
+    before(ctx) {
+      const res = ctx.res;
+      for (const [name, value] of ops) {
+        if (value === undefined) res.removeHeader(name);
+        else res.setHeader(name, value);
+      }
+    },
   };
 }
 

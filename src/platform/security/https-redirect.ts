@@ -1,4 +1,4 @@
-import type { Next } from 'koa';
+import type { BeforeOutcome, Step } from '../pipeline';
 import type { AppContext } from '../context/state';
 
 /** Load balancers and orchestrators probe over plain HTTP inside the network: never redirect them. */
@@ -17,16 +17,19 @@ export function httpsOrigin(publicBaseUrl: string): string {
  * `ctx.protocol` reads X-Forwarded-Proto only when `app.proxy` (TRUST_PROXY) is on; without it a
  * request is HTTPS only if TLS ends in this process.
  */
-export function httpsRedirect(publicBaseUrl: string) {
+export function httpsRedirect(publicBaseUrl: string): Step {
   const origin = httpsOrigin(publicBaseUrl);
-  return function httpsRedirectMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    if (ctx.protocol === 'https' || isHealthPath(ctx.path)) return next();
-    // ctx.path, not ctx.url: an absolute-form request target (`GET http://evil/ HTTP/1.1`) must
-    // not leak its host in. A path like `//evil` stays a path after our origin.
-    const path = ctx.path.startsWith('/') ? ctx.path : '/';
-    const query = ctx.querystring;
-    ctx.status = 308;
-    ctx.redirect(`${origin}${path}${query ? `?${query}` : ''}`);
-    return Promise.resolve();
+  return {
+    name: 'https redirect',
+    before(ctx: AppContext): BeforeOutcome {
+      if (ctx.protocol === 'https' || isHealthPath(ctx.path)) return;
+      // ctx.path, not ctx.url: an absolute-form request target (`GET http://evil/ HTTP/1.1`) must
+      // not leak its host in. A path like `//evil` stays a path after our origin.
+      const path = ctx.path.startsWith('/') ? ctx.path : '/';
+      const query = ctx.querystring;
+      ctx.status = 308;
+      ctx.redirect(`${origin}${path}${query ? `?${query}` : ''}`);
+      return 'answered';
+    },
   };
 }

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
-import type { Next } from 'koa';
-import type { AppContext, AppState } from '../context/state';
+import type { AppState } from '../context/state';
+import { routeOf } from '../context/state';
+import type { Step } from '../pipeline';
 import type { Instruments, LoginOutcome } from './instruments';
 
 /** Routes whose requests are password attempts: what a brute-force attacker sends. */
@@ -24,22 +25,20 @@ function outcomeOf(status: number): LoginOutcome {
  * the request early, so that a request refused before routing still names the route it was for in
  * its span, metrics and access line (the router sets the same template again when it runs).
  */
-export function countLoginAttempts(router: Router<AppState>, instruments: Instruments) {
-  // Not async itself: every request passes here, and only login attempts need to wait for next().
-  return function loginAttemptsMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    if (ctx.method !== 'POST') return next();
-    const route = matchedRoute(router, ctx.method, ctx.path);
-    if (route === undefined || !LOGIN_ROUTES.has(route)) return next();
-    return countAttempt(ctx, route, next);
+export function countLoginAttempts(router: Router<AppState>, instruments: Instruments): Step {
+  return {
+    name: 'login attempts',
+    before(ctx) {
+      if (ctx.method !== 'POST') return;
+      const route = matchedRoute(router, ctx.method, ctx.path);
+      if (route !== undefined && LOGIN_ROUTES.has(route)) ctx._matchedRoute = route;
+    },
+    after(ctx) {
+      if (ctx.method !== 'POST') return;
+      const route = routeOf(ctx);
+      if (route !== undefined && LOGIN_ROUTES.has(route)) instruments.loginAttempts.add(1, { 'http.route': route, outcome: outcomeOf(ctx.status) });
+    },
   };
-  async function countAttempt(ctx: AppContext, route: string, next: Next): Promise<void> {
-    ctx._matchedRoute = route;
-    try {
-      await next();
-    } finally {
-      instruments.loginAttempts.add(1, { 'http.route': route, outcome: outcomeOf(ctx.status) });
-    }
-  }
 }
 
 /** The template @koa/router will report: the last matched layer that is a route. */

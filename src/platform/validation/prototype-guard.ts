@@ -1,4 +1,4 @@
-import type { Next } from 'koa';
+import type { Step } from '../pipeline';
 import { ValidationError, type FieldError } from '../errors/app-error';
 import type { AppContext } from '../context/state';
 import { pointerSegment } from './messages';
@@ -62,10 +62,12 @@ export function findForbiddenKeys(value: unknown, basePath: string): FieldError[
  * Refuses any parsed body (JSON or form) holding a forbidden key, on every route, schema or not:
  * 400 VALIDATION_ERROR naming each offending path. Sits right after the body parser.
  */
-export function rejectPrototypeKeys() {
-  return function rejectPrototypeKeysMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    const body: unknown = ctx.request.body;
-    if (hasForbiddenKey(body)) throw new ValidationError('Request validation failed', findForbiddenKeys(body, '/body'));
-    return next();
+export function rejectPrototypeKeys(): Step {
+  return {
+    name: 'prototype keys',
+    before(ctx: AppContext): void {
+      const body: unknown = ctx.request.body;
+      if (hasForbiddenKey(body)) throw new ValidationError('Request validation failed', findForbiddenKeys(body, '/body'));
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { Next } from 'koa';
+import type { Step } from '../../pipeline';
 import type { AuditSink } from '../../audit/catalogue';
 import { PayloadTooLargeError, SecurityViolationError } from '../../errors/app-error';
 import type { AppContext, AppState } from '../../context/state';
@@ -23,9 +23,9 @@ export interface AnomalyDetectorOptions {
 
 export interface AnomalyDetector {
   /** Early in the chain: path, query, headers; sees the body parser's 413 on the way out. */
-  requestScan(ctx: AppContext, next: Next): Promise<void>;
+  requestScan: Step;
   /** Right after body parsing: string values of JSON and form bodies. */
-  bodyScan(ctx: AppContext, next: Next): Promise<void>;
+  bodyScan: Step;
 }
 
 const OVERSIZED: readonly Finding[] = [{ kind: 'oversized', rule: 'size.body_limit', location: 'body' }];
@@ -53,30 +53,31 @@ export function createAnomalyDetector(opts: AnomalyDetectorOptions): AnomalyDete
   };
 
   return {
-    // Not async: an async wrapper's await costs extra promises under AsyncLocalStorage's hooks on
-    // every request; a rejection handler does the same job.
-    requestScan: function anomalyRequestScan(ctx: AppContext, next: Next): Promise<void> {
-      const findings = inspectRequestLine(
-        { path: ctx.path, querystring: ctx.querystring, headers: ctx.req.headers },
-        { userAgentOptional: () => ctx.path.startsWith(PROBE_PREFIX) || facts(ctx).serverToServer },
-      );
-      if (findings.length > 0) act(ctx, findings);
-      return next().catch((err: unknown) => {
+    requestScan: {
+      name: 'anomaly request scan',
+      before(ctx) {
+        const findings = inspectRequestLine(
+          { path: ctx.path, querystring: ctx.querystring, headers: ctx.req.headers },
+          { userAgentOptional: () => ctx.path.startsWith(PROBE_PREFIX) || facts(ctx).serverToServer },
+        );
+        if (findings.length > 0) act(ctx, findings);
+      },
+      after(ctx, failure) {
         // Already refused with 413 by the parser or an upload route: recorded, never turned into a 403.
-        if (isOversized(err)) report(ctx, OVERSIZED, facts(ctx).route, 'flagged');
-        throw err;
-      });
+        if (failure !== undefined && isOversized(failure.error)) report(ctx, OVERSIZED, facts(ctx).route, 'flagged');
+      },
     },
 
-    // Not async: most requests have no body, and an async wrapper would cost a promise each.
-    bodyScan: function anomalyBodyScan(ctx: AppContext, next: Next): Promise<void> {
-      const body = (ctx.request as { body?: unknown }).body;
-      if (opts.bodyScanBytes > 0 && typeof body === 'object' && body !== null) {
-        const { findings, complete } = inspectBody(body, { budget: opts.bodyScanBytes, maxDepth: BODY_MAX_DEPTH });
-        if (!complete) ctx.state.span?.setAttribute('caly.anomaly.body_scan_truncated', true);
-        if (findings.length > 0) act(ctx, findings);
-      }
-      return next();
+    bodyScan: {
+      name: 'anomaly body scan',
+      before(ctx) {
+        const body = (ctx.request as { body?: unknown }).body;
+        if (opts.bodyScanBytes > 0 && typeof body === 'object' && body !== null) {
+          const { findings, complete } = inspectBody(body, { budget: opts.bodyScanBytes, maxDepth: BODY_MAX_DEPTH });
+          if (!complete) ctx.state.span?.setAttribute('caly.anomaly.body_scan_truncated', true);
+          if (findings.length > 0) act(ctx, findings);
+        }
+      },
     },
   };
 }
