@@ -36,6 +36,9 @@ export function sliceOf(points: number): number {
 /** Below this many slices left in the store, a bucket takes its points one request at a time. */
 export const EXACT_SLICES = 4;
 
+/** Rounds of waiting for reservations before a request takes its point from the store itself. */
+const MAX_ROUNDS = 8;
+
 /** Local buckets kept by default: a flood of distinct addresses evicts the oldest, never grows memory. */
 export const DEFAULT_LOCAL_KEYS = 10_000;
 
@@ -46,9 +49,10 @@ export class Bucket {
   /** `points` minus the store's counter at this replica's last reservation. */
   storeRemaining = 0;
   /**
-   * When the window ends, by this process's clock: the time the reservation was sent plus the
-   * store's time to live, so never later than the store's own end (a reserved point is never spent
-   * in the next window). 0: no reservation yet.
+   * When the window ends, on this process's monotonic clock (`performance.now()`, immune to wall
+   * clock steps): the time the reservation was sent plus the store's time to live, so never later
+   * than the store's own end (a reserved point is never spent in the next window). 0: no
+   * reservation yet.
    */
   resetAt = 0;
   /** X-RateLimit-Reset of this window, computed once per reservation. */
@@ -57,7 +61,8 @@ export class Bucket {
   exact = false;
   /**
    * A reservation of this replica took the counter past `points`: the window's first rejection is
-   * this replica's to report (one RATE_LIMIT_EXCEEDED audit event per bucket and window).
+   * this replica's to report (one RATE_LIMIT_EXCEEDED audit event per bucket and window). Lost if
+   * the bucket is evicted before that rejection (a flood of other keys in between).
    */
   auditOwed = false;
   /** The reservation in flight (its error, if the store failed): concurrent requests wait for it. */
@@ -94,7 +99,7 @@ export class LocalBudget {
   /** Synchronous: spends a point reserved here for `key`, or returns undefined (ask `take`). */
   takeLocal(key: string): Bucket | undefined {
     const b = this.buckets.get(key);
-    if (b === undefined || b.left === 0 || Date.now() >= b.resetAt) return undefined;
+    if (b === undefined || b.left === 0 || performance.now() >= b.resetAt) return undefined;
     b.left--;
     return b;
   }
@@ -102,8 +107,10 @@ export class LocalBudget {
   /** The slow path: reserves a slice (or, near the limit, one point) from the store. */
   async take(key: string): Promise<Answer> {
     let b = this.bucketFor(key);
-    for (;;) {
-      if (b.resetAt !== 0 && Date.now() >= b.resetAt) b = this.bucketFor(key);
+    // Each round spends a point, or waits for a reservation that grants at least one point or
+    // marks the bucket exact; the bound only guards against a store answering windows already over.
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (b.resetAt !== 0 && performance.now() >= b.resetAt) b = this.bucketFor(key);
       if (b.left > 0) {
         b.left--;
         return { allowed: true, remaining: b.storeRemaining + b.left, resetHeader: b.resetHeader };
@@ -117,12 +124,13 @@ export class LocalBudget {
       const error = await b.reserving;
       if (error) return { allowed: undefined, error };
     }
+    return this.consumeOne(key, b);
   }
 
   /** The live bucket of `key`, or a fresh one when there is none or its window has ended. */
   private bucketFor(key: string): Bucket {
     let b = this.buckets.get(key);
-    if (b === undefined || (b.resetAt !== 0 && Date.now() >= b.resetAt)) {
+    if (b === undefined || (b.resetAt !== 0 && performance.now() >= b.resetAt)) {
       b = new Bucket();
       this.buckets.set(key, b);
     }
@@ -131,7 +139,8 @@ export class LocalBudget {
 
   /** One reservation; the error when the store (and its insurance) failed. */
   private async reserve(key: string, b: Bucket): Promise<Error | undefined> {
-    const sent = Date.now();
+    const sent = performance.now();
+    const sentWall = Date.now();
     let res: RateLimiterRes;
     try {
       res = await this.l.limiter.consume(key, this.slice);
@@ -144,8 +153,9 @@ export class LocalBudget {
     const before = after - this.slice;
     b.left += Math.min(this.slice, Math.max(0, points - before));
     b.storeRemaining = Math.max(0, points - after);
-    b.resetAt = sent + Math.max(0, res.msBeforeNext);
-    b.resetHeader = String(Math.ceil(b.resetAt / 1000));
+    const ttl = Math.max(0, res.msBeforeNext);
+    b.resetAt = sent + ttl;
+    b.resetHeader = String(Math.ceil((sentWall + ttl) / 1000));
     if (points - after < this.exactBelow) b.exact = true;
     if (before <= points && after > points) b.auditOwed = true;
     return undefined;
