@@ -23,8 +23,9 @@ import type { NamedLimiter } from './enforce';
  *
  * X-RateLimit-Remaining on a locally answered request is what the store had left at this
  * replica's last reservation plus what this replica still holds: exact with one replica; with
- * several it does not see what the others admitted since (it may overstate the remainder by about
- * one of their slices each). From EXACT_SLICES slices before the limit on, it is the store's
+ * several it does not see what the others admitted since, so it may overstate the remainder (by
+ * about one of their slices each when the replicas share the traffic evenly, more for a replica
+ * that gets little of it). From EXACT_SLICES slices before the limit on, it is the store's
  * answer to each request, as before.
  */
 
