@@ -15,6 +15,8 @@
  *                                      # check one SERVER span per request (export cost included)
  *   node bench/run.js --compare before=bench/results/builds/before   # A/B: another build of the
  *                                      # service (a tsc outDir inside this repo) as an extra server
+ *   node bench/run.js --redis redis://127.0.0.1:6379   # the service's limiters count in Redis (as
+ *                                      # deployed with replicas) instead of process memory
  *
  * Exit code: 1 when a measurement is invalid (errors, non-2xx, telemetry count mismatch); the
  * performance targets are reported, never asserted (--strict makes a missed target exit 2).
@@ -57,6 +59,7 @@ function parseArgs(argv) {
     else if (a === '--strict') o.strict = true;
     else if (a === '--otlp') o.otlp = true;
     else if (a === '--node-env') o.nodeEnv = next();
+    else if (a === '--redis') o.redisUrl = next();
     else if (a === '--out') o.out = path.resolve(next());
     else if (a === '--compare') {
       const [name, dir] = next().split('=');
@@ -172,7 +175,10 @@ async function measureOne(o, db, workDir, group, spec, rep) {
   const otlpEnv = o.receiver ? { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: o.receiver.url } : {};
   // The naive OTel peer pays the same span export as the service: none, or OTLP to the receiver.
   const peerOtel = spec.otel ? { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...otlpEnv } : {};
-  const env = spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel };
+  // With --redis, each measurement counts under its own key prefix (the keys expire with the window).
+  const redisEnv = o.redisUrl ? { REDIS_URL: o.redisUrl, RATE_LIMIT_PREFIX: `bench-${label}-${Date.now()}` } : {};
+  const env =
+    spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv, ...redisEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel };
   const load1 = require('node:os').loadavg()[0];
   o.receiver?.reset();
   const srv = await lib.startServer({
@@ -380,7 +386,7 @@ async function main() {
   console.log(
     `bench: ${o.reps} repetition(s), ${o.warmupS} s warm-up + ${o.durationS} s, ${o.connections} connections, ` +
       `server on CPU ${o.serverCpu ?? '-'}, autocannon on CPU ${o.loadCpu ?? '-'}${lib.HAS_TASKSET ? '' : ' (taskset missing: not pinned)'}, ` +
-      `NODE_ENV=${o.nodeEnv}, database ${db.name}`,
+      `NODE_ENV=${o.nodeEnv}, database ${db.name}${o.redisUrl ? `, limiters on ${o.redisUrl}` : ''}`,
   );
   try {
     const groups = Object.entries(GROUPS).filter(([n]) => o.only.includes(n));

@@ -6,7 +6,7 @@ import { createApp } from '../../src/app';
 import { noopAuditSink, type AuditSink } from '../../src/platform/audit/catalogue';
 import { loadConfig, type Config } from '../../src/platform/config';
 import { createServiceKeys } from '../../src/platform/crypto/keys';
-import { createLimiters } from '../../src/platform/security/rate-limit';
+import { createLimiters, type Limiters, type RateLimitStore } from '../../src/platform/security/rate-limit';
 import { migrate } from '../../src/platform/db/migrate';
 import { createDatabase, type Database } from '../../src/platform/db/pool';
 import { EventLoopMonitor } from '../../src/platform/health/checks';
@@ -23,6 +23,7 @@ export interface InProcessApp {
   config: Config;
   log: LoggerHandle;
   logs: LogLine[];
+  limiters: Limiters;
   close(): Promise<void>;
 }
 
@@ -36,6 +37,8 @@ export async function startInProcessApp(opts: {
   env?: Record<string, string>;
   plugins?: Array<(router: Router<AppState>) => void>;
   audit?: AuditSink;
+  /** Where the limiters count (default: process memory) and the API limiter's local bucket bound. */
+  rateLimit?: { store: RateLimitStore; apiLocalKeys?: number };
 }): Promise<InProcessApp> {
   const { config } = loadConfig({ NODE_ENV: 'test', DATABASE_URL: opts.databaseUrl, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...opts.env });
   const logs: LogLine[] = [];
@@ -62,10 +65,17 @@ export async function startInProcessApp(opts: {
   );
   await migrate(db.pool, log.logger, MIGRATIONS);
   const eventLoop = new EventLoopMonitor();
-  // Composed as server.ts composes the service (same module API), with limiters in memory.
+  // Composed as server.ts composes the service (same module API), with limiters in memory unless told.
   const audit = opts.audit ?? noopAuditSink;
   const keys = createServiceKeys(config);
-  const limiters = createLimiters({ config, store: { kind: 'memory' }, logger: log.logger, instruments: telemetry.instruments, audit });
+  const limiters = createLimiters({
+    config,
+    store: opts.rateLimit?.store ?? { kind: 'memory' },
+    apiLocalKeys: opts.rateLimit?.apiLocalKeys,
+    logger: log.logger,
+    instruments: telemetry.instruments,
+    audit,
+  });
   const modules = await createModules({ config, db, keys, audit, limiters, instruments: telemetry.instruments, logger: log.logger });
   const app = createApp({
     config,
@@ -93,6 +103,7 @@ export async function startInProcessApp(opts: {
     config,
     log,
     logs,
+    limiters,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

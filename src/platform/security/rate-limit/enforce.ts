@@ -48,10 +48,15 @@ export async function take(l: NamedLimiter, key: string, deps: EnforceDeps): Pro
 
 /** Same headers as headersOf, set straight on the response: this runs on every /api/* request. */
 export function setLimitHeaders(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes): void {
+  writeLimitHeaders(ctx, String(l.points), res.remainingPoints, String(Math.ceil((Date.now() + Math.max(0, res.msBeforeNext)) / 1000)));
+}
+
+/** The limit headers from values the caller already has as strings (the API limiter's fast path). */
+export function writeLimitHeaders(ctx: AppContext, limit: string, remaining: number, reset: string): void {
   const out = ctx.res;
-  out.setHeader('X-RateLimit-Limit', String(l.points));
-  out.setHeader('X-RateLimit-Remaining', String(Math.max(0, res.remainingPoints)));
-  out.setHeader('X-RateLimit-Reset', String(Math.ceil((Date.now() + Math.max(0, res.msBeforeNext)) / 1000)));
+  out.setHeader('X-RateLimit-Limit', limit);
+  out.setHeader('X-RateLimit-Remaining', String(Math.max(0, remaining)));
+  out.setHeader('X-RateLimit-Reset', reset);
 }
 
 /**
@@ -59,8 +64,10 @@ export function setLimitHeaders(ctx: AppContext, l: NamedLimiter, res: RateLimit
  * email, neither belongs in traces), warn line, audit event, then 429 through the envelope.
  * The audit event fires only for the first rejection of a bucket's window (the store's counter is
  * exactly points + 1 once, across all replicas), so a flood yields one audit row, not thousands.
+ * The API limiter's reservations can pass points + 1 in one step: it says itself which rejection
+ * is the first (`firstOfWindow`, see local-budget.ts).
  */
-export function reject(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes, deps: EnforceDeps): never {
+export function reject(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes, deps: EnforceDeps, firstOfWindow = res.consumedPoints === l.points + 1): never {
   const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
   const route = routeOf(ctx);
   deps.instruments.rateLimitRejections.add(1, { limiter: l.name });
@@ -73,7 +80,7 @@ export function reject(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes, de
     client_ip: ctx.ip,
     retry_after_s: retryAfter,
   });
-  if (res.consumedPoints === l.points + 1) {
+  if (firstOfWindow) {
     const { requestId, caller } = ctx.state;
     const tenantId = callerTenant(ctx.state);
     const userId = caller?.kind === 'user' ? caller.userId : undefined;

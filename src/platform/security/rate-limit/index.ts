@@ -4,9 +4,10 @@ import type { Config } from '../../config';
 import type { AppContext } from '../../context/state';
 import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
-import { reject, setLimitHeaders, take, type EnforceDeps, type NamedLimiter } from './enforce';
+import { reject, setLimitHeaders, take, writeLimitHeaders, type EnforceDeps, type NamedLimiter } from './enforce';
 import { addressEmailKey, credentialKey, ipKey, tenantOrIpKey } from './keys';
 import { buildLimiter, type LimiterSpec, type RateLimitStore } from './store';
+import { DEFAULT_LOCAL_KEYS, LocalBudget } from './local-budget';
 
 export type { RateLimitStore } from './store';
 export { createRedisClient, quitRedisClient, waitUntilReady } from './store';
@@ -19,8 +20,13 @@ export interface Limiters {
   readonly store: RateLimitStore['kind'];
   /** Login: per client address, then per address and normalised email pair (needs the parsed body). */
   login: RouteMiddleware;
-  /** The general API budget: per tenant when authenticated, else per client address. */
+  /**
+   * The general API budget: per tenant when authenticated, else per client address. Answered from
+   * a slice reserved in the store while the budget is far from spent (local-budget.ts).
+   */
   api: RouteMiddleware;
+  /** How many API buckets this process holds (bounded; for tests and diagnostics). */
+  apiLocalBuckets(): number;
   /**
    * Webhooks: per sender credential, which the webhook route knows how to read (URL token, Basic
    * user …). The key function is required: with one bucket for all senders, one noisy sender
@@ -57,6 +63,8 @@ export interface LimiterDeps {
   logger: Logger;
   instruments: Instruments;
   audit: AuditSink;
+  /** Buckets the API limiter keeps in process (default DEFAULT_LOCAL_KEYS): its memory bound. */
+  apiLocalKeys?: number;
 }
 
 export function limiterSpecs(c: LimiterDeps['config']): Record<LimiterName, LimiterSpec> {
@@ -103,6 +111,29 @@ function single(l: NamedLimiter, keyOf: (ctx: AppContext) => string, deps: Enfor
 }
 
 /**
+ * The API budget from a locally reserved slice (local-budget.ts). A request with a point left here
+ * returns next() itself: no store call, no promise of its own. Budgets too small to slice (under
+ * 128 points) are taken one point per request, as `single` does.
+ */
+function sliced(l: NamedLimiter, keyOf: (ctx: AppContext) => string, deps: EnforceDeps, budget: LocalBudget): RouteMiddleware {
+  const limit = String(l.points);
+  return function apiRateLimitMiddleware(ctx, next) {
+    const key = keyOf(ctx);
+    const b = budget.takeLocal(key);
+    if (b !== undefined) {
+      writeLimitHeaders(ctx, limit, b.storeRemaining + b.left, b.resetHeader);
+      return next();
+    }
+    return budget.take(key).then((a) => {
+      if (a.allowed) writeLimitHeaders(ctx, limit, a.remaining, a.resetHeader);
+      else if (a.allowed === false) reject(ctx, l, a.res, deps, a.firstOfWindow);
+      else deps.logger.error('rate limiter failed: request served unlimited', { limiter: l.name, error: { message: a.error.message } });
+      return next();
+    });
+  };
+}
+
+/**
  * Login: the address bucket first, and the email bucket only for attempts the address allowed.
  * Sequential on purpose: with both taken at once, concurrent attempts could each be refused by a
  * different bucket and fewer than the configured number would get through. The headers report
@@ -135,10 +166,12 @@ export function createLimiters(deps: LimiterDeps): Limiters {
     webhook_auth: named('webhook_auth'),
     upload: named('upload'),
   };
+  const apiBudget = new LocalBudget(l.api, deps.apiLocalKeys ?? DEFAULT_LOCAL_KEYS);
   return {
     store: deps.store.kind,
     login: login(l.login_ip, l.login_email, deps),
-    api: single(l.api, tenantOrIpKey, deps),
+    api: apiBudget.slice > 1 ? sliced(l.api, tenantOrIpKey, deps, apiBudget) : single(l.api, tenantOrIpKey, deps),
+    apiLocalBuckets: () => apiBudget.size,
     // A request without a credential (refused by the webhook's own auth next) still must not
     // share a bucket with everyone else: it falls back to its address.
     webhook: (credentialOf) =>
