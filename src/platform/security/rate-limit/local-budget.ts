@@ -89,7 +89,9 @@ export class LocalBudget {
     this.exactBelow = EXACT_SLICES * this.slice;
     // ttl: a bucket is dropped with its window (or evicted first under a flood of keys); its
     // points are still counted in the store, so dropping one can under-admit, never over-admit.
-    this.buckets = new LRUCache<string, Bucket>({ max: maxKeys, ttl: l.windowS * 1000 });
+    // ttlResolution 0: read the clock on each check instead of caching it behind a 1 ms timer,
+    // which made a timer (and its async-hook init) for most requests under load.
+    this.buckets = new LRUCache<string, Bucket>({ max: maxKeys, ttl: l.windowS * 1000, ttlResolution: 0 });
   }
 
   /** Buckets held in this process (bounded by maxKeys). */
