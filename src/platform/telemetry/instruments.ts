@@ -1,4 +1,4 @@
-import type { Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import { ValueType, type Counter, type Histogram, type Meter, type ObservableGauge } from '@opentelemetry/api';
 import type { HttpDurationProducer } from './http-duration';
 
 /**
@@ -7,8 +7,9 @@ import type { HttpDurationProducer } from './http-duration';
  * lists each one as Prometheus scrapes it, and test/metrics-golden.test.ts pins that list, so a
  * rename here fails the build before it silently breaks an alert or a dashboard.
  *
- * Metrics that instrumentations own (db.client.*, nodejs.*, v8js.*) are not created here, except
- * the two pool gauges that are read at scrape time instead of counted per query (pool-metrics.ts).
+ * Metrics that instrumentations own (nodejs.*, v8js.*) are not created here. The db.client.* ones
+ * are ours (the query wrapper in db/traced-client.ts, the pool gauges in pool-metrics.ts), under the
+ * names, units and attributes @opentelemetry/instrumentation-pg gave them before it was dropped.
  * Attribute values must stay bounded: route templates, enum-like codes, never raw input.
  */
 
@@ -33,6 +34,11 @@ export interface Instruments {
   slowRequests: Counter<{ 'http.request.method': string } & RouteAttr>;
   /** Slow requests since start, for /health/metrics (an OTel counter cannot be read back). */
   slowRequestCount(): number;
+  /**
+   * db.client.operation.duration: every query, by db.system.name, db.namespace, db.operation.name,
+   * server.address, server.port, and error.type / db.response.status_code on failure.
+   */
+  dbOperationDuration: Histogram;
   /** Queries slower than SLOW_QUERY_MS, by operation (SELECT, INSERT …). */
   slowQueries: Counter<{ 'db.operation.name': string }>;
   /** Requests Node's HTTP parser refused before the app saw them, by parser error code (HPE_*). */
@@ -92,7 +98,7 @@ export const GAUGES = {
     description: 'Dependencies behind their latest version, from the last successful scan.',
   },
   dependencyLastScan: { name: 'caly.dependency.last_scan_timestamp', unit: 's', description: 'Unix time of the last successful dependency scan.' },
-  // instrumentation-pg's names and attributes, read from the pool at scrape time (pool-metrics.ts)
+  // semantic-convention pool gauges (instrumentation-pg's names), read from the pool at scrape time (pool-metrics.ts)
   dbConnectionCount: {
     name: 'db.client.connection.count',
     unit: '{connection}',
@@ -102,6 +108,11 @@ export const GAUGES = {
     name: 'db.client.connection.pending_requests',
     unit: '{connection}',
     description: 'The number of current pending requests for an open connection.',
+  },
+  dbConnectionMax: {
+    name: 'db.client.connection.max',
+    unit: '{connection}',
+    description: 'The maximum number of open connections allowed.',
   },
 } as const;
 export type GaugeName = keyof typeof GAUGES;
@@ -140,6 +151,13 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
     parserRejections: meter.createCounter('caly.http.parser_rejections', {
       description: 'Requests the HTTP parser refused (oversized headers, malformed), by parser error code.',
       unit: '{request}',
+    }),
+    // instrumentation-pg's name, unit, description and buckets, so the series and dashboards stay as they were
+    dbOperationDuration: meter.createHistogram('db.client.operation.duration', {
+      description: 'Duration of database client operations.',
+      unit: 's',
+      valueType: ValueType.DOUBLE,
+      advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10] },
     }),
     slowQueries: meter.createCounter('caly.db.slow_queries', { description: 'Database queries that took longer than SLOW_QUERY_MS.', unit: '{query}' }),
 

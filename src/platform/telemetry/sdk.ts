@@ -37,8 +37,12 @@ export interface TelemetryOptions {
   metricReader?: MetricReader;
 }
 
-/** What the service uses: PostgreSQL, Redis (rate limits), winston, the Node runtime. */
-const INSTRUMENTATIONS = ['pg', 'ioredis', 'winston', 'runtime-node'] as const;
+/**
+ * What the service uses: Redis (rate limits), winston, the Node runtime. PostgreSQL is not here:
+ * its query spans and db.client.* metrics come from the pool's own client class
+ * (db/traced-client.ts), at a fraction of instrumentation-pg's cost.
+ */
+const INSTRUMENTATIONS = ['ioredis', 'winston', 'runtime-node'] as const;
 
 /**
  * The instrumentations of @opentelemetry/auto-instrumentations-node, restricted to INSTRUMENTATIONS.
@@ -52,8 +56,6 @@ function instrumentations() {
   process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = INSTRUMENTATIONS.join(',');
   try {
     return getNodeAutoInstrumentations({
-      // Queries outside a request get no span (sampler.ts) but are still measured.
-      '@opentelemetry/instrumentation-pg': { requireParentSpan: false, ignoreConnectSpans: true, enhancedDatabaseReporting: false },
       // Redis calls (the rate limiters) as CLIENT spans under their request; the key names a
       // bucket (an address or a hashed email), so the statement is reduced to the command.
       '@opentelemetry/instrumentation-ioredis': { requireParentSpan: true, dbStatementSerializer: (cmd) => cmd },
@@ -77,7 +79,7 @@ function orNoop(processors: SpanProcessor[]): SpanProcessor[] {
 
 /**
  * Starts tracing and metrics through NodeSDK, with the instrumentations above. Must run before
- * `pg`, `ioredis` and `winston` are first required (main.ts loads the rest of the service only
+ * `ioredis` and `winston` are first required (main.ts loads the rest of the service only
  * after this returns), otherwise require-in-the-middle never sees them load.
  *
  * NodeSDK reads the standard OTEL_* variables for the resource (OTEL_SERVICE_NAME,
