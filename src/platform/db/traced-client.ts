@@ -1,22 +1,26 @@
 import { performance } from 'node:perf_hooks';
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Histogram, type Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import pg from 'pg';
+import type { DbDurationProducer, DbSeries, DbSeriesAttributes } from '../telemetry/db-duration';
 import { operationOf } from './operation';
 
 /**
  * The CLIENT span and the `db.client.operation.duration` observation of every query, made by the
  * pool's own client class instead of @opentelemetry/instrumentation-pg.
  *
- * Why by hand: the instrumentation was ~22 % of the service's busy time on GET /api/info
- * (bench/README.md), most of it binding every pg callback and promise to the active context,
- * which the service does not need: `withClient` awaits `pool.connect()` in the caller's own async
- * context, so a query starts there and the span's parent is simply the active span, and the
- * caller's `await` resumes in its own context whatever socket callback settled the query. What is
- * left is one span and one histogram record per query, under the names and semantic-convention
- * attributes the instrumentation produced (span `pg.query:<OPERATION> <database>`,
- * `db.system.name`, `db.namespace`, `db.query.text` with parameters as placeholders,
- * `server.address`, `server.port`), plus `db.operation.name`, and on failure ERROR status,
- * `error.type` (the SQLSTATE, else the error's name) and `db.response.status_code`.
+ * Why by hand: per query, instrumentation-pg's telemetry cost 5.5 µs of CPU and this class costs
+ * 2.7 µs (bench/notes-perf-pgspan.md: the SDK started as in the service, queries answered without
+ * I/O). The instrumentation wraps pool.connect, builds its attributes twice, records the duration
+ * through the metrics SDK (which hashes the attribute set on every record) and binds callbacks to
+ * the active context. None of that binding is needed here: `withClient` awaits `pool.connect()` in
+ * the caller's own async context, so a query starts there and its parent is simply the active
+ * span, and the caller's `await` resumes in its own context whatever socket callback settled the
+ * query. What is left is one span and one record into a hand-kept histogram series, under the
+ * names and semantic-convention attributes the instrumentation produced (span
+ * `pg.query:<OPERATION> <database>`, `db.system.name`, `db.namespace`, `db.query.text` with
+ * parameters as placeholders, `server.address`, `server.port`), plus `db.operation.name`, and on
+ * failure ERROR status, `error.type` (the SQLSTATE, else the error's name) and
+ * `db.response.status_code`.
  *
  * Every query of a pool built with this class is seen, whichever path issued it (db.query,
  * transactions with their BEGIN/COMMIT, migrations, the audit writer, advisory locks). A query
@@ -27,8 +31,8 @@ import { operationOf } from './operation';
 const TRACER_NAME = 'caly-api.db';
 
 export interface QueryTelemetry {
-  /** db.client.operation.duration (s), created in telemetry/instruments.ts. */
-  duration: Histogram;
+  /** db.client.operation.duration, hand-kept (telemetry/db-duration.ts). */
+  duration: DbDurationProducer;
 }
 
 /** What a span and a series carry on failure. */
@@ -54,15 +58,17 @@ type Callback = (err: Error | null, res?: unknown) => void;
  * A pg.Client subclass for `new pg.Pool({ Client })`. Query text and callback shapes are pg's;
  * a Submittable (cursor, stream) or a config object carrying its own callback goes through
  * unmeasured: the service uses neither.
+ *
+ * Attribute objects are written out as literals on purpose: built with object spread, V8 made
+ * them slow for the SDK to walk, and a query's telemetry cost 8 µs instead of 5.
  */
 export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
   const tracer = trace.getTracer(TRACER_NAME);
+  const durations = telemetry.duration;
 
   return class TracedClient extends pg.Client {
-    /** Attributes every span and series of this connection shares; built on the first query. */
-    private base: Attributes | undefined;
-    /** Histogram attribute sets by operation (successful queries), so a record allocates nothing. */
-    private readonly series = new Map<string, Attributes>();
+    /** This connection's successful-query series by operation: a record is then a bucket scan. */
+    private readonly series = new Map<string, DbSeries>();
 
     // One signature for pg's overloads; the subclass only passes arguments through.
     override query(config: unknown, values?: unknown, callback?: unknown): never {
@@ -72,15 +78,16 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
       if (typeof values === 'function') values = undefined;
 
       const op = operationOf(text);
-      const base = (this.base ??= {
-        'db.system.name': 'postgresql',
-        'db.namespace': this.database,
-        'server.address': this.host,
-        'server.port': this.port,
-      });
-      const span = tracer.startSpan(`pg.query:${op}${this.database ? ` ${this.database}` : ''}`, {
+      const span = tracer.startSpan(this.database ? `pg.query:${op} ${this.database}` : `pg.query:${op}`, {
         kind: SpanKind.CLIENT,
-        attributes: { ...base, 'db.query.text': text, 'db.operation.name': op },
+        attributes: {
+          'db.system.name': 'postgresql',
+          'db.namespace': this.database,
+          'db.operation.name': op,
+          'db.query.text': text,
+          'server.address': this.host,
+          'server.port': this.port,
+        },
       });
       const t0 = performance.now();
       const done = (err: unknown) => {
@@ -89,11 +96,11 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
           const failure = errorAttributes(err);
           span.setAttributes(failure);
           fail(span, err);
-          telemetry.duration.record(seconds, { ...base, 'db.operation.name': op, ...failure });
+          durations.record(durations.seriesFor({ ...this.seriesAttributes(op), ...failure }), seconds);
         } else {
-          let attrs = this.series.get(op);
-          if (attrs === undefined) this.series.set(op, (attrs = { ...base, 'db.operation.name': op }));
-          telemetry.duration.record(seconds, attrs);
+          let s = this.series.get(op);
+          if (s === undefined) this.series.set(op, (s = durations.seriesFor(this.seriesAttributes(op))));
+          durations.record(s, seconds);
         }
         span.end();
       };
@@ -120,6 +127,16 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
         (err: unknown) => done(err ?? new Error('query failed')),
       );
       return result as never;
+    }
+
+    private seriesAttributes(op: string): DbSeriesAttributes {
+      return {
+        'db.system.name': 'postgresql',
+        'db.namespace': this.database,
+        'db.operation.name': op,
+        'server.address': this.host,
+        'server.port': this.port,
+      };
     }
   };
 }

@@ -1,4 +1,5 @@
-import { ValueType, type Counter, type Histogram, type Meter, type ObservableGauge } from '@opentelemetry/api';
+import type { Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import { DbDurationProducer } from './db-duration';
 import type { HttpDurationProducer } from './http-duration';
 
 /**
@@ -36,9 +37,10 @@ export interface Instruments {
   slowRequestCount(): number;
   /**
    * db.client.operation.duration: every query, by db.system.name, db.namespace, db.operation.name,
-   * server.address, server.port, and error.type / db.response.status_code on failure.
+   * server.address, server.port, and error.type / db.response.status_code on failure. Hand-kept
+   * for speed like httpDuration (db-duration.ts); recorded by db/traced-client.ts.
    */
-  dbOperationDuration: Histogram;
+  dbOperationDuration: DbDurationProducer;
   /** Queries slower than SLOW_QUERY_MS, by operation (SELECT, INSERT …). */
   slowQueries: Counter<{ 'db.operation.name': string }>;
   /** Requests Node's HTTP parser refused before the app saw them, by parser error code (HPE_*). */
@@ -117,7 +119,7 @@ export const GAUGES = {
 } as const;
 export type GaugeName = keyof typeof GAUGES;
 
-export function createInstruments(meter: Meter, httpDuration: HttpDurationProducer): Instruments {
+export function createInstruments(meter: Meter, httpDuration: HttpDurationProducer, dbDuration = new DbDurationProducer()): Instruments {
   let slowTotal = 0;
   const slowCounter: Instruments['slowRequests'] = meter.createCounter('caly.http.slow_requests', {
     description: 'Requests that took longer than SLOW_REQUEST_MS.',
@@ -152,13 +154,7 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
       description: 'Requests the HTTP parser refused (oversized headers, malformed), by parser error code.',
       unit: '{request}',
     }),
-    // instrumentation-pg's name, unit, description and buckets, so the series and dashboards stay as they were
-    dbOperationDuration: meter.createHistogram('db.client.operation.duration', {
-      description: 'Duration of database client operations.',
-      unit: 's',
-      valueType: ValueType.DOUBLE,
-      advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10] },
-    }),
+    dbOperationDuration: dbDuration,
     slowQueries: meter.createCounter('caly.db.slow_queries', { description: 'Database queries that took longer than SLOW_QUERY_MS.', unit: '{query}' }),
 
     rateLimitRejections: meter.createCounter('caly.ratelimit.rejections', { description: 'Requests rejected by a rate limiter.', unit: '{request}' }),

@@ -11,6 +11,7 @@ import { NoopSpanProcessor, type SpanExporter, type SpanProcessor } from '@opent
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { DiagToLog, type DiagSink } from './diag';
+import { DbDurationProducer } from './db-duration';
 import { HttpDurationProducer } from './http-duration';
 import { createInstruments, type Instruments } from './instruments';
 import { metricsRequestHandler } from './metrics-endpoint';
@@ -101,6 +102,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   });
 
   const httpDuration = new HttpDurationProducer();
+  const dbDuration = new DbDurationProducer();
   const readers: MetricReader[] = [];
   let prometheus: PrometheusExporter | undefined;
   if (config.OTEL_METRICS_EXPORTER === 'prometheus') {
@@ -108,7 +110,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
       preventServerStart: true,
       // Scope labels churn with every upgrade and split series; rules aggregate without them.
       withoutScopeInfo: true,
-      metricProducers: [httpDuration],
+      metricProducers: [httpDuration, dbDuration],
     });
     readers.push(prometheus);
   }
@@ -130,7 +132,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   });
   sdk.start();
 
-  const instruments = createInstruments(meterProvider.getMeter('caly-api'), httpDuration);
+  const instruments = createInstruments(meterProvider.getMeter('caly-api'), httpDuration, dbDuration);
 
   return {
     instruments,
