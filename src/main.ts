@@ -1,7 +1,7 @@
 /**
  * Entry point. Order matters: configuration is validated first (a bad value stops startup with
  * one readable message), telemetry starts second, and only then is the rest of the service
- * (koa, pg, winston) required, so that the instrumentations see those modules load.
+ * (ioredis, winston) required, so that the instrumentations see those modules load.
  */
 import { ConfigError, loadConfig, type LoadedConfig } from './platform/config';
 import { startTelemetry } from './platform/telemetry/sdk';

@@ -156,6 +156,18 @@ describe('database layer (real PostgreSQL)', function () {
     }
   });
 
+  it('db.client.connection.max is the size limit of each open pool, gone when the pool closes', async () => {
+    const max = () => metricTotal('db.client.connection.max', (a) => String(a['db.client.connection.pool.name']) === `127.0.0.1:5432/${tdb.name}`);
+    const before = await max();
+    const seven = makeDb(tdb.url, { max: 7 });
+    try {
+      expect(await max()).to.equal(before + 7);
+    } finally {
+      await seven.close();
+    }
+    expect(await max()).to.equal(before);
+  });
+
   it('a connection lost while a transaction holds it fails that transaction, not the process', async () => {
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
     const flaky = makeDb(proxy.url(tdb.name));

@@ -142,6 +142,16 @@ describe('telemetry contract: the /metrics scrape matches otel/metrics.md', func
     expect(unmatched?.labels).not.to.have.property('http_route');
   });
 
+  it('db.client.operation.duration keeps its buckets and counts every query of the service, bounded by operation', () => {
+    const buckets = samples.filter((s) => s.name === 'db_client_operation_duration_seconds_bucket' && s.labels.db_namespace === tdb.name);
+    expect(new Set(buckets.map((s) => s.labels.le))).to.deep.equal(new Set(['0.001', '0.005', '0.01', '0.05', '0.1', '0.5', '1', '5', '10', '+Inf']));
+    const ops = new Set(buckets.map((s) => s.labels.db_operation_name));
+    for (const op of ['SELECT', 'INSERT', 'BEGIN', 'COMMIT']) expect(ops, op).to.include(op); // requests, audit batches, migrations
+    for (const op of ops) expect(op).to.match(/^[A-Z]+$/);
+    const info = samples.find((s) => s.name === 'db_client_operation_duration_seconds_count' && s.labels.db_operation_name === 'SELECT');
+    expect(info?.labels).to.include({ db_system_name: 'postgresql', db_namespace: tdb.name, server_address: '127.0.0.1', server_port: '5432' });
+  });
+
   it('request count in the histogram equals requests served', async () => {
     const before = (await scrape(svc.metricsUrl))
       .filter((s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.http_route === '/api/ping')

@@ -1,5 +1,5 @@
 /**
- * Loaded by mocha before any test file (see .mocharc.json), so that the pg and winston
+ * Loaded by mocha before any test file (see .mocharc.json), so that the ioredis and winston
  * instrumentations are registered before those modules are first required in this process.
  * In-process tests read finished spans from `spanExporter`.
  */

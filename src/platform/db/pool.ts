@@ -5,6 +5,10 @@ import { parse as parseConnectionString } from 'pg-connection-string';
 import type { Logger } from '../logging/logger';
 import type { Instruments } from '../telemetry/instruments';
 import { observePoolAtScrape } from '../telemetry/pool-metrics';
+import { operationOf } from './operation';
+import { tracedClientClass } from './traced-client';
+
+export { operationOf };
 
 export interface PoolSettings {
   connectionString: string;
@@ -44,13 +48,6 @@ export interface Database extends Queryable {
 const SQL_PREVIEW = 200;
 /** Attempts of a transaction that keeps failing with a serialization failure or deadlock. */
 const TRANSACTION_ATTEMPTS = 4;
-
-/** The operation word of a statement (SELECT, INSERT …), the only part of SQL used as a label. */
-export function operationOf(sql: string): string {
-  const m = /^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*([A-Za-z]+)/.exec(sql);
-  const op = m?.[1]?.toUpperCase() ?? 'OTHER';
-  return /^(SELECT|INSERT|UPDATE|DELETE|WITH|BEGIN|COMMIT|ROLLBACK|CREATE|ALTER|DROP|SET|SHOW|COPY|LOCK|TRUNCATE|VALUES)$/.test(op) ? op : 'OTHER';
-}
 
 /**
  * Runs `fn` on one pooled client and always gives it back. pg-pool stops listening for 'error'
@@ -114,8 +111,8 @@ function isConnectionLoss(err: unknown): boolean {
  * Parameter values are never logged: only the first 200 characters of the SQL text.
  */
 export function createDatabase(settings: PoolSettings, logger: Logger, instruments: Instruments): Database {
-  // Explicit host/port/database (rather than connectionString) so that the pg instrumentation can
-  // name the pool in db.client.connection.* instead of "unknown_host:unknown_port".
+  // Explicit host/port/database (rather than connectionString) so that pool-metrics.ts can name
+  // the pool in db.client.connection.* (`host:port/database`) from its options.
   const parsed = parseConnectionString(settings.connectionString);
   const pool = new pg.Pool({
     host: parsed.host ?? undefined,
@@ -130,6 +127,8 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     connectionTimeoutMillis: settings.connectionTimeoutMillis,
     statement_timeout: settings.statementTimeoutMillis,
     application_name: settings.applicationName,
+    // every query's CLIENT span and db.client.operation.duration, whichever path issues it
+    Client: tracedClientClass({ duration: instruments.dbOperationDuration }),
   });
   const unobservePool = observePoolAtScrape(pool, instruments); // db.client.connection.* read when scraped, not per acquire
   // An idle client losing its server connection emits here; without a listener it would crash us.
@@ -199,7 +198,7 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
       return { total, idle, used: total - idle, waiting: pool.waitingCount, max: settings.max };
     },
     async close() {
-      unobservePool?.();
+      unobservePool();
       await pool.end();
     },
   };

@@ -1,4 +1,5 @@
 import type { Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import { DbDurationProducer } from './db-duration';
 import type { HttpDurationProducer } from './http-duration';
 
 /**
@@ -7,8 +8,9 @@ import type { HttpDurationProducer } from './http-duration';
  * lists each one as Prometheus scrapes it, and test/metrics-golden.test.ts pins that list, so a
  * rename here fails the build before it silently breaks an alert or a dashboard.
  *
- * Metrics that instrumentations own (db.client.*, nodejs.*, v8js.*) are not created here, except
- * the two pool gauges that are read at scrape time instead of counted per query (pool-metrics.ts).
+ * Metrics that instrumentations own (nodejs.*, v8js.*) are not created here. The db.client.* ones
+ * are ours (the query wrapper in db/traced-client.ts, the pool gauges in pool-metrics.ts), under the
+ * names, units and attributes @opentelemetry/instrumentation-pg gave them before it was dropped.
  * Attribute values must stay bounded: route templates, enum-like codes, never raw input.
  */
 
@@ -33,6 +35,12 @@ export interface Instruments {
   slowRequests: Counter<{ 'http.request.method': string } & RouteAttr>;
   /** Slow requests since start, for /health/metrics (an OTel counter cannot be read back). */
   slowRequestCount(): number;
+  /**
+   * db.client.operation.duration: every query, by db.system.name, db.namespace, db.operation.name,
+   * server.address, server.port, and error.type / db.response.status_code on failure. Hand-kept
+   * for speed like httpDuration (db-duration.ts); recorded by db/traced-client.ts.
+   */
+  dbOperationDuration: DbDurationProducer;
   /** Queries slower than SLOW_QUERY_MS, by operation (SELECT, INSERT …). */
   slowQueries: Counter<{ 'db.operation.name': string }>;
   /** Requests Node's HTTP parser refused before the app saw them, by parser error code (HPE_*). */
@@ -92,7 +100,7 @@ export const GAUGES = {
     description: 'Dependencies behind their latest version, from the last successful scan.',
   },
   dependencyLastScan: { name: 'caly.dependency.last_scan_timestamp', unit: 's', description: 'Unix time of the last successful dependency scan.' },
-  // instrumentation-pg's names and attributes, read from the pool at scrape time (pool-metrics.ts)
+  // semantic-convention pool gauges (instrumentation-pg's names), read from the pool at scrape time (pool-metrics.ts)
   dbConnectionCount: {
     name: 'db.client.connection.count',
     unit: '{connection}',
@@ -103,10 +111,15 @@ export const GAUGES = {
     unit: '{connection}',
     description: 'The number of current pending requests for an open connection.',
   },
+  dbConnectionMax: {
+    name: 'db.client.connection.max',
+    unit: '{connection}',
+    description: 'The maximum number of open connections allowed.',
+  },
 } as const;
 export type GaugeName = keyof typeof GAUGES;
 
-export function createInstruments(meter: Meter, httpDuration: HttpDurationProducer): Instruments {
+export function createInstruments(meter: Meter, httpDuration: HttpDurationProducer, dbDuration = new DbDurationProducer()): Instruments {
   let slowTotal = 0;
   const slowCounter: Instruments['slowRequests'] = meter.createCounter('caly.http.slow_requests', {
     description: 'Requests that took longer than SLOW_REQUEST_MS.',
@@ -141,6 +154,7 @@ export function createInstruments(meter: Meter, httpDuration: HttpDurationProduc
       description: 'Requests the HTTP parser refused (oversized headers, malformed), by parser error code.',
       unit: '{request}',
     }),
+    dbOperationDuration: dbDuration,
     slowQueries: meter.createCounter('caly.db.slow_queries', { description: 'Database queries that took longer than SLOW_QUERY_MS.', unit: '{query}' }),
 
     rateLimitRejections: meter.createCounter('caly.ratelimit.rejections', { description: 'Requests rejected by a rate limiter.', unit: '{request}' }),

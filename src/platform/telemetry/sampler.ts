@@ -17,9 +17,9 @@ import type { Config } from '../config';
 
 /**
  * Drops CLIENT spans that start no trace of their own: queries and Redis calls outside a request
- * (audit writes, purge, probes, warm-up) are not worth a trace. They must still be measured, so
- * this is done here rather than with instrumentation-pg's requireParentSpan, which skips the
- * query's db.client.operation.duration observation together with its span.
+ * (audit writes, purge, probes, warm-up) are not worth a trace. They must still be measured: the
+ * query wrapper (db/traced-client.ts) records db.client.operation.duration for every query and
+ * leaves the span decision to this one rule, which covers the Redis spans too.
  */
 export class NoOrphanClientSpans implements Sampler {
   constructor(private readonly inner: Sampler) {}

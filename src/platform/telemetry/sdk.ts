@@ -11,6 +11,7 @@ import { NoopSpanProcessor, type SpanExporter, type SpanProcessor } from '@opent
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { DiagToLog, type DiagSink } from './diag';
+import { DbDurationProducer } from './db-duration';
 import { HttpDurationProducer } from './http-duration';
 import { createInstruments, type Instruments } from './instruments';
 import { metricsRequestHandler } from './metrics-endpoint';
@@ -37,8 +38,12 @@ export interface TelemetryOptions {
   metricReader?: MetricReader;
 }
 
-/** What the service uses: PostgreSQL, Redis (rate limits), winston, the Node runtime. */
-const INSTRUMENTATIONS = ['pg', 'ioredis', 'winston', 'runtime-node'] as const;
+/**
+ * What the service uses: Redis (rate limits), winston, the Node runtime. PostgreSQL is not here:
+ * its query spans and db.client.* metrics come from the pool's own client class
+ * (db/traced-client.ts), at a fraction of instrumentation-pg's cost.
+ */
+const INSTRUMENTATIONS = ['ioredis', 'winston', 'runtime-node'] as const;
 
 /**
  * The instrumentations of @opentelemetry/auto-instrumentations-node, restricted to INSTRUMENTATIONS.
@@ -52,8 +57,6 @@ function instrumentations() {
   process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = INSTRUMENTATIONS.join(',');
   try {
     return getNodeAutoInstrumentations({
-      // Queries outside a request get no span (sampler.ts) but are still measured.
-      '@opentelemetry/instrumentation-pg': { requireParentSpan: false, ignoreConnectSpans: true, enhancedDatabaseReporting: false },
       // Redis calls (the rate limiters) as CLIENT spans under their request; the key names a
       // bucket (an address or a hashed email), so the statement is reduced to the command.
       '@opentelemetry/instrumentation-ioredis': { requireParentSpan: true, dbStatementSerializer: (cmd) => cmd },
@@ -77,7 +80,7 @@ function orNoop(processors: SpanProcessor[]): SpanProcessor[] {
 
 /**
  * Starts tracing and metrics through NodeSDK, with the instrumentations above. Must run before
- * `pg`, `ioredis` and `winston` are first required (main.ts loads the rest of the service only
+ * `ioredis` and `winston` are first required (main.ts loads the rest of the service only
  * after this returns), otherwise require-in-the-middle never sees them load.
  *
  * NodeSDK reads the standard OTEL_* variables for the resource (OTEL_SERVICE_NAME,
@@ -99,6 +102,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   });
 
   const httpDuration = new HttpDurationProducer();
+  const dbDuration = new DbDurationProducer();
   const readers: MetricReader[] = [];
   let prometheus: PrometheusExporter | undefined;
   if (config.OTEL_METRICS_EXPORTER === 'prometheus') {
@@ -106,7 +110,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
       preventServerStart: true,
       // Scope labels churn with every upgrade and split series; rules aggregate without them.
       withoutScopeInfo: true,
-      metricProducers: [httpDuration],
+      metricProducers: [httpDuration, dbDuration],
     });
     readers.push(prometheus);
   }
@@ -128,7 +132,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   });
   sdk.start();
 
-  const instruments = createInstruments(meterProvider.getMeter('caly-api'), httpDuration);
+  const instruments = createInstruments(meterProvider.getMeter('caly-api'), httpDuration, dbDuration);
 
   return {
     instruments,
