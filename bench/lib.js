@@ -208,12 +208,22 @@ async function countLogLines(file, route) {
  * shared machine moves with whatever else runs; CPU time per request served does much less.
  */
 function cpuSeconds(pid) {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
+}
+
+/**
+ * The same split into user and system (kernel) time. The kernel part is mostly the socket writes,
+ * and on loopback it grows as the server gets slower: an idle load generator has to be woken for
+ * every response (bench/README.md, "the kernel share"), so compare it between servers.
+ */
+function cpuTimes(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
   } catch {
-    return NaN;
+    return { user: NaN, sys: NaN };
   }
 }
 /** Resident set size of a process in MB (VmRSS from /proc), NaN where /proc is missing. */
@@ -238,6 +248,7 @@ function tmpWorkDir() {
 }
 
 module.exports = {
+  cpuTimes,
   ROOT,
   HAS_TASKSET,
   sleep,

@@ -197,12 +197,16 @@ async function measureOne(o, db, workDir, group, spec, rep) {
   let cpu0;
   let spans;
   let cpu1;
+  let sys0;
+  let sys1;
   let rssMb;
   try {
     if (o.warmupS > 0) warm = await lib.autocannon({ url, connections: o.connections, durationS: o.warmupS, cpu: o.loadCpu, headers: PROXY_HEADERS });
     cpu0 = lib.cpuSeconds(srv.pid);
+    sys0 = lib.cpuTimes(srv.pid).sys;
     res = await lib.autocannon({ url, connections: o.connections, durationS: o.durationS, cpu: o.loadCpu, headers: PROXY_HEADERS });
     cpu1 = lib.cpuSeconds(srv.pid);
+    sys1 = lib.cpuTimes(srv.pid).sys;
     rssMb = lib.rssMb(srv.pid);
     if (spec.kind === 'service') {
       // Requests cut off by autocannon's stop may still be running: wait until the count settles.
@@ -249,6 +253,7 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     reqPerSec: res.requests.total / res.duration,
     // server CPU per request in the measured window; sent counts requests cut off at the end too
     cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / res.requests.total,
+    sysUsPerReq: ((sys1 - sys0) * 1e6) / res.requests.total,
     cpuUtil: (cpu1 - cpu0) / res.duration,
     rssMb,
     loadavg1: load1,
@@ -306,6 +311,7 @@ function summarise(o, runs) {
         ratioMin: Math.min(...ratios),
         ratioMax: Math.max(...ratios),
         cpuUsPerReq,
+        sysUsPerReq: lib.median(mine.map((r) => r.sysUsPerReq)),
         cpuRatio: lib.median(cpuRatios),
         p99Ratio,
         rssMb,
@@ -337,6 +343,7 @@ function printTable(rows) {
     'ratio (min–max)',
     'p99 ratio',
     'CPU µs/req',
+    'of it kernel',
     'CPU ratio',
     'RSS MB',
     'target',
@@ -352,6 +359,7 @@ function printTable(rows) {
     r.server.startsWith('koa-bare') ? '1.00' : `${fmt(r.ratio, 2)} (${fmt(r.ratioMin, 2)}–${fmt(r.ratioMax, 2)})`,
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.p99Ratio, 2),
     fmt(r.cpuUsPerReq),
+    fmt(r.sysUsPerReq),
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.cpuRatio, 2),
     fmt(r.rssMb),
     r.target
@@ -401,7 +409,7 @@ async function main() {
           runs.push(r);
           console.log(
             `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms` +
-              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (${fmt(100 * r.cpuUtil)}%)  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
+              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (kernel ${fmt(r.sysUsPerReq)}; ${fmt(100 * r.cpuUtil)}%)  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
               (r.histogramCount === undefined ? '' : `  histogram ${r.histogramCount} = served; access lines ${r.accessLogLines}`) +
               (r.spansExported === undefined ? '' : `; spans ${r.spansExported}`) +
               (r.problems.length ? `  PROBLEM: ${r.problems.join('; ')}` : ''),
