@@ -11,7 +11,7 @@
  * sent to a file: `node bench/micro.js > /tmp/micro.log` (results go to stderr).
  */
 const path = require('node:path');
-const dist = path.join(__dirname, '..', 'dist');
+const dist = path.join(__dirname, '..', 'dist', 'platform');
 
 const { loadConfig } = require(`${dist}/config`);
 const { startTelemetry } = require(`${dist}/telemetry/sdk`);
@@ -77,7 +77,7 @@ const candidates = {
     sync: () => api.context.with(api.trace.setSpan(api.ROOT_CONTEXT, span), () => fast('info', 'request', fields(), span.spanContext())),
   },
   'timeout: setTimeout + Promise.race (before)': { n: 50_000, async: () => race({}, nextFn) },
-  'timeout: deadline queue (after)': { n: 50_000, async: () => queueTimeout({}, nextFn) },
+  'timeout: deadline queue (after)': { n: 50_000, async: () => queueTimeout.around({}, nextFn) },
   'new Date().toISOString()': { n: 200_000, sync: () => new Date().toISOString() },
 };
 
