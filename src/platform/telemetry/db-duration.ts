@@ -1,8 +1,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
-import type { Resource } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { emptySeries, histogramCollection, observe, type HandSeries } from './hand-histogram';
 
 /** The boundaries instrumentation-pg gave db.client.operation.duration, in seconds (dashboards read them). */
 export const DB_DURATION_BOUNDARIES = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10] as const;
@@ -22,14 +21,7 @@ export interface DbSeriesAttributes {
 }
 
 /** One series; callers look it up once (per connection and operation) and record into it. */
-export interface DbSeries {
-  readonly attributes: Attributes;
-  counts: Float64Array;
-  sum: number;
-  count: number;
-  min: number;
-  max: number;
-}
+export type DbSeries = HandSeries;
 
 /**
  * The `db.client.operation.duration` histogram, kept by hand and handed to the SDK's readers as a
@@ -58,14 +50,7 @@ export class DbDurationProducer implements MetricProducer {
   }
 
   record(s: DbSeries, seconds: number): void {
-    const b = DB_DURATION_BOUNDARIES;
-    let i = 0;
-    while (i < b.length && seconds > b[i]!) i++;
-    s.counts[i]! += 1;
-    s.sum += seconds;
-    s.count += 1;
-    if (seconds < s.min) s.min = seconds;
-    if (seconds > s.max) s.max = seconds;
+    observe(s, DB_DURATION_BOUNDARIES, seconds);
   }
 
   private overflow(): DbSeries {
@@ -75,52 +60,22 @@ export class DbDurationProducer implements MetricProducer {
   }
 
   async collect(): Promise<CollectionResult> {
-    const endTime = millisToHrTime(Date.now());
-    const dataPoints = [...this.series.values()]
-      .filter((s) => s.count > 0)
-      .map((s) => ({
+    // A series is made when a connection first meets an operation, before anything is recorded.
+    const recorded = [...this.series.values()].filter((s) => s.count > 0);
+    return histogramCollection(
+      {
+        scope: 'caly-api.db',
+        name: 'db.client.operation.duration',
+        description: 'Duration of database client operations.',
+        unit: 's',
+        boundaries: DB_DURATION_BOUNDARIES,
         startTime: this.startTime,
-        endTime,
-        attributes: s.attributes,
-        value: {
-          buckets: { boundaries: [...DB_DURATION_BOUNDARIES], counts: Array.from(s.counts) },
-          sum: s.sum,
-          count: s.count,
-          min: s.min,
-          max: s.max,
-        },
-      }));
-    return {
-      errors: [],
-      resourceMetrics: {
-        // The reader keeps its SDK producer's resource and uses only our scopeMetrics.
-        resource: undefined as unknown as Resource,
-        scopeMetrics: [
-          {
-            scope: { name: 'caly-api.db' },
-            metrics:
-              dataPoints.length === 0
-                ? []
-                : [
-                    {
-                      descriptor: {
-                        name: 'db.client.operation.duration',
-                        description: 'Duration of database client operations.',
-                        unit: 's',
-                        valueType: ValueType.DOUBLE,
-                      },
-                      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-                      dataPointType: DataPointType.HISTOGRAM,
-                      dataPoints,
-                    },
-                  ],
-          },
-        ],
       },
-    };
+      recorded,
+    );
   }
 }
 
 function newSeries(attributes: Attributes): DbSeries {
-  return { attributes, counts: new Float64Array(DB_DURATION_BOUNDARIES.length + 1), sum: 0, count: 0, min: Infinity, max: -Infinity };
+  return emptySeries(attributes, DB_DURATION_BOUNDARIES);
 }

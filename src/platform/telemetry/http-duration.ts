@@ -1,9 +1,8 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
-import { AggregationTemporality, DataPointType, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import type { Resource } from '@opentelemetry/resources';
+import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
 import { METRIC_HTTP_SERVER_REQUEST_DURATION } from '@opentelemetry/semantic-conventions';
+import { emptySeries, histogramCollection, observe, type HandSeries } from './hand-histogram';
 
 /** Semantic-convention advice for http.server.request.duration, in seconds. */
 export const HTTP_DURATION_BOUNDARIES = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
@@ -11,15 +10,9 @@ export const HTTP_DURATION_BOUNDARIES = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0
 /** Series beyond this fold into one overflow series, as the SDK does (its default limit is 2000). */
 const MAX_SERIES = 2000;
 
-interface Series {
-  attributes: Attributes;
-  counts: Float64Array;
+interface Series extends HandSeries {
   /** Per bucket, the last sampled request that landed in it: an OpenMetrics exemplar. */
   exemplars: Array<Exemplar | undefined>;
-  sum: number;
-  count: number;
-  min: number;
-  max: number;
 }
 
 /** A trace that landed in a bucket, shown next to the bucket in the OpenMetrics exposition. */
@@ -55,15 +48,8 @@ export class HttpDurationProducer implements MetricProducer {
     const key = seriesKey(method, status, scheme, route);
     let s = this.series.get(key);
     if (s === undefined) s = this.newSeries(key, method, route, status, scheme);
-    const b = HTTP_DURATION_BOUNDARIES;
-    let i = 0;
-    while (i < b.length && seconds > b[i]!) i++;
-    s.counts[i]! += 1;
+    const i = observe(s, HTTP_DURATION_BOUNDARIES, seconds);
     if (traceId !== undefined && spanId !== undefined) s.exemplars[i] = { traceId, spanId, value: seconds, timeMs: Date.now() };
-    s.sum += seconds;
-    s.count += 1;
-    if (seconds < s.min) s.min = seconds;
-    if (seconds > s.max) s.max = seconds;
   }
 
   private newSeries(key: string, method: string, route: string | undefined, status: number, scheme: string): Series {
@@ -83,13 +69,8 @@ export class HttpDurationProducer implements MetricProducer {
             ...(status >= 500 ? { 'error.type': String(status) } : {}),
           };
     const s: Series = {
-      attributes,
-      counts: new Float64Array(HTTP_DURATION_BOUNDARIES.length + 1),
+      ...emptySeries(attributes, HTTP_DURATION_BOUNDARIES),
       exemplars: new Array<Exemplar | undefined>(HTTP_DURATION_BOUNDARIES.length + 1).fill(undefined),
-      sum: 0,
-      count: 0,
-      min: Infinity,
-      max: -Infinity,
     };
     this.series.set(key, s);
     return s;
@@ -124,47 +105,17 @@ export class HttpDurationProducer implements MetricProducer {
   }
 
   async collect(): Promise<CollectionResult> {
-    const endTime = millisToHrTime(Date.now());
-    const dataPoints = [...this.series.values()].map((s) => ({
-      startTime: this.startTime,
-      endTime,
-      attributes: s.attributes,
-      value: {
-        buckets: { boundaries: [...HTTP_DURATION_BOUNDARIES], counts: Array.from(s.counts) },
-        sum: s.sum,
-        count: s.count,
-        min: s.min,
-        max: s.max,
+    return histogramCollection(
+      {
+        scope: 'caly-api.http',
+        name: METRIC_HTTP_SERVER_REQUEST_DURATION,
+        description: 'Duration of HTTP server requests.',
+        unit: 's',
+        boundaries: HTTP_DURATION_BOUNDARIES,
+        startTime: this.startTime,
       },
-    }));
-    return {
-      errors: [],
-      resourceMetrics: {
-        // The reader keeps its SDK producer's resource and uses only our scopeMetrics.
-        resource: undefined as unknown as Resource,
-        scopeMetrics: [
-          {
-            scope: { name: 'caly-api.http' },
-            metrics:
-              dataPoints.length === 0
-                ? []
-                : [
-                    {
-                      descriptor: {
-                        name: METRIC_HTTP_SERVER_REQUEST_DURATION,
-                        description: 'Duration of HTTP server requests.',
-                        unit: 's',
-                        valueType: ValueType.DOUBLE,
-                      },
-                      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-                      dataPointType: DataPointType.HISTOGRAM,
-                      dataPoints,
-                    },
-                  ],
-          },
-        ],
-      },
-    };
+      this.series.values(),
+    );
   }
 }
 
