@@ -9,8 +9,8 @@ import { operationOf } from './operation';
  * pool's own client class instead of @opentelemetry/instrumentation-pg.
  *
  * Why by hand: per query, instrumentation-pg's telemetry cost 5.5 µs of CPU and this class costs
- * 2.7 µs (bench/README.md, "The pg CLIENT span from our own client class": the SDK started as in the service, queries answered without
- * I/O). The instrumentation wraps pool.connect, builds its attributes twice, records the duration
+ * 2.7 µs (bench/README.md, "The pg CLIENT span from our own client class": the SDK started as in
+ * the service, queries answered without I/O). The instrumentation wraps pool.connect, builds its attributes twice, records the duration
  * through the metrics SDK (which hashes the attribute set on every record) and binds callbacks to
  * the active context. None of that binding is needed here: `withClient` awaits `pool.connect()` in
  * the caller's own async context, so a query starts there and its parent is simply the active
