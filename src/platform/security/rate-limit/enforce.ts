@@ -22,11 +22,16 @@ export interface EnforceDeps {
 
 export type Decision = { allowed: true; res: RateLimiterRes } | { allowed: false; res: RateLimiterRes };
 
+/** X-RateLimit-Reset: the Unix second the window ends, `msBeforeNext` from now. */
+export function resetHeader(msBeforeNext: number): string {
+  return String(Math.ceil((Date.now() + Math.max(0, msBeforeNext)) / 1000));
+}
+
 function headersOf(l: NamedLimiter, res: RateLimiterRes): Record<string, string> {
   return {
     'X-RateLimit-Limit': String(l.points),
     'X-RateLimit-Remaining': String(Math.max(0, res.remainingPoints)),
-    'X-RateLimit-Reset': String(Math.ceil((Date.now() + Math.max(0, res.msBeforeNext)) / 1000)),
+    'X-RateLimit-Reset': resetHeader(res.msBeforeNext),
   };
 }
 
@@ -48,7 +53,7 @@ export async function take(l: NamedLimiter, key: string, deps: EnforceDeps): Pro
 
 /** Same headers as headersOf, set straight on the response: this runs on every /api/* request. */
 export function setLimitHeaders(ctx: AppContext, l: NamedLimiter, res: RateLimiterRes): void {
-  writeLimitHeaders(ctx, String(l.points), res.remainingPoints, String(Math.ceil((Date.now() + Math.max(0, res.msBeforeNext)) / 1000)));
+  writeLimitHeaders(ctx, String(l.points), res.remainingPoints, resetHeader(res.msBeforeNext));
 }
 
 /** The limit headers from values the caller already has as strings (the API limiter's fast path). */

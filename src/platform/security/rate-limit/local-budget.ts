@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { NamedLimiter } from './enforce';
+import { resetHeader, type NamedLimiter } from './enforce';
 
 /**
  * The API budget answered from a slice reserved in the shared store, so that a request far from
@@ -168,7 +168,7 @@ export class LocalBudget {
   private async consumeOne(key: string, b: Bucket): Promise<Answer> {
     try {
       const res = await this.l.limiter.consume(key, 1);
-      return { allowed: true, remaining: res.remainingPoints, resetHeader: String(Math.ceil((Date.now() + Math.max(0, res.msBeforeNext)) / 1000)) };
+      return { allowed: true, remaining: res.remainingPoints, resetHeader: resetHeader(res.msBeforeNext) };
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) return { allowed: undefined, error: err as Error };
       // The window's first rejection: this consume took the counter past the limit, or one of
