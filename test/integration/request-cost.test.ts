@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { until } from '../helpers/poll';
 import { ROOT, startService, type ServiceHandle } from '../helpers/service';
 
 /**
@@ -43,14 +44,13 @@ describe('async resources per request (deterministic cost budget)', function () 
     const file = join(dir, 'counts.json');
     rmSync(file, { force: true });
     svc.child.kill('SIGUSR2');
-    for (let i = 0; i < 100; i++) {
+    return until(() => {
       try {
         return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
       } catch {
-        await new Promise((r) => setTimeout(r, 20));
+        return undefined; // not written yet, or not completely
       }
-    }
-    throw new Error('the service wrote no counts');
+    }, 2_000);
   }
 
   before(async () => {
