@@ -1,29 +1,9 @@
-import { request } from 'node:http';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Client, createTenant, domainEnv, scratchDir, sql, type CreatedTenant, type Tokens } from '../helpers/domain';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { scrape, startService, type ServiceHandle } from '../helpers/service';
-
-/** Raw HTTP: fetch normalises or refuses some of what an attacker sends. */
-function raw(
-  base: string,
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: string | Buffer,
-): Promise<{ status: number; body: string }> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
-      let b = '';
-      res.setEncoding('utf8').on('data', (c: string) => (b += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+import { raw } from '../helpers/raw-http';
 
 const envelope = (body: string) => (JSON.parse(body) as { error: { code: string } }).error.code;
 const nestedArrays = (n: number) => `{"CallSid":"deep1","Legs":${'['.repeat(n)}${']'.repeat(n)}}`;

@@ -1,22 +1,8 @@
-import { request } from 'node:http';
 import { expect } from 'chai';
 import { Client, createTenant, domainEnv, runCli, scratchDir, sql, type CreatedTenant, type Tokens } from '../helpers/domain';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startService, type ServiceHandle } from '../helpers/service';
-
-/** Raw HTTP, so that paths keep their exact spelling (double slashes, case). */
-function raw(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
-      let b = '';
-      res.setEncoding('utf8').on('data', (c: string) => (b += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+import { raw } from '../helpers/raw-http';
 
 /** What this suite sends that must never reach a log line, and how often each was found. */
 export const logFigures = { secretsSent: 0, found: [] as string[] };

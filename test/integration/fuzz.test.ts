@@ -1,22 +1,8 @@
-import { request } from 'node:http';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startService, type ServiceHandle } from '../helpers/service';
-
-/** Raw HTTP (not fetch): fetch refuses many of the malformed requests we want to send. */
-function raw(url: string, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
-      let b = '';
-      res.setEncoding('utf8').on('data', (c: string) => (b += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+import { raw } from '../helpers/raw-http';
 
 const pathSegment = fc.oneof(
   fc.string({ maxLength: 12 }).map(encodeURIComponent),
