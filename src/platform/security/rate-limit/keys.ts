@@ -34,7 +34,8 @@ export const tenantKey = (tenantId: string): string => `t:${tenantId}`;
 export function ipKey(ctx: AppContext): string {
   let ip = ctx.ip || 'unknown';
   if (ip.startsWith('::ffff:') && ip.includes('.')) ip = ip.slice(7);
-  else if (isIPv6(ip)) ip = `${ipv6Prefix64(ip)}::/64`;
+  // An IPv4 address has no colon: skip net.isIPv6's long pattern for it (it ran on every request).
+  else if (ip.includes(':') && isIPv6(ip)) ip = `${ipv6Prefix64(ip)}::/64`;
   return `ip:${ip}`;
 }
 
