@@ -64,7 +64,50 @@ const sonicNow = new SonicBoom({ fd: 1, sync: false, minLength: 0 });
 const sonicBatched = new SonicBoom({ fd: 1, sync: false, minLength: 4096, periodicFlush: 100 });
 const turn = () => new Promise((res) => setImmediate(res));
 
+// The server span's own work, as request-span.ts does it (no context, no histogram), and the
+// security headers as headers.ts writes them: compared in bench/README.md ("third round") with what
+// taking each away saves end to end.
+const tracer = api.trace.getTracer('caly-api.http');
+const serverSpan = () => {
+  const s = tracer.startSpan(
+    'GET',
+    {
+      kind: api.SpanKind.SERVER,
+      attributes: {
+        'http.request.method': 'GET',
+        'url.path': '/api/ping',
+        'url.scheme': 'https',
+        'client.address': '203.0.113.7',
+        'user_agent.original': 'caly-bench/1 (autocannon)',
+        'network.protocol.version': '1.1',
+      },
+    },
+    api.ROOT_CONTEXT,
+  );
+  const sc = s.spanContext();
+  const id = `${sc.traceId}-${sc.spanId}`;
+  s.setAttribute('http.route', '/api/ping');
+  s.updateName('GET /api/ping');
+  s.setAttribute('http.response.status_code', 200);
+  s.end();
+  return id;
+};
+const { IncomingMessage, ServerResponse } = require('node:http');
+const { securityHeaderList } = require(`${dist}/security/headers`);
+const headerOps = securityHeaderList({ hstsPreload: false });
+const incoming = new IncomingMessage(null);
+const withHeaders = () => {
+  const res = new ServerResponse(incoming);
+  for (const [name, value] of headerOps) {
+    if (value === undefined) res.removeHeader(name);
+    else res.setHeader(name, value);
+  }
+};
+
 const candidates = {
+  'server span: start with six attributes, two more, rename, end': { n: 100_000, sync: serverSpan },
+  'security headers on a fresh ServerResponse': { n: 100_000, sync: withHeaders },
+  'a fresh ServerResponse alone (subtract from the line above)': { n: 100_000, sync: () => new ServerResponse(incoming) },
   'sonic-boom write per turn, minLength 0 (as used)': { n: 20_000, async: () => (sonicNow.write(LINE), turn()) },
   'sonic-boom write per turn, minLength 4096 + periodicFlush 100 ms': { n: 20_000, async: () => (sonicBatched.write(LINE), turn()) },
   'event-loop turn alone (subtract from the two above)': { n: 20_000, async: turn },
