@@ -96,12 +96,12 @@ async function waitForLine(file, pred, child, timeoutMs = 30_000) {
  *   kind 'baseline' → node bench/baseline/koa-bare.js
  *   kind 'peer'     → `script` (bench/peers/*), ready when it prints a JSON line with msg "listening"
  */
-async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], script: customScript, stdout }) {
+async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], node = process.execPath, script: customScript, stdout }) {
   // `stdout` ({fd, file}): write somewhere else (a FIFO) and watch `file` for the ready line.
   const logFile = stdout ? stdout.file : path.join(workDir, `${label}-${Date.now()}-${randomBytes(2).toString('hex')}.log`);
   const out = stdout ? stdout.fd : fs.openSync(logFile, 'w');
   const script = customScript ?? (kind === 'service' ? path.join(ROOT, 'dist/main.js') : path.join(__dirname, 'baseline/koa-bare.js'));
-  const [cmd, args] = pinned(cpu, [process.execPath, ...nodeArgs, script]);
+  const [cmd, args] = pinned(cpu, [node, ...nodeArgs, script]);
   const child = spawn(cmd, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },

@@ -15,6 +15,8 @@
  *                                      # check one SERVER span per request (export cost included)
  *   node bench/run.js --compare before=bench/results/builds/before   # A/B: another build of the
  *                                      # service (a tsc outDir inside this repo) as an extra server
+ *   node bench/run.js --compare n22=dist-copy --runtime n22=/path/to/node22/bin/node,--experimental-async-context-frame
+ *                                      # a --compare build on another Node binary, with its flags
  *   node bench/run.js --redis redis://127.0.0.1:6379   # the service's limiters count in Redis (as
  *                                      # deployed with replicas) instead of process memory
  *
@@ -40,6 +42,7 @@ function parseArgs(argv) {
     nodeEnv: 'production',
     out: path.join(__dirname, 'results'),
     compare: [],
+    runtimes: {},
     otlp: false,
   };
   for (let i = 2; i < argv.length; i++) {
@@ -64,6 +67,11 @@ function parseArgs(argv) {
     else if (a === '--compare') {
       const [name, dir] = next().split('=');
       o.compare.push({ name, dir: path.resolve(dir) });
+    } else if (a === '--runtime') {
+      // --runtime <compare name>=<node binary>[,<node flag>...]: that --compare build runs on another Node
+      const [name, spec] = next().split('=');
+      const [bin, ...args] = spec.split(',');
+      o.runtimes[name] = { bin: path.resolve(bin), args };
     } else throw new Error(`unknown option ${a} (see the header of bench/run.js)`);
   }
   // Pinning to two CPUs needs two; on a one-CPU box run unpinned rather than fail.
@@ -187,7 +195,8 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     cpu: o.serverCpu,
     workDir,
     label,
-    nodeArgs: [...nodeArgs, ...(spec.nodeArgs ?? [])],
+    nodeArgs: [...(spec.runtime?.args ?? []), ...nodeArgs, ...(spec.nodeArgs ?? [])],
+    node: spec.runtime?.bin,
     script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
   });
   const url = srv.url + group.route;
@@ -379,7 +388,7 @@ async function main() {
   for (const c of o.compare) {
     for (const g of Object.values(GROUPS)) {
       const like = g.servers.find((s) => s.id === 'service');
-      g.servers.push({ ...like, id: `service@${c.name}`, distDir: c.dir, target: undefined });
+      g.servers.push({ ...like, id: `service@${c.name}`, distDir: c.dir, runtime: o.runtimes[c.name], target: undefined });
     }
   }
   // --compare builds stay in whatever --servers says
