@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { registerDocsRoutes } from './platform/docs/routes';
+import { cacheRouteMatches } from './platform/api/route-match-cache';
 import { serviceDocument } from './modules/openapi-document';
 import type { AuditSink } from './platform/audit/catalogue';
 import type { Auth, AuthMiddleware } from './modules/auth/middleware';
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
   const { limiters, auth } = deps;
   const router = new Router<AppState>();
+  cacheRouteMatches(router); // recent method + path → layers answers (the router tests every route's pattern otherwise)
   registerHealthRoutes(router, {
     db: deps.db,
     keyring: deps.keyring,
