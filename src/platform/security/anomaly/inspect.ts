@@ -36,7 +36,7 @@ export interface RequestLineOptions {
  */
 export function inspectRequestLine(req: RequestLine, opts: RequestLineOptions): Finding[] {
   const findings: Finding[] = [];
-  scanInto(findings, decodeForScan(req.path, false), 'path');
+  for (const hit of scanPath(req.path)) findings.push({ kind: hit.kind, rule: hit.rule, location: 'path' });
   if (req.querystring) inspectQuery(req.querystring, findings);
 
   const h = req.headers;
@@ -65,7 +65,7 @@ export function inspectRequestLine(req: RequestLine, opts: RequestLineOptions): 
  * answers. Bounded in entries and value length; when full it is simply emptied, so a client
  * sending ever-new values costs itself a rescan and nothing more.
  */
-const HEADER_MEMO_ENTRIES = 1024; // per header
+const HEADER_MEMO_ENTRIES = 1024; // per memo (each header, the path)
 const HEADER_MEMO_VALUE_CHARS = 512;
 const headerMemo: Record<(typeof SCANNED_HEADERS)[number], Map<string, readonly PayloadHit[]>> = {
   'user-agent': new Map(),
@@ -73,15 +73,32 @@ const headerMemo: Record<(typeof SCANNED_HEADERS)[number], Map<string, readonly 
   'x-forwarded-for': new Map(),
 };
 
+/**
+ * Paths repeat too (every client polls the same few), and scanning the path was most of the scan's
+ * cost on a plain GET: the same memo, for the raw path. At most MAX_FINDINGS hits are kept per
+ * path, as many as a request may report.
+ */
+const pathMemo = new Map<string, readonly PayloadHit[]>();
+
 function scanHeader(name: (typeof SCANNED_HEADERS)[number], value: string): readonly PayloadHit[] {
-  const memo = headerMemo[name];
+  // A Referer is a URL whose query may use `+` for spaces; elsewhere `+` is literal.
+  return remembered(headerMemo[name], value, () => scanValue(decodeForScan(value, name === 'referer')));
+}
+
+function scanPath(rawPath: string): readonly PayloadHit[] {
+  return remembered(pathMemo, rawPath, () => {
+    const decoded = decodeForScan(rawPath, false);
+    return decoded === '' ? NO_HITS : scanValue(decoded).slice(0, MAX_FINDINGS);
+  });
+}
+
+function remembered(memo: Map<string, readonly PayloadHit[]>, value: string, scan: () => readonly PayloadHit[]): readonly PayloadHit[] {
   const memoable = value.length <= HEADER_MEMO_VALUE_CHARS;
   if (memoable) {
     const known = memo.get(value);
     if (known) return known;
   }
-  // A Referer is a URL whose query may use `+` for spaces; elsewhere `+` is literal.
-  const hits = scanValue(decodeForScan(value, name === 'referer'));
+  const hits = scan();
   if (memoable) {
     if (memo.size >= HEADER_MEMO_ENTRIES) memo.clear();
     memo.set(value, hits);
