@@ -97,6 +97,13 @@ describe('security edge: headers and CORS (service process)', function () {
     expect(admin.headers.get('access-control-allow-origin')).to.equal('https://admin.caly.example');
   });
 
+  it('CORS: a response to a request without Origin still says Vary: Origin (a shared cache must not hand it to a browser)', async () => {
+    const res = await fetch(`${svc.url}/health/live`);
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('vary')).to.equal('Origin');
+    expect(res.headers.get('access-control-allow-origin')).to.equal(null);
+  });
+
   it('CORS: a preflight from an allowed origin lists the allowed headers and methods', async () => {
     const res = await fetch(`${svc.url}/api/auth/login`, {
       method: 'OPTIONS',

@@ -54,7 +54,10 @@ export function corsPolicy(allowedOrigins: string): Step {
     name: 'cors',
     before(ctx) {
       if (ctx.get('Origin') !== '') return viaLibrary.before!(ctx);
-      ctx.vary('Origin');
+      // What ctx.vary('Origin') does when no Vary is set yet (always, this early), without the vary
+      // package's parse of the existing value on every request.
+      if (ctx.res.getHeader('Vary') === undefined) ctx.res.setHeader('Vary', 'Origin');
+      else ctx.vary('Origin');
     },
   };
 }
