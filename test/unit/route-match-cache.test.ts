@@ -66,6 +66,18 @@ describe('route match cache (api/route-match-cache.ts)', () => {
     }
   });
 
+  it('long paths are matched without being kept (the cache holds short keys only)', () => {
+    const plain = table();
+    const cached = table();
+    cacheRouteMatches(cached);
+    const long = `/api/calls/${'x'.repeat(600)}`;
+    const first = cached.match(long, 'GET');
+    expect(shape(cached, first)).to.deep.equal(shape(plain, plain.match(long, 'GET')));
+    expect(shape(cached, first).route).to.equal(true);
+    expect(cached.match(long, 'GET')).to.not.equal(first);
+    expect(Object.isFrozen(first)).to.equal(false);
+  });
+
   it('a route registered after a match is found (the cache is cleared when the table changes)', () => {
     const r = table();
     cacheRouteMatches(r);
