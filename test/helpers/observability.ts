@@ -1,10 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import type { AddressInfo } from 'node:net';
+import { freePort } from './ports';
 
 /** Repository root and the observability files these helpers read. */
 export const ROOT = resolve(__dirname, '..', '..');
@@ -31,18 +32,6 @@ export function which(name: keyof typeof BIN): string | undefined {
 export function run(bin: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}) {
   const r = spawnSync(bin, args, { encoding: 'utf8', cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, input: opts.input, timeout: 60_000 });
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-/** A free TCP port on loopback (bound then released; the OS hands out high ephemeral ports). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolvePort(port));
-    });
-  });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,17 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-
-/** A free high port (never one of the shared services' ports: the OS picks from the ephemeral range). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Our own redis-server, so that stopping it cannot disturb anyone else's tests. */
 export async function startRedis(port: number): Promise<ChildProcess> {

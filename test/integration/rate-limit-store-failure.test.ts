@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { freePort, startRedis, stopRedis } from '../helpers/redis-server';
+import { freePort } from '../helpers/ports';
+import { startRedis, stopRedis } from '../helpers/redis-server';
 import { scrape, startService, type ServiceHandle } from '../helpers/service';
 
 const ping = (svc: ServiceHandle) => fetch(`${svc.url}/api/ping`).then(async (r) => (await r.arrayBuffer(), r));
