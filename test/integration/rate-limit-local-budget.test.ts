@@ -14,7 +14,8 @@ import { createLimiters, createRedisClient, limitApiPaths, quitRedisClient, wait
 import { EXACT_SLICES, sliceOf } from '../../src/platform/security/rate-limit/local-budget';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startInProcessApp, type InProcessApp } from '../helpers/inprocess';
-import { freePort, startRedis, stopRedis } from '../helpers/redis-server';
+import { freePort } from '../helpers/ports';
+import { startRedis, stopRedis } from '../helpers/redis-server';
 import { telemetry } from '../setup/telemetry';
 
 /**
@@ -91,47 +92,57 @@ async function twoReplicas(
   return { replicas, clients };
 }
 
-describe('API limiter from a local budget: two replicas on one Redis', function () {
-  this.timeout(60_000);
-  const prefix = `test-rlbudget-${randomBytes(4).toString('hex')}`;
-  const { audit, exceeded } = recorder();
-  let tdb: TestDatabase;
-  let replicas: InProcessApp[];
-  let clients: Redis[];
-  let redis: Redis;
-  const counter = async (ip: string) => Number((await redis.get(`${prefix}:api:ip:${ip}`)) ?? 0);
-
+/**
+ * Two replicas on the shared Redis under a fresh key prefix, with their own test database, for one
+ * describe block: started before its tests, closed after them, and the prefix's keys deleted.
+ */
+function replicasOnSharedRedis(name: string, opts: { windowS: number; audit: AuditSink }) {
+  const fixture = {
+    prefix: `test-${name}-${randomBytes(4).toString('hex')}`,
+    replicas: [] as InProcessApp[],
+    redis: undefined as unknown as Redis,
+    tdb: undefined as unknown as TestDatabase,
+  };
+  let clients: Redis[] = [];
   before(async () => {
-    tdb = await createTestDatabase();
-    redis = new Redis(REDIS_URL);
-    ({ replicas, clients } = await twoReplicas(tdb.url, prefix, { windowS: 60, audit }));
+    fixture.tdb = await createTestDatabase();
+    fixture.redis = new Redis(REDIS_URL);
+    ({ replicas: fixture.replicas, clients } = await twoReplicas(fixture.tdb.url, fixture.prefix, opts));
   });
   after(async () => {
-    await Promise.all((replicas ?? []).map((r) => r.close()));
-    await Promise.all((clients ?? []).map((c) => quitRedisClient(c)));
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-    await tdb?.drop();
+    await Promise.all(fixture.replicas.map((r) => r.close()));
+    await Promise.all(clients.map((c) => quitRedisClient(c)));
+    const keys = await fixture.redis.keys(`${fixture.prefix}:*`);
+    if (keys.length) await fixture.redis.del(...keys);
+    await fixture.redis.quit();
+    await fixture.tdb?.drop();
   });
+  return fixture;
+}
+
+describe('API limiter from a local budget: two replicas on one Redis', function () {
+  this.timeout(60_000);
+  const { audit, exceeded } = recorder();
+  const shared = replicasOnSharedRedis('rlbudget', { windowS: 60, audit });
+  const counter = async (ip: string) => Number((await shared.redis.get(`${shared.prefix}:api:ip:${ip}`)) ?? 0);
 
   it('reserves a slice per store call: one request, one reservation of SLICE points', async () => {
     expect(SLICE).to.be.greaterThan(1);
-    const a = await ping(replicas[0]!, '10.90.0.1');
+    const a = await ping(shared.replicas[0]!, '10.90.0.1');
     expect(a.status).to.equal(200);
     expect(await counter('10.90.0.1')).to.equal(SLICE);
     // the rest of the slice is spent without a store call
-    for (let i = 1; i < SLICE; i++) expect((await ping(replicas[0]!, '10.90.0.1')).status).to.equal(200);
+    for (let i = 1; i < SLICE; i++) expect((await ping(shared.replicas[0]!, '10.90.0.1')).status).to.equal(200);
     expect(await counter('10.90.0.1')).to.equal(SLICE);
-    expect((await ping(replicas[0]!, '10.90.0.1')).status).to.equal(200);
+    expect((await ping(shared.replicas[0]!, '10.90.0.1')).status).to.equal(200);
     expect(await counter('10.90.0.1')).to.equal(2 * SLICE);
   });
 
-  it('one at a time, alternating replicas: exactly POINTS admitted, then 429; headers on every answer, Remaining within one slice', async () => {
+  it('one at a time, alternating shared.replicas: exactly POINTS admitted, then 429; headers on every answer, Remaining within one slice', async () => {
     const ip = '10.90.0.2';
     const started = Date.now() / 1000;
     const answers: Answer[] = [];
-    for (let i = 0; i < POINTS + 10; i++) answers.push(await ping(replicas[i % 2]!, ip));
+    for (let i = 0; i < POINTS + 10; i++) answers.push(await ping(shared.replicas[i % 2]!, ip));
     expect(answers.slice(0, POINTS).every((a) => a.status === 200)).to.equal(true);
     expect(answers.slice(POINTS).map((a) => a.status)).to.deep.equal(Array<number>(10).fill(429));
     for (const [i, a] of answers.slice(0, POINTS).entries()) {
@@ -145,14 +156,14 @@ describe('API limiter from a local budget: two replicas on one Redis', function 
     expect(exactTail.map((a) => a.remaining)).to.deep.equal(exactTail.map((_, k) => POINTS - (POINTS - exactTail.length + k) - 1));
     // Every point counted in the store was handed out once: POINTS admitted, 10 rejected.
     expect(await counter(ip)).to.equal(POINTS + 10);
-    expect(exceeded(), 'one audit event for the window, across replicas').to.have.length(1);
-    const logs = replicas.flatMap((r) => r.logs).filter((l) => l.msg === 'rate limit exceeded' && l.limiter === 'api');
+    expect(exceeded(), 'one audit event for the window, across shared.replicas').to.have.length(1);
+    const logs = shared.replicas.flatMap((r) => r.logs).filter((l) => l.msg === 'rate limit exceeded' && l.limiter === 'api');
     expect(logs).to.have.length(10);
   });
 
   it('a reservation that passes the budget is granted only what is left, and its replica reports the first rejection', async () => {
     const ip = '10.90.0.4';
-    const [a, b] = replicas as [InProcessApp, InProcessApp];
+    const [a, b] = shared.replicas as [InProcessApp, InProcessApp];
     const before = exceeded().length;
     // a reserves a slice and spends one point: it still believes the budget is far from spent
     expect((await ping(a, ip)).status).to.equal(200);
@@ -170,27 +181,27 @@ describe('API limiter from a local budget: two replicas on one Redis', function 
     expect(exceeded().length - before, 'once per window').to.equal(1);
   });
 
-  it('under concurrency from both replicas never admits more than POINTS, and at most one slice per replica fewer', async () => {
+  it('under concurrency from both shared.replicas never admits more than POINTS, and at most one slice per replica fewer', async () => {
     const before = exceeded().length;
-    const answers = await flood(replicas, '10.90.0.3', POINTS + 200, 32);
+    const answers = await flood(shared.replicas, '10.90.0.3', POINTS + 200, 32);
     expect(count(answers, 200) + count(answers, 429)).to.equal(POINTS + 200);
     expect(count(answers, 200)).to.be.within(POINTS - 2 * SLICE, POINTS);
     expect(exceeded().length - before).to.equal(1);
   });
 
   it('a flood of distinct addresses keeps the local map bounded; an evicted bucket keeps its count in the store', async () => {
-    const prefix2 = `${prefix}-lru`;
-    const small = await twoReplicas(tdb.url, prefix2, { windowS: 60, audit, apiLocalKeys: 50 });
+    const prefix2 = `${shared.prefix}-lru`;
+    const small = await twoReplicas(shared.tdb.url, prefix2, { windowS: 60, audit, apiLocalKeys: 50 });
     try {
       const [a] = small.replicas as [InProcessApp, InProcessApp];
       for (let i = 0; i < 3; i++) expect((await ping(a, '10.91.0.1')).status).to.equal(200);
-      expect(await redis.get(`${prefix2}:api:ip:10.91.0.1`)).to.equal(String(SLICE));
+      expect(await shared.redis.get(`${prefix2}:api:ip:10.91.0.1`)).to.equal(String(SLICE));
       const statuses = await Promise.all(Array.from({ length: 400 }, (_, i) => ping(a, `10.92.${i >> 8}.${i & 255}`).then((r) => r.status)));
       expect(statuses.every((s) => s === 200)).to.equal(true);
       expect(a.limiters.apiLocalBuckets()).to.be.at.most(50);
       // the evicted bucket reserves again from where the store is, not from a fresh budget
       expect((await ping(a, '10.91.0.1')).status).to.equal(200);
-      expect(await redis.get(`${prefix2}:api:ip:10.91.0.1`)).to.equal(String(2 * SLICE));
+      expect(await shared.redis.get(`${prefix2}:api:ip:10.91.0.1`)).to.equal(String(2 * SLICE));
       let admitted = 4;
       while ((await ping(a, '10.91.0.1')).status === 200) admitted++;
       // the 2 points left in the evicted bucket are lost, never added
@@ -198,49 +209,31 @@ describe('API limiter from a local budget: two replicas on one Redis', function 
     } finally {
       await Promise.all(small.replicas.map((r) => r.close()));
       await Promise.all(small.clients.map((c) => quitRedisClient(c)));
-      const keys = await redis.keys(`${prefix2}:*`);
-      if (keys.length) await redis.del(...keys);
+      const keys = await shared.redis.keys(`${prefix2}:*`);
+      if (keys.length) await shared.redis.del(...keys);
     }
   });
 });
 
 describe('API limiter from a local budget: window rollover', function () {
   this.timeout(60_000);
-  const prefix = `test-rlroll-${randomBytes(4).toString('hex')}`;
-  let tdb: TestDatabase;
-  let replicas: InProcessApp[];
-  let clients: Redis[];
-  let redis: Redis;
-
-  before(async () => {
-    tdb = await createTestDatabase();
-    redis = new Redis(REDIS_URL);
-    ({ replicas, clients } = await twoReplicas(tdb.url, prefix, { windowS: 2, audit: recorder().audit }));
-  });
-  after(async () => {
-    await Promise.all((replicas ?? []).map((r) => r.close()));
-    await Promise.all((clients ?? []).map((c) => quitRedisClient(c)));
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-    await tdb?.drop();
-  });
+  const shared = replicasOnSharedRedis('rlroll', { windowS: 2, audit: recorder().audit });
 
   it('points reserved in a window are never spent in the next: the next window starts with a new reservation', async () => {
     const ip = '10.93.0.1';
-    const key = `${prefix}:api:ip:${ip}`;
-    expect((await ping(replicas[0]!, ip)).status).to.equal(200);
-    expect((await ping(replicas[1]!, ip)).status).to.equal(200);
-    expect(await redis.get(key)).to.equal(String(2 * SLICE)); // both hold SLICE - 1 points
+    const key = `${shared.prefix}:api:ip:${ip}`;
+    expect((await ping(shared.replicas[0]!, ip)).status).to.equal(200);
+    expect((await ping(shared.replicas[1]!, ip)).status).to.equal(200);
+    expect(await shared.redis.get(key)).to.equal(String(2 * SLICE)); // both hold SLICE - 1 points
     const deadline = Date.now() + 5_000;
-    while ((await redis.exists(key)) && Date.now() < deadline) await sleep(20);
-    expect(await redis.exists(key), 'window ended in the store').to.equal(0);
-    const a = await ping(replicas[0]!, ip);
+    while ((await shared.redis.exists(key)) && Date.now() < deadline) await sleep(20);
+    expect(await shared.redis.exists(key), 'window ended in the store').to.equal(0);
+    const a = await ping(shared.replicas[0]!, ip);
     expect(a.status).to.equal(200);
-    expect(await redis.get(key)).to.equal(String(SLICE)); // a new reservation, not a leftover point
+    expect(await shared.redis.get(key)).to.equal(String(SLICE)); // a new reservation, not a leftover point
     expect(a.remaining).to.equal(POINTS - 1);
-    const b = await ping(replicas[1]!, ip);
-    expect(await redis.get(key)).to.equal(String(2 * SLICE));
+    const b = await ping(shared.replicas[1]!, ip);
+    expect(await shared.redis.get(key)).to.equal(String(2 * SLICE));
     expect(b.remaining).to.equal(POINTS - 2 * SLICE + SLICE - 1);
     expect(b.reset).to.be.within(Math.floor(Date.now() / 1000), Math.ceil(Date.now() / 1000) + 2);
   });
