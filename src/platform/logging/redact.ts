@@ -1,3 +1,5 @@
+import { memoizeString } from '../memo';
+
 /**
  * Deep, case-insensitive redaction by key fragment. A key is sensitive when its lower-cased,
  * separator-free form contains one of the fragments, so `exotelToken`, `new_password`,
@@ -123,28 +125,13 @@ const PHONE_RUN = /(?<![\w.:/%+-])\+?\d(?: ?\d){9,14}(?![\w:.-])/g;
  * The value pass every logged string goes through: the webhook credential in a path (however it
  * is spelled: `/Webhooks//exotel/…` is routed too), URLs to other hosts (recording and stream URLs
  * grant access: only scheme and host are kept), and anything shaped like a phone number.
- */
-export function scrubText(s: string): string {
-  if (s.length > SCRUB_MEMO_CHARS) return scrubUncached(s);
-  let out = scrubbed.get(s);
-  if (out === undefined) {
-    out = scrubUncached(s);
-    if (scrubbed.size >= SCRUB_MEMO_ENTRIES) scrubbed.clear();
-    scrubbed.set(s, out);
-  }
-  return out;
-}
-
-/**
+ *
  * The strings of the access line repeat from request to request (the path, the User-Agent, the
  * client address), and each pass is three regular-expression tests at least: recent answers are
- * remembered, bounded in entries and length, emptied when full (a client sending ever-new values
- * costs itself a pass and nothing more). The memo holds raw values only in process memory, as the
- * requests that carried them do; what is logged is still the scrubbed value.
+ * remembered (memo/index.ts). The memo holds raw values only in process memory, as the requests
+ * that carried them do; what is logged is still the scrubbed value.
  */
-const SCRUB_MEMO_ENTRIES = 2048;
-const SCRUB_MEMO_CHARS = 256;
-const scrubbed = new Map<string, string>();
+export const scrubText: (s: string) => string = memoizeString(scrubUncached, { entries: 2048, maxChars: 256 });
 
 function scrubUncached(s: string): string {
   let out = s;

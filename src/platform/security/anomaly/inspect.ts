@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { memoizeString } from '../../memo';
 import { decodeForScan } from './decode';
 import type { Finding } from './kinds';
 import { scanValue, type PayloadHit } from './scan-value';
@@ -43,7 +44,7 @@ export function inspectRequestLine(req: RequestLine, opts: RequestLineOptions): 
   for (const name of SCANNED_HEADERS) {
     const v = h[name];
     if (typeof v !== 'string' || v === '') continue;
-    for (const hit of scanHeader(name, v)) if (findings.length < MAX_FINDINGS) findings.push({ kind: hit.kind, rule: hit.rule, location: `header.${name}` });
+    for (const hit of headerScans[name](v)) if (findings.length < MAX_FINDINGS) findings.push({ kind: hit.kind, rule: hit.rule, location: `header.${name}` });
   }
 
   const ua = h['user-agent'];
@@ -60,51 +61,23 @@ export function inspectRequestLine(req: RequestLine, opts: RequestLineOptions): 
 }
 
 /**
- * Header values repeat from request to request (a service sees a few hundred user agents, and
- * the same Referer pages), and the scan is a pure function of name and value: remember recent
- * answers. Bounded in entries and value length; when full it is simply emptied, so a client
- * sending ever-new values costs itself a rescan and nothing more.
+ * Header values repeat from request to request (a service sees a few hundred user agents, and the
+ * same Referer pages), and so do paths (every client polls the same few): the scan is a pure
+ * function of the value, so recent answers are remembered, one memo per header and one for the
+ * path (memo/index.ts). A path keeps at most MAX_FINDINGS hits, as many as a request may report.
  */
-const HEADER_MEMO_ENTRIES = 1024; // per memo (each header, the path)
-const HEADER_MEMO_VALUE_CHARS = 512;
-const headerMemo: Record<(typeof SCANNED_HEADERS)[number], Map<string, readonly PayloadHit[]>> = {
-  'user-agent': new Map(),
-  referer: new Map(),
-  'x-forwarded-for': new Map(),
-};
-
-/**
- * Paths repeat too (every client polls the same few), and scanning the path was most of the scan's
- * cost on a plain GET: the same memo, for the raw path. At most MAX_FINDINGS hits are kept per
- * path, as many as a request may report.
- */
-const pathMemo = new Map<string, readonly PayloadHit[]>();
-
-function scanHeader(name: (typeof SCANNED_HEADERS)[number], value: string): readonly PayloadHit[] {
+const SCAN_MEMO = { entries: 1024, maxChars: 512 };
+const scanPlain = (value: string) => scanValue(decodeForScan(value, false));
+const headerScans: Record<(typeof SCANNED_HEADERS)[number], (value: string) => readonly PayloadHit[]> = {
+  'user-agent': memoizeString(scanPlain, SCAN_MEMO),
   // A Referer is a URL whose query may use `+` for spaces; elsewhere `+` is literal.
-  return remembered(headerMemo[name], value, () => scanValue(decodeForScan(value, name === 'referer')));
-}
-
-function scanPath(rawPath: string): readonly PayloadHit[] {
-  return remembered(pathMemo, rawPath, () => {
-    const decoded = decodeForScan(rawPath, false);
-    return decoded === '' ? NO_HITS : scanValue(decoded).slice(0, MAX_FINDINGS);
-  });
-}
-
-function remembered(memo: Map<string, readonly PayloadHit[]>, value: string, scan: () => readonly PayloadHit[]): readonly PayloadHit[] {
-  const memoable = value.length <= HEADER_MEMO_VALUE_CHARS;
-  if (memoable) {
-    const known = memo.get(value);
-    if (known) return known;
-  }
-  const hits = scan();
-  if (memoable) {
-    if (memo.size >= HEADER_MEMO_ENTRIES) memo.clear();
-    memo.set(value, hits);
-  }
-  return hits;
-}
+  referer: memoizeString((value) => scanValue(decodeForScan(value, true)), SCAN_MEMO),
+  'x-forwarded-for': memoizeString(scanPlain, SCAN_MEMO),
+};
+const scanPath = memoizeString((rawPath): readonly PayloadHit[] => {
+  const decoded = decodeForScan(rawPath, false);
+  return decoded === '' ? NO_HITS : scanValue(decoded).slice(0, MAX_FINDINGS);
+}, SCAN_MEMO);
 
 function inspectQuery(qs: string, findings: Finding[]): void {
   let start = 0;
