@@ -43,6 +43,18 @@ const VARIANTS = {
   'no-anomaly-scan': { ...step('anomaly.requestScan'), why: 'the request-line anomaly scan' },
   'no-timeout': { ...step('requestTimeout)('), why: 'the request deadline' },
   'no-api-limit': { ...step("guardStep)('api rate limit'"), why: 'the API rate limit' },
+  'no-body-steps': {
+    file: 'app.js',
+    dropLinesWith: ['parseBody)(', 'boundBodyShape)(', 'refuseUnstorableInput)(', 'rejectPrototypeKeys)(', 'anomaly.bodyScan,'],
+    why: 'the five body steps (parse, shape bound, storable input, prototype keys, body scan)',
+  },
+  'no-auth-steps': { file: 'app.js', dropLinesWith: ['auth.claim,', 'auth.identify,'], why: 'the token claim and the identify step' },
+  'no-outcome-steps': {
+    file: 'app.js',
+    dropLinesWith: ['countLoginAttempts)(', 'errorEnvelope)(', 'routeOnMethodNotAllowed)('],
+    why: 'login-attempt count, error envelope, 405 route name',
+  },
+  'no-https-redirect': { ...step('httpsRedirect)('), why: 'the production https redirect' },
 };
 
 function parseArgs(argv) {
