@@ -1,13 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { metrics } from '@opentelemetry/api';
-import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { getNumberFromEnv, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { WinstonInstrumentation } from '@opentelemetry/instrumentation-winston';
 import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NoopSpanProcessor, type SpanExporter, type SpanProcessor, type SpanLimits } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { DiagToLog, type DiagSink } from './diag';
@@ -41,54 +44,55 @@ export interface TelemetryOptions {
 /**
  * What the service uses: Redis (rate limits), winston, the Node runtime. PostgreSQL is not here:
  * its query spans and db.client.* metrics come from the pool's own client class
- * (db/traced-client.ts), at a fraction of instrumentation-pg's cost.
- */
-const INSTRUMENTATIONS = ['ioredis', 'winston', 'runtime-node'] as const;
-
-/**
- * The instrumentations of @opentelemetry/auto-instrumentations-node, restricted to INSTRUMENTATIONS.
- * The bundle enables every one of its ~40 instrumentations unless told otherwise and exports no
- * list of them, so the allowlist goes through its own OTEL_NODE_ENABLED_INSTRUMENTATIONS, set only
- * for this call. http and koa stay off on purpose: the service's own SERVER span middleware
- * (request-span.ts) is measurably cheaper (bench/README.md).
+ * (db/traced-client.ts), at a fraction of instrumentation-pg's cost. http and koa stay off on
+ * purpose: the service's own SERVER span middleware (request-span.ts) is measurably cheaper.
+ *
+ * Each package is named here rather than taken from @opentelemetry/auto-instrumentations-node
+ * with an allowlist: the bundle requires all of its ~40 instrumentations (and NodeSDK its log,
+ * OTLP and resource-detector packages) even when three are enabled, ~525 modules that held
+ * 13 MB of RSS and 7 MB of heap for nothing (bench/README.md, "Fourth round").
  */
 function instrumentations() {
-  const saved = process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
-  process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = INSTRUMENTATIONS.join(',');
-  try {
-    return getNodeAutoInstrumentations({
-      // Redis calls (the rate limiters) as CLIENT spans under their request; the key names a
-      // bucket (an address or a hashed email), so the statement is reduced to the command.
-      '@opentelemetry/instrumentation-ioredis': { requireParentSpan: true, dbStatementSerializer: (cmd) => cmd },
-      '@opentelemetry/instrumentation-winston': { disableLogSending: true },
-      '@opentelemetry/instrumentation-runtime-node': { monitoringPrecision: 10 },
-    });
-  } finally {
-    if (saved === undefined) delete process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
-    else process.env.OTEL_NODE_ENABLED_INSTRUMENTATIONS = saved;
-  }
+  return [
+    // Redis calls (the rate limiters) as CLIENT spans under their request; the key names a
+    // bucket (an address or a hashed email), so the statement is reduced to the command.
+    new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (cmd) => cmd }),
+    new WinstonInstrumentation({ disableLogSending: true }),
+    new RuntimeNodeInstrumentation({ monitoringPrecision: 10 }),
+  ];
+}
+
+/** The OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits, read as NodeSDK read them; unset ones keep the SDK's defaults. */
+function spanLimitsFromEnv(): SpanLimits {
+  return {
+    attributeCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT'),
+    attributeValueLengthLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+    eventCountLimit: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT'),
+    linkCountLimit: getNumberFromEnv('OTEL_SPAN_LINK_COUNT_LIMIT'),
+    attributePerEventCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT'),
+    attributePerLinkCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT'),
+  };
 }
 
 /**
- * NodeSDK registers no tracer provider at all without a span processor, and the API's no-op tracer
- * gives every span the all-zero ids: request ids would collide and exemplars lead nowhere. With
- * no exporter configured, spans are still made (ids, log correlation), just not sent.
+ * Without a tracer provider the API's no-op tracer gives every span the all-zero ids: request ids
+ * would collide and exemplars lead nowhere. With no exporter configured, spans are still made
+ * (ids, log correlation), just not sent.
  */
 function orNoop(processors: SpanProcessor[]): SpanProcessor[] {
   return processors.length > 0 ? processors : [new NoopSpanProcessor()];
 }
 
 /**
- * Starts tracing and metrics through NodeSDK, with the instrumentations above. Must run before
- * `ioredis` and `winston` are first required (main.ts loads the rest of the service only
- * after this returns), otherwise require-in-the-middle never sees them load.
+ * Starts tracing and metrics, with the instrumentations above. Must run before `ioredis` and
+ * `winston` are first required (main.ts loads the rest of the service only after this returns),
+ * otherwise require-in-the-middle never sees them load.
  *
- * NodeSDK reads the standard OTEL_* variables for the resource (OTEL_SERVICE_NAME,
- * OTEL_RESOURCE_ATTRIBUTES) and builds the tracer provider. Three parts stay ours, each for a
- * reason: the sampler (sampler.ts: two deliberate deviations), the span pipeline
- * (span-pipeline.ts: the queue sized for our peak and the exporter's self-metrics, which NodeSDK's
- * env-built exporter does not wire), and the MeterProvider (the batch processor needs it before
- * NodeSDK would create one in start(); /metrics is served by our own handler).
+ * The parts NodeSDK would assemble are put together here, each for a reason: the resource from
+ * OTEL_RESOURCE_ATTRIBUTES plus the validated configuration; the sampler (sampler.ts: two
+ * deliberate deviations); the span pipeline (span-pipeline.ts: the queue sized for our peak and
+ * the exporter's self-metrics); the MeterProvider (the batch processor needs it first; /metrics
+ * is served by our own handler); span limits from the standard OTEL_SPAN_* variables.
  */
 export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Telemetry {
   const diagnostics = new DiagToLog().install();
@@ -119,18 +123,14 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   // Before the instrumentations are built: they take the global meter provider when constructed.
   metrics.setGlobalMeterProvider(meterProvider);
 
-  const sdk = new NodeSDK({
+  const tracerProvider = new NodeTracerProvider({
     resource,
-    autoDetectResources: false, // the env detector ran above; host and process attributes are not wanted on every series
     sampler: sampler(config),
+    spanLimits: spanLimitsFromEnv(),
     spanProcessors: orNoop(spanProcessors(config, { spanExporter: opts.spanExporter, meterProvider })),
-    metricReaders: [], // the MeterProvider above is the one
-    logRecordProcessors: [], // logs go to stdout through winston, never over OTLP
-    contextManager: new AsyncLocalStorageContextManager(),
-    textMapPropagator: new W3CTraceContextPropagator(),
-    instrumentations: instrumentations(),
   });
-  sdk.start();
+  tracerProvider.register({ contextManager: new AsyncLocalStorageContextManager(), propagator: new W3CTraceContextPropagator() });
+  registerInstrumentations({ instrumentations: instrumentations(), tracerProvider, meterProvider });
 
   const instruments = createInstruments(meterProvider.getMeter('caly-api'), httpDuration, dbDuration);
 
@@ -141,7 +141,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
     meterProvider,
     attachLog: (sink) => diagnostics.attach(sink),
     async shutdown(timeoutMs: number) {
-      const work = Promise.allSettled([sdk.shutdown(), meterProvider.shutdown()]);
+      const work = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
