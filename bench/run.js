@@ -459,7 +459,12 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err.stack || String(err));
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err.stack || String(err));
+    process.exitCode = 1;
+  });
+}
+
+// bench/alloc.js measures the same servers with the same environment and headers.
+module.exports = { GROUPS, serviceEnv, PROXY_HEADERS };
