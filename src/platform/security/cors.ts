@@ -56,7 +56,8 @@ export function corsPolicy(allowedOrigins: string): Step {
       if (ctx.get('Origin') !== '') return viaLibrary.before!(ctx);
       // What ctx.vary('Origin') does when no Vary is set yet (always, this early), without the vary
       // package's parse of the existing value on every request.
-      if (ctx.res.getHeader('Vary') === undefined) ctx.res.setHeader('Vary', 'Origin');
+      if (ctx.res.getHeader('vary') === undefined)
+        ctx.res.setHeader('vary', 'Origin'); // lower case: see headers.ts
       else ctx.vary('Origin');
     },
   };

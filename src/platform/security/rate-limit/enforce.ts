@@ -56,12 +56,15 @@ export function setLimitHeaders(ctx: AppContext, l: NamedLimiter, res: RateLimit
   writeLimitHeaders(ctx, String(l.points), res.remainingPoints, resetHeader(res.msBeforeNext));
 }
 
-/** The limit headers from values the caller already has as strings (the API limiter's fast path). */
+/**
+ * The limit headers from values the caller already has as strings (the API limiter's fast path).
+ * Names in lower case, as the security headers (headers.ts says why).
+ */
 export function writeLimitHeaders(ctx: AppContext, limit: string, remaining: number, reset: string): void {
   const out = ctx.res;
-  out.setHeader('X-RateLimit-Limit', limit);
-  out.setHeader('X-RateLimit-Remaining', String(Math.max(0, remaining)));
-  out.setHeader('X-RateLimit-Reset', reset);
+  out.setHeader('x-ratelimit-limit', limit);
+  out.setHeader('x-ratelimit-remaining', String(Math.max(0, remaining)));
+  out.setHeader('x-ratelimit-reset', reset);
 }
 
 /**
