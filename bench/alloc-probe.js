@@ -7,7 +7,8 @@
  * nothing in the server is patched.
  *
  * Env: ALLOC_SKIP (requests before the window), ALLOC_REQUESTS (requests in it), ALLOC_OUT (file
- * written at the end: { requests, profile }), ALLOC_INTERVAL (mean bytes between samples).
+ * written at the end: { requests, profile }), ALLOC_INTERVAL (mean bytes between samples),
+ * ALLOC_SURVIVORS (see below).
  */
 const dc = require('node:diagnostics_channel');
 const fs = require('node:fs');
@@ -17,6 +18,9 @@ const skip = Number(process.env.ALLOC_SKIP || 20000);
 const window = Number(process.env.ALLOC_REQUESTS || 20000);
 const out = process.env.ALLOC_OUT;
 const interval = Number(process.env.ALLOC_INTERVAL || 1024);
+// ALLOC_SURVIVORS=1: only what is still in the heap when the window ends (what a request leaves
+// behind: promoted garbage awaiting a mark-compact, or a leak), not every allocation.
+const survivorsOnly = process.env.ALLOC_SURVIVORS === '1';
 if (!out) throw new Error('alloc-probe: ALLOC_OUT is required');
 
 const session = new inspector.Session();
@@ -33,8 +37,8 @@ dc.subscribe('http.server.request.start', () => {
     session.post('HeapProfiler.enable', () =>
       session.post('HeapProfiler.startSampling', {
         samplingInterval: interval,
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMajorGC: !survivorsOnly,
+        includeObjectsCollectedByMinorGC: !survivorsOnly,
       }),
     );
   } else if (state === 'sampling' && seen - startedAt >= window) {
