@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { TimeoutError } from '../errors/app-error';
 import type { Step } from '../pipeline';
@@ -29,6 +30,10 @@ class DeadlineQueue {
   private head: Pending | undefined;
   private tail: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
+  // Started in the context the queue was made in (start-up), not inside the request that found
+  // it idle: a timer keeps the OpenTelemetry context it was armed in (that request's span), here for
+  // as long as traffic keeps the interval running.
+  private readonly start = AsyncResource.bind((): NodeJS.Timeout => setInterval(() => this.tick(), this.tickMs));
 
   constructor(private readonly tickMs: number) {}
 
@@ -38,7 +43,7 @@ class DeadlineQueue {
     else this.tail.next = p;
     this.tail = p;
     if (this.timer === undefined) {
-      this.timer = setInterval(() => this.tick(), this.tickMs);
+      this.timer = this.start();
       this.timer.unref(); // a waiting request keeps the process alive through its socket, not us
     }
   }
