@@ -1,0 +1,106 @@
+'use strict';
+/**
+ * What the garbage collector does under load, run by run: bytes promoted to old space and pause
+ * per scavenge, mark-compacts, and GC pause per request, from V8's `--trace-gc-nvp` lines (the
+ * server's stdout, next to its log). Same environment, headers and pinning as bench/run.js.
+ *
+ * Why runs and not a median: V8's allocation-site pretenuring sometimes starts allocating a
+ * request-scoped object straight into old space, and from then on whatever it points to is
+ * promoted too; a run is then in one of two modes (bench/README.md, "Fourth round"), and the
+ * count of runs in each mode is the figure.
+ *
+ *   node bench/gc.js                                   # service, /api/info, 4 runs of 4 s
+ *   node bench/gc.js --only ping --runs 6 --compare before=bench/results/builds/before
+ *   node bench/gc.js --flags --no-allocation-site-pretenuring   # extra V8 flags for every build
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const lib = require('./lib');
+const { GROUPS, serviceEnv, PROXY_HEADERS } = require('./run');
+
+function parseArgs(argv) {
+  const o = { only: 'info', runs: 4, durationS: 4, warmupS: 2, compare: [], flags: [], nodeEnv: 'production' };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--only') o.only = next();
+    else if (a === '--runs') o.runs = Number(next());
+    else if (a === '--duration') o.durationS = Number(next());
+    else if (a === '--compare') {
+      const [name, dir] = next().split('=');
+      o.compare.push({ name, dir: path.resolve(dir) });
+    } else if (a === '--flags') o.flags.push(...next().split(','));
+    else throw new Error(`unknown option ${a} (see the header of bench/gc.js)`);
+  }
+  if (!GROUPS[o.only]) throw new Error(`--only: one of ${Object.keys(GROUPS).join(', ')}`);
+  return o;
+}
+
+/** Scavenges and mark-compacts of a --trace-gc-nvp log, from `since` (ms of process time) on. */
+function gcFacts(text, since) {
+  const s = { scavenges: 0, promoted: 0, scavengePause: 0, markCompacts: 0, pause: 0 };
+  for (const line of text.split('\n')) {
+    const t = /\s(\d+) ms: pause=([\d.]+) .*gc=(\w+)/.exec(line);
+    if (!t || Number(t[1]) < since) continue;
+    s.pause += Number(t[2]);
+    if (t[3] === 's') {
+      s.scavenges++;
+      s.scavengePause += Number(t[2]);
+      s.promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
+    } else if (t[3] === 'mc' || t[3] === 'mmc') s.markCompacts++;
+  }
+  return s;
+}
+
+async function runOnce(o, db, group, spec) {
+  const workDir = lib.tmpWorkDir();
+  const srv = await lib.startServer({
+    kind: 'service',
+    env: serviceEnv(o, db, workDir, spec.env),
+    cpu: 0,
+    workDir,
+    label: `gc-${spec.id}`,
+    nodeArgs: ['--trace-gc-nvp', ...o.flags],
+    script: spec.distDir ? path.join(spec.distDir, 'main.js') : undefined,
+  });
+  try {
+    const url = srv.url + group.route;
+    await lib.autocannon({ url, connections: 50, durationS: o.warmupS, cpu: 1, headers: PROXY_HEADERS });
+    const since = Number(/\s(\d+) ms: pause=/.exec([...fs.readFileSync(srv.logFile, 'utf8').matchAll(/.*\s\d+ ms: pause=.*/g)].pop()?.[0] ?? '')?.[1] ?? 0);
+    const res = await lib.autocannon({ url, connections: 50, durationS: o.durationS, cpu: 1, headers: PROXY_HEADERS });
+    const gc = gcFacts(fs.readFileSync(srv.logFile, 'utf8'), since + 1);
+    return { requests: res.requests.total, ...gc };
+  } finally {
+    await srv.stop();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const o = parseArgs(process.argv);
+  const group = GROUPS[o.only];
+  const service = group.servers.find((s) => s.id === 'service');
+  const specs = [service, ...o.compare.map((c) => ({ ...service, id: `service@${c.name}`, distDir: c.dir }))];
+  const db = await lib.createBenchDatabase();
+  console.log(`${group.route}: ${o.runs} runs of ${o.durationS} s per build, 50 connections${o.flags.length ? `, flags ${o.flags.join(' ')}` : ''}\n`);
+  console.log('| build | run | promoted KB / scavenge | pause ms / scavenge | mark-compacts | GC pause µs / request |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  try {
+    for (let r = 1; r <= o.runs; r++) {
+      for (const spec of specs) {
+        const g = await runOnce(o, db, group, spec);
+        const per = (x) => (g.scavenges ? x / g.scavenges : 0);
+        console.log(
+          `| ${spec.id} | ${r} | ${(per(g.promoted) / 1024).toFixed(0)} | ${per(g.scavengePause).toFixed(2)} | ${g.markCompacts} | ${((g.pause * 1000) / g.requests).toFixed(1)} |`,
+        );
+      }
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err.stack || String(err));
+  process.exitCode = 1;
+});
