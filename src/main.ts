@@ -3,6 +3,7 @@
  * one readable message), telemetry starts second, and only then is the rest of the service
  * (ioredis, winston) required, so that the instrumentations see those modules load.
  */
+import './platform/lifecycle/runtime-flags'; // V8 settings, before anything allocates
 import { ConfigError, loadConfig, type LoadedConfig } from './platform/config';
 import { startTelemetry } from './platform/telemetry/sdk';
 
