@@ -20,11 +20,10 @@ interface Pending {
  * unlink. The price is resolution: a request times out up to one tick late (tick = timeout/10,
  * at most 100 ms), which no client can tell apart from network jitter on a multi-second deadline.
  *
- * Why a linked list and not a Set: with a long-lived Set here, every request's object graph (the
- * entry's closure reaches its promise, and through it the request) survived two scavenges and
- * was promoted, though deleted when the request ended: on GET /api/info 2.1 MB promoted per
- * scavenge and 6 ms pauses, against 0.09 MB and 0.9 ms without the queue (bench/README.md, "Fourth
- * round"). Unlinking drops the references outright.
+ * Why a linked list and not a Set: unlinking drops the queue's references to a finished request
+ * at once, with no hash table to grow, rehash or leave holes in. (It was first measured as the cure
+ * for old-space promotion on GET /api/info, but that came from V8's pretenuring, which the Set
+ * build happened to trigger in every run: see lifecycle/runtime-flags.ts.)
  */
 class DeadlineQueue {
   private head: Pending | undefined;
