@@ -12,7 +12,8 @@
  *   node bench/alloc.js --compare before=bench/results/builds/before   # another build, same table
  *
  * Options: --only ping|info, --servers service,koa-bare, --compare name=dir, --skip N (requests
- * before the window, default 20000), --requests N (in the window, default 20000), --top N.
+ * before the window, default 20000), --requests N (in the window, default 20000), --top N,
+ * --survivors (only what is still in the heap when the window ends: what requests leave behind).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -32,6 +33,7 @@ function parseArgs(argv) {
     } else if (a === '--skip') o.skip = Number(next());
     else if (a === '--requests') o.requests = Number(next());
     else if (a === '--top') o.top = Number(next());
+    else if (a === '--survivors') o.survivors = true;
     else throw new Error(`unknown option ${a} (see the header of bench/alloc.js)`);
   }
   if (!GROUPS[o.only]) throw new Error(`--only: one of ${Object.keys(GROUPS).join(', ')}`);
@@ -68,7 +70,7 @@ function summarise(profile, buildDir) {
 async function measure(o, db, spec, group) {
   const workDir = lib.tmpWorkDir();
   const out = path.join(workDir, 'alloc.json');
-  const allocEnv = { ALLOC_SKIP: String(o.skip), ALLOC_REQUESTS: String(o.requests), ALLOC_OUT: out };
+  const allocEnv = { ALLOC_SKIP: String(o.skip), ALLOC_REQUESTS: String(o.requests), ALLOC_OUT: out, ALLOC_SURVIVORS: o.survivors ? '1' : '0' };
   const env = spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...allocEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...allocEnv };
   const srv = await lib.startServer({
     kind: spec.kind,
