@@ -3,6 +3,7 @@ import SonicBoom from 'sonic-boom';
 import winston from 'winston';
 import Transport from 'winston-transport';
 import { createRedactor, maskPhone, redactQueryString, REDACTED, scrubText, type RedactorApi } from './redact';
+import { turnBatch, type TurnBatch } from './turn-batch';
 
 export type Logger = winston.Logger;
 
@@ -36,6 +37,8 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
   // chunk (up to 16 KB) again on every write, ~3 µs a line under load against ~1 µs for encoding
   // the line once here (bench/README.md, "the log writer").
   const sonic = opts.stream ? undefined : new SonicBoom({ fd: 1, sync: false, minLength: 0, contentMode: 'buffer' });
+  // Every line reaches SonicBoom as part of its turn's batch (turn-batch.ts says why).
+  const lines = sonic ? turnBatch((batch) => sonic.write(batch as unknown as string)) : undefined;
 
   // One format pass: redact, timestamp, serialise. This is the one redaction point: every line,
   // the per-request access line included (lineWriterFor), is built here. logform's json() uses
@@ -68,7 +71,7 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     return info;
   });
 
-  const destination = sonic ? new SonicTransport(sonic) : new winston.transports.Stream({ stream: opts.stream as NodeJS.WritableStream });
+  const destination = lines ? new LinesTransport(lines) : new winston.transports.Stream({ stream: opts.stream as NodeJS.WritableStream });
   const defaultMeta = { service: opts.service, env: opts.environment };
   const logger = winston.createLogger({
     level: opts.level,
@@ -77,7 +80,7 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     transports: [destination],
     exitOnError: false,
   });
-  const write = sonic ? (line: string) => writeBytes(sonic, line) : (line: string) => (opts.stream as NodeJS.WritableStream).write(line);
+  const write = lines ? lines.write : (line: string) => (opts.stream as NodeJS.WritableStream).write(line);
   // winston's isLevelEnabled rebuilds its transport list three times per call (readable-stream
   // keeps a single pipe as a bare object, and the `transports` getter wraps it in a new filtered
   // array each time): 0.66 KB allocated per access line (bench/alloc.js). This logger has exactly one
@@ -114,17 +117,20 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     write(`${line}\n`);
   });
 
-  return {
+  const handle: LoggerHandle = {
     logger,
     redactor,
     flush() {
       try {
+        lines?.flush();
         sonic?.flushSync();
       } catch {
         /* EAGAIN on a full pipe: nothing more we can do at exit */
       }
     },
   };
+  if (lines) flushAtExit(handle);
+  return handle;
 }
 
 /**
@@ -185,18 +191,23 @@ export function lineWriterFor(logger: Logger): FastLineWriter {
   );
 }
 
-/** A line into a buffer-mode SonicBoom (its typings still say string; its writer takes a Buffer in that mode). */
-function writeBytes(sonic: SonicBoom, line: string): void {
-  sonic.write(Buffer.from(line) as unknown as string);
+/**
+ * What is still batched or buffered is written synchronously when the process exits (process.exit
+ * included, which ends the turn before its batch would go out): one listener for all loggers.
+ */
+const atExit = new Set<LoggerHandle>();
+function flushAtExit(handle: LoggerHandle): void {
+  if (atExit.size === 0) process.once('exit', () => atExit.forEach((h) => h.flush()));
+  atExit.add(handle);
 }
 
-/** winston's Stream transport insists on a Node stream; SonicBoom is a lighter writer, so adapt it. */
-class SonicTransport extends Transport {
-  constructor(private readonly sonic: SonicBoom) {
+/** winston's Stream transport insists on a Node stream; the turn batch is lighter, so adapt it. */
+class LinesTransport extends Transport {
+  constructor(private readonly lines: TurnBatch) {
     super();
   }
   override log(info: Record<symbol, unknown>, callback: () => void): void {
-    writeBytes(this.sonic, `${String(info[MESSAGE])}\n`);
+    this.lines.write(`${String(info[MESSAGE])}\n`);
     callback();
   }
 }
