@@ -1,4 +1,5 @@
 import { isSpanContextValid, type SpanContext } from '@opentelemetry/api';
+import { writeSync } from 'node:fs';
 import SonicBoom from 'sonic-boom';
 import winston from 'winston';
 import Transport from 'winston-transport';
@@ -122,8 +123,11 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     redactor,
     flush() {
       try {
-        lines?.flush();
+        // SonicBoom's own queue first, synchronously; then this turn's lines, written here rather
+        // than handed to SonicBoom, which would start an asynchronous write the exit would cut.
         sonic?.flushSync();
+        const rest = lines?.take();
+        if (rest !== undefined) writeAllSync(1, rest);
       } catch {
         /* EAGAIN on a full pipe: nothing more we can do at exit */
       }
@@ -189,6 +193,19 @@ export function lineWriterFor(logger: Logger): FastLineWriter {
       logger.log(level, message, fields);
     })
   );
+}
+
+/** Writes all of `buf` to `fd`, retrying a pipe that is full for up to ~1 s, then giving up. */
+function writeAllSync(fd: number, buf: Buffer): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let off = 0, tries = 0; off < buf.length;) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || ++tries > 100) throw err;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
 }
 
 /**

@@ -3,8 +3,10 @@ import { AsyncResource } from 'node:async_hooks';
 export interface TurnBatch {
   /** Queues one line (with its newline); the turn's lines go out together when the turn ends. */
   write(line: string): void;
-  /** Hands over what is queued now (shutdown, exit). */
+  /** Hands over what is queued now. */
   flush(): void;
+  /** Removes and returns what is queued, for a caller that writes it itself (exit); undefined if nothing. */
+  take(): Buffer | undefined;
 }
 
 /**
@@ -22,12 +24,16 @@ export function turnBatch(sink: (batch: Buffer) => void): TurnBatch {
   let pending: string[] = [];
   let scheduled = false;
 
-  function flush(): void {
+  function take(): Buffer | undefined {
     scheduled = false;
-    if (pending.length === 0) return;
+    if (pending.length === 0) return undefined;
     const batch = pending.length === 1 ? pending[0]! : pending.join('');
     pending = [];
-    sink(Buffer.from(batch));
+    return Buffer.from(batch);
+  }
+  function flush(): void {
+    const batch = take();
+    if (batch !== undefined) sink(batch);
   }
   const schedule = AsyncResource.bind((): void => void setImmediate(flush));
 
@@ -39,5 +45,6 @@ export function turnBatch(sink: (batch: Buffer) => void): TurnBatch {
       schedule();
     },
     flush,
+    take,
   };
 }
