@@ -27,10 +27,8 @@ function parseArgs(argv) {
     const next = () => argv[++i];
     if (a === '--only') o.only = next();
     else if (a === '--servers') o.servers = next().split(',');
-    else if (a === '--compare') {
-      const [name, dir] = next().split('=');
-      o.compare.push({ name, dir: path.resolve(dir) });
-    } else if (a === '--skip') o.skip = Number(next());
+    else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
+    else if (a === '--skip') o.skip = Number(next());
     else if (a === '--requests') o.requests = Number(next());
     else if (a === '--top') o.top = Number(next());
     else if (a === '--survivors') o.survivors = true;
@@ -104,7 +102,7 @@ async function main() {
   const group = GROUPS[o.only];
   const specs = group.servers.filter((s) => o.servers.some((id) => s.id === id || (id === 'koa-bare' && s.kind === 'baseline')));
   const service = group.servers.find((s) => s.id === 'service');
-  for (const c of o.compare) specs.push({ ...service, id: `service@${c.name}`, distDir: c.dir });
+  for (const c of o.compare) specs.push(lib.compareSpec(service, c));
   const db = await lib.createBenchDatabase();
   const results = [];
   try {

@@ -243,12 +243,25 @@ const median = (xs) => {
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 
+/** `--compare name=dir`: another build of the service (a tsc outDir), measured beside this one. */
+function parseCompare(arg) {
+  const [name, dir] = arg.split('=');
+  return { name, dir: path.resolve(dir) };
+}
+
+/** The server spec of a `--compare` build: the service's own spec, run from that build. */
+function compareSpec(service, c, extra = {}) {
+  return { ...service, id: `service@${c.name}`, distDir: c.dir, ...extra };
+}
+
 function tmpWorkDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'caly-bench-'));
 }
 
 module.exports = {
   cpuTimes,
+  parseCompare,
+  compareSpec,
   ROOT,
   HAS_TASKSET,
   sleep,

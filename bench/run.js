@@ -64,10 +64,8 @@ function parseArgs(argv) {
     else if (a === '--node-env') o.nodeEnv = next();
     else if (a === '--redis') o.redisUrl = next();
     else if (a === '--out') o.out = path.resolve(next());
-    else if (a === '--compare') {
-      const [name, dir] = next().split('=');
-      o.compare.push({ name, dir: path.resolve(dir) });
-    } else if (a === '--runtime') {
+    else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
+    else if (a === '--runtime') {
       // --runtime <compare name>=<node binary>[,<node flag>...]: that --compare build runs on another Node
       const [name, spec] = next().split('=');
       const [bin, ...args] = spec.split(',');
@@ -388,7 +386,7 @@ async function main() {
   for (const c of o.compare) {
     for (const g of Object.values(GROUPS)) {
       const like = g.servers.find((s) => s.id === 'service');
-      g.servers.push({ ...like, id: `service@${c.name}`, distDir: c.dir, runtime: o.runtimes[c.name], target: undefined });
+      g.servers.push(lib.compareSpec(like, c, { runtime: o.runtimes[c.name], target: undefined }));
     }
   }
   // --compare builds stay in whatever --servers says
