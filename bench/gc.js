@@ -26,28 +26,34 @@ function parseArgs(argv) {
     if (a === '--only') o.only = next();
     else if (a === '--runs') o.runs = Number(next());
     else if (a === '--duration') o.durationS = Number(next());
-    else if (a === '--compare') {
-      const [name, dir] = next().split('=');
-      o.compare.push({ name, dir: path.resolve(dir) });
-    } else if (a === '--flags') o.flags.push(...next().split(','));
+    else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
+    else if (a === '--flags') o.flags.push(...next().split(','));
     else throw new Error(`unknown option ${a} (see the header of bench/gc.js)`);
   }
   if (!GROUPS[o.only]) throw new Error(`--only: one of ${Object.keys(GROUPS).join(', ')}`);
   return o;
 }
 
-/** Scavenges and mark-compacts of a --trace-gc-nvp log, from `since` (ms of process time) on. */
-function gcFacts(text, since) {
-  const s = { scavenges: 0, promoted: 0, scavengePause: 0, markCompacts: 0, pause: 0 };
+/** The collections a --trace-gc-nvp log reports: process time (ms), pause, kind, bytes promoted. */
+function gcEvents(text) {
+  const events = [];
   for (const line of text.split('\n')) {
     const t = /\s(\d+) ms: pause=([\d.]+) .*gc=(\w+)/.exec(line);
-    if (!t || Number(t[1]) < since) continue;
-    s.pause += Number(t[2]);
-    if (t[3] === 's') {
+    if (t) events.push({ ms: Number(t[1]), pause: Number(t[2]), kind: t[3], promoted: Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0) });
+  }
+  return events;
+}
+
+/** Scavenges and mark-compacts of `events`, summed. */
+function gcFacts(events) {
+  const s = { scavenges: 0, promoted: 0, scavengePause: 0, markCompacts: 0, pause: 0 };
+  for (const e of events) {
+    s.pause += e.pause;
+    if (e.kind === 's') {
       s.scavenges++;
-      s.scavengePause += Number(t[2]);
-      s.promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
-    } else if (t[3] === 'mc' || t[3] === 'mmc') s.markCompacts++;
+      s.scavengePause += e.pause;
+      s.promoted += e.promoted;
+    } else if (e.kind === 'mc' || e.kind === 'mmc') s.markCompacts++;
   }
   return s;
 }
@@ -66,9 +72,10 @@ async function runOnce(o, db, group, spec) {
   try {
     const url = srv.url + group.route;
     await lib.autocannon({ url, connections: 50, durationS: o.warmupS, cpu: 1, headers: PROXY_HEADERS });
-    const since = Number(/\s(\d+) ms: pause=/.exec([...fs.readFileSync(srv.logFile, 'utf8').matchAll(/.*\s\d+ ms: pause=.*/g)].pop()?.[0] ?? '')?.[1] ?? 0);
+    // The measured window starts after the last collection of the warm-up.
+    const since = gcEvents(fs.readFileSync(srv.logFile, 'utf8')).at(-1)?.ms ?? 0;
     const res = await lib.autocannon({ url, connections: 50, durationS: o.durationS, cpu: 1, headers: PROXY_HEADERS });
-    const gc = gcFacts(fs.readFileSync(srv.logFile, 'utf8'), since + 1);
+    const gc = gcFacts(gcEvents(fs.readFileSync(srv.logFile, 'utf8')).filter((e) => e.ms > since));
     return { requests: res.requests.total, ...gc };
   } finally {
     await srv.stop();
@@ -80,7 +87,7 @@ async function main() {
   const o = parseArgs(process.argv);
   const group = GROUPS[o.only];
   const service = group.servers.find((s) => s.id === 'service');
-  const specs = [service, ...o.compare.map((c) => ({ ...service, id: `service@${c.name}`, distDir: c.dir }))];
+  const specs = [service, ...o.compare.map((c) => lib.compareSpec(service, c))];
   const db = await lib.createBenchDatabase();
   console.log(`${group.route}: ${o.runs} runs of ${o.durationS} s per build, 50 connections${o.flags.length ? `, flags ${o.flags.join(' ')}` : ''}\n`);
   console.log('| build | run | promoted KB / scavenge | pause ms / scavenge | mark-compacts | GC pause µs / request |');
