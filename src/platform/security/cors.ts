@@ -55,9 +55,8 @@ export function corsPolicy(allowedOrigins: string): Step {
     before(ctx) {
       if (ctx.get('Origin') !== '') return viaLibrary.before!(ctx);
       // What ctx.vary('Origin') does when no Vary is set yet (always, this early), without the vary
-      // package's parse of the existing value on every request.
-      if (ctx.res.getHeader('vary') === undefined)
-        ctx.res.setHeader('vary', 'Origin'); // lower case: see headers.ts
+      // package's parse of the existing value on every request. The name in lower case: headers.ts.
+      if (ctx.res.getHeader('vary') === undefined) ctx.res.setHeader('vary', 'Origin');
       else ctx.vary('Origin');
     },
   };
