@@ -10,6 +10,7 @@
  *   npm run build
  *   node bench/ablate.js                                   # every variant, ping, 2 × 6 s (~6 min)
  *   node bench/ablate.js --variants no-span,no-steps --only ping,info --reps 3 --duration 8
+ *   node bench/ablate.js --variants no-steps --peers fastify-full,koa-otel   # the floor beside the peers
  *
  * The copies are measuring instruments, not builds to ship: a variant without the span or the
  * access log fails run.js's telemetry cross-check (the histogram or the log count is then 0); that
@@ -67,6 +68,8 @@ function parseArgs(argv) {
     else if (a === '--reps') o.reps = next();
     else if (a === '--duration') o.duration = next();
     else if (a === '--warmup') o.warmup = next();
+    // peers measured in the same run, to set a variant beside what a user would pick instead
+    else if (a === '--peers') o.pass = ['--servers', ['service', ...next().split(',')].join(',')];
     else throw new Error(`unknown option ${a} (see the header of bench/ablate.js)`);
   }
   for (const v of o.variants) if (!VARIANTS[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(VARIANTS).join(', ')}`);
@@ -140,6 +143,10 @@ function main() {
     for (const name of o.variants) {
       const c = cpu(`service@${name}`);
       console.log(`| ${name} | ${VARIANTS[name].why} | ${c.toFixed(0)} | ${(c - full).toFixed(0)} |`);
+    }
+    for (const peer of o.pass[1].split(',').slice(1)) {
+      const c = cpu(peer);
+      console.log(`| (peer) ${peer} | nothing: what a user would pick instead | ${c.toFixed(0)} | ${(c - full).toFixed(0)} |`);
     }
   }
   console.log(`\nraw: ${file}`);

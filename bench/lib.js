@@ -96,7 +96,7 @@ async function waitForLine(file, pred, child, timeoutMs = 30_000) {
  *   kind 'baseline' → node bench/baseline/koa-bare.js
  *   kind 'peer'     → `script` (bench/peers/*), ready when it prints a JSON line with msg "listening"
  */
-async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], node = process.execPath, script: customScript, stdout }) {
+async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], node = process.execPath, script: customScript, stdout, readyTimeoutMs }) {
   // `stdout` ({fd, file}): write somewhere else (a FIFO) and watch `file` for the ready line.
   const logFile = stdout ? stdout.file : path.join(workDir, `${label}-${Date.now()}-${randomBytes(2).toString('hex')}.log`);
   const out = stdout ? stdout.fd : fs.openSync(logFile, 'w');
@@ -113,7 +113,12 @@ async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], node
   const exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
   let ready;
   try {
-    ready = await waitForLine(logFile, (l) => (kind === 'service' ? String(l.msg).startsWith('Caly API listening') : l.msg === 'listening'), child);
+    ready = await waitForLine(
+      logFile,
+      (l) => (kind === 'service' ? String(l.msg).startsWith('Caly API listening') : l.msg === 'listening'),
+      child,
+      readyTimeoutMs,
+    );
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${label} did not start: ${err.message}\n${stderr}`, { cause: err });

@@ -1,0 +1,152 @@
+'use strict';
+/**
+ * Instructions per request, counted by valgrind's callgrind: a figure that, unlike CPU time, comes
+ * out the same on a busy or a quiet host, so that a change of 2–3 % can be seen in one run where
+ * bench/run.js's CPU µs/request move by ±10 % from run to run on a contended machine.
+ *
+ *   npm run build
+ *   node bench/instructions.js                                  # service and koa-bare, ping and info
+ *   node bench/instructions.js --compare before=bench/results/builds/before --only ping
+ *   node bench/instructions.js --servers service,fastify-full --requests 3000
+ *   node bench/instructions.js --servers service --only ping --keep   # keep the counts, by function:
+ *   node bench/instructions-by-function.js <kept callgrind.out.1> <kept /tmp/perf-PID.map> 3000
+ *
+ * Each server runs under `valgrind --tool=callgrind --instr-atstart=no` (about 50× slower), is
+ * warmed up with --warmup requests (15,000: with 3,000 the optimising compiler still ran in the
+ * counted window and added ~20 % that varied from build to build), then counts
+ * instructions only while --requests more requests are served, 10 at a time on keep-alive
+ * connections, and reports instructions (Ir) per request. What it does not see: time in the kernel
+ * (system calls, the loopback TCP stack), cache misses, and other processes. So it complements the
+ * CPU figures of bench/run.js, never replaces them; it is for telling whether a change to our own
+ * code made the request path cheaper.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const http = require('node:http');
+const { execFileSync } = require('node:child_process');
+const lib = require('./lib');
+const { GROUPS, serviceEnv, PROXY_HEADERS } = require('./run');
+
+function parseArgs(argv) {
+  const o = { servers: ['koa-bare', 'service'], only: ['ping', 'info'], warmup: 15000, requests: 3000, concurrency: 10, compare: [], keep: false };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--servers') o.servers = next().split(',');
+    else if (a === '--only') o.only = next().split(',');
+    else if (a === '--warmup') o.warmup = Number(next());
+    else if (a === '--requests') o.requests = Number(next());
+    else if (a === '--concurrency') o.concurrency = Number(next());
+    else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
+    else if (a === '--keep') o.keep = true;
+    else throw new Error(`unknown option ${a} (see the header of bench/instructions.js)`);
+  }
+  return o;
+}
+
+/** `n` GETs of `url`, `concurrency` at a time on keep-alive connections; throws on any non-2xx. */
+async function drive(url, n, concurrency) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  let left = n;
+  const one = () =>
+    new Promise((done, fail) => {
+      const req = http.get(url, { agent, headers: PROXY_HEADERS }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode >= 200 && res.statusCode < 300 ? done() : fail(new Error(`${url}: ${res.statusCode}`))));
+      });
+      req.on('error', fail);
+    });
+  const worker = async () => {
+    while (left-- > 0) await one();
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+}
+
+// valgrind names its control pipes after the USER and HOST variables of the process it runs;
+// startServer gives the server only PATH and HOST=127.0.0.1, so the controller must see the same.
+const callgrind = (pid, ...args) =>
+  execFileSync('callgrind_control', [...args, String(pid)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1' },
+  });
+
+/** Total Ir of the dump files callgrind wrote under `outPrefix` (the --dump after the counted window). */
+function irOf(outPrefix) {
+  const dir = path.dirname(outPrefix);
+  let total = 0;
+  for (const f of fs.readdirSync(dir)) {
+    if (!f.startsWith(path.basename(outPrefix))) continue;
+    const m = /^totals: (\d+)/m.exec(fs.readFileSync(path.join(dir, f), 'utf8'));
+    if (m) total += Number(m[1]);
+  }
+  return total;
+}
+
+async function measure(spec, group, db, o) {
+  const workDir = lib.tmpWorkDir();
+  const outPrefix = path.join(workDir, 'callgrind.out');
+  const env = spec.kind === 'service' ? serviceEnv({ nodeEnv: 'production' }, db, workDir, spec.env) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
+  const srv = await lib.startServer({
+    kind: spec.kind,
+    env,
+    workDir,
+    label: spec.id.replace(/[^\w@.-]/g, '_'),
+    node: 'valgrind',
+    nodeArgs: [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${outPrefix}`,
+      process.execPath,
+      ...(o.keep ? ['--perf-basic-prof'] : []),
+      ...(spec.nodeArgs ?? []),
+    ],
+    script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
+    readyTimeoutMs: 300_000, // start-up under callgrind takes a minute or more
+  });
+  try {
+    const url = srv.url + GROUPS[group].route;
+    await drive(url, o.warmup, o.concurrency);
+    callgrind(srv.pid, '--instr=on');
+    callgrind(srv.pid, '--zero');
+    await drive(url, o.requests, o.concurrency);
+    callgrind(srv.pid, '--instr=off');
+    callgrind(srv.pid, '--dump');
+  } finally {
+    srv.signal('SIGKILL');
+  }
+  await lib.sleep(500);
+  const ir = irOf(outPrefix) / o.requests;
+  if (o.keep) console.log(`    kept: ${outPrefix}.1 and /tmp/perf-${srv.pid}.map (node bench/instructions-by-function.js <both> ${o.requests})`);
+  else fs.rmSync(workDir, { recursive: true, force: true });
+  return ir;
+}
+
+async function main() {
+  const o = parseArgs(process.argv);
+  const db = await lib.createBenchDatabase();
+  try {
+    console.log(`instructions: ${o.warmup} warm-up + ${o.requests} counted requests, ${o.concurrency} at a time, under callgrind`);
+    for (const group of o.only) {
+      const listed = GROUPS[group].servers;
+      const specs = listed.filter((s) => o.servers.some((want) => s.id === want || s.id.startsWith(`${want}+`)));
+      const service = listed.find((s) => s.id === 'service');
+      for (const c of o.compare) specs.push(lib.compareSpec(service, c));
+      for (const spec of specs) {
+        const ir = await measure(spec, group, db, o);
+        console.log(`  ${GROUPS[group].route.padEnd(10)} ${spec.id.padEnd(24)} ${(ir / 1000).toFixed(1).padStart(8)} k instructions/request`);
+      }
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
