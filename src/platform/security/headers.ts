@@ -3,9 +3,7 @@ import type { Middleware, Next } from 'koa';
 import koaHelmet from 'koa-helmet';
 import type { AppContext } from '../context/state';
 import type { Step } from '../pipeline';
-
-/** A header helmet sets (value) or removes (undefined). */
-type HeaderOp = readonly [name: string, value: string | undefined];
+import { headerBlock, type HeaderOp } from './header-block';
 
 /**
  * Runs a koa-helmet middleware once against a recording response and returns what it would do to
@@ -71,19 +69,16 @@ export function securityHeaderList(opts: SecurityHeaderOptions): HeaderOp[] {
 }
 
 /**
- * Sets the security headers on every response, before anything else can answer or throw: the
- * error envelope keeps headers set earlier, so 404s, 405s, 429s and 5xx carry them too.
+ * Puts the security headers on every response, before anything else can answer or throw: 404s,
+ * 405s, 429s and 5xx carry them too. They go out as one pre-validated block in the response head
+ * (header-block.ts says why); a header a route sets itself, such as routeCsp's, replaces its entry.
  */
 export function securityHeaders(opts: SecurityHeaderOptions): Step {
-  const ops = securityHeaderList(opts);
+  const block = headerBlock(securityHeaderList(opts));
   return {
     name: 'security headers',
     before(ctx) {
-      const res = ctx.res;
-      for (const [name, value] of ops) {
-        if (value === undefined) res.removeHeader(name);
-        else res.setHeader(name, value);
-      }
+      block.apply(ctx.res);
     },
   };
 }

@@ -1,0 +1,132 @@
+import { expect } from 'chai';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { headerBlock, type HeaderOp } from '../../src/platform/security/header-block';
+
+const OPS: HeaderOp[] = [
+  ['Content-Security-Policy', "default-src 'none'"],
+  ['x-frame-options', 'DENY'],
+  ['referrer-policy', 'no-referrer'],
+  ['X-Powered-By', undefined],
+];
+
+/** Raw header lines of one response (name lower-cased), duplicates kept. */
+function rawHeaders(res: IncomingMessage): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+  return out;
+}
+
+describe('header block (security headers written as one pre-validated block)', () => {
+  let server: Server;
+  let url: string;
+  let handler: (req: IncomingMessage, res: ServerResponse) => void;
+  const block = headerBlock(OPS);
+
+  before(async () => {
+    server = createServer((req, res) => handler(req, res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  const get = (method = 'GET') =>
+    new Promise<{ status: number; headers: Array<[string, string]>; body: string }>((done, fail) => {
+      const req = request(url, { method }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => done({ status: res.statusCode!, headers: rawHeaders(res), body }));
+      });
+      req.on('error', fail).end();
+    });
+  const all = (headers: Array<[string, string]>, name: string) => headers.filter(([n]) => n === name).map(([, v]) => v);
+
+  it('sends every header of the block exactly once, beside the response’s own, with the body intact', async () => {
+    handler = (_req, res) => {
+      block.apply(res);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    };
+    const r = await get();
+    expect(r.status).to.equal(200);
+    expect(r.body).to.equal('{"ok":true}');
+    expect(all(r.headers, 'content-security-policy')).to.deep.equal(["default-src 'none'"]);
+    expect(all(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
+    expect(all(r.headers, 'referrer-policy')).to.deep.equal(['no-referrer']);
+    expect(all(r.headers, 'content-type')).to.deep.equal(['application/json']);
+  });
+
+  it('is on responses without a body and on HEAD', async () => {
+    handler = (_req, res) => {
+      block.apply(res);
+      res.statusCode = 204;
+      res.end();
+    };
+    expect(all((await get()).headers, 'x-frame-options')).to.deep.equal(['DENY']);
+    expect(all((await get('HEAD')).headers, 'x-frame-options')).to.deep.equal(['DENY']);
+  });
+
+  it('lets a header the response sets itself replace its entry (a route’s own CSP), whatever its case', async () => {
+    handler = (_req, res) => {
+      block.apply(res);
+      res.setHeader('Content-Security-Policy', "default-src 'self'");
+      res.end();
+    };
+    const r = await get();
+    expect(all(r.headers, 'content-security-policy')).to.deep.equal(["default-src 'self'"]);
+    expect(all(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
+  });
+
+  it('lets headers given to writeHead replace entries too (object, flat array, no header set before)', async () => {
+    for (const given of [{ 'X-Frame-Options': 'SAMEORIGIN' }, ['X-Frame-Options', 'SAMEORIGIN']]) {
+      handler = (_req, res) => {
+        block.apply(res);
+        res.writeHead(200, given as Record<string, string>);
+        res.end();
+      };
+      const r = await get();
+      expect(all(r.headers, 'x-frame-options'), JSON.stringify(given)).to.deep.equal(['SAMEORIGIN']);
+      expect(all(r.headers, 'referrer-policy')).to.deep.equal(['no-referrer']);
+    }
+  });
+
+  it('keeps its headers when every header of the response is removed (Koa does so for an unhandled error)', async () => {
+    handler = (_req, res) => {
+      block.apply(res);
+      res.setHeader('x-request-id', 'abc');
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res.statusCode = 500;
+      res.end();
+    };
+    const r = await get();
+    expect(all(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
+    expect(all(r.headers, 'x-request-id')).to.deep.equal([]);
+  });
+
+  it('removes the names it is told to remove', async () => {
+    handler = (_req, res) => {
+      res.setHeader('X-Powered-By', 'Express');
+      block.apply(res);
+      res.end();
+    };
+    expect(all((await get()).headers, 'x-powered-by')).to.deep.equal([]);
+  });
+
+  it('sets the headers one by one on a response that is not Node’s HTTP/1 response', () => {
+    const set: Array<[string, string]> = [];
+    const removed: string[] = [];
+    const fake = { setHeader: (n: string, v: string) => set.push([n, v]), removeHeader: (n: string) => removed.push(n) } as unknown as ServerResponse;
+    block.apply(fake);
+    expect(set).to.deep.equal([
+      ['content-security-policy', "default-src 'none'"],
+      ['x-frame-options', 'DENY'],
+      ['referrer-policy', 'no-referrer'],
+    ]);
+    expect(removed).to.deep.equal(['X-Powered-By']);
+  });
+
+  it('refuses at start-up a value that could not be sent', () => {
+    expect(() => headerBlock([['x-evil', 'a\r\nset-cookie: x=1']])).to.throw();
+    expect(() => headerBlock([['bad name', 'v']])).to.throw();
+  });
+});
