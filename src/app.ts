@@ -9,6 +9,7 @@ import { auditJournalWait } from './platform/audit/context';
 import { registerAuditRoutes } from './platform/audit/routes';
 import type { Keyring } from './platform/crypto/encryption';
 import type { Database } from './platform/db/pool';
+import { directContextAccessors } from './platform/http/context-accessors';
 import { errorEnvelope } from './platform/http/envelope';
 import { guardStep, pipeline } from './platform/pipeline';
 import type { Check, EventLoopMonitor } from './platform/health/checks';
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // X-Forwarded-For/-Proto are believed only behind a trusted proxy, and then only the entry that
   // proxy appended (maxIpsCount 1): a client cannot pick its rate-limit bucket by prepending one.
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY, maxIpsCount: 1 });
+  directContextAccessors(app.context); // ctx.method, ctx.status, ctx.set() … as plain property reads (same behaviour)
   app.silent = true; // errors are rendered and logged by our own middleware, never by Koa's default
   app.on('error', (err: Error) => log.logger.error('unhandled koa error', { error: { name: err.name, message: err.message } }));
 
