@@ -9,6 +9,8 @@ export interface AppState {
   span: Span;
   /** Monotonic start, from performance.now(). */
   startedAt: number;
+  /** `ctx.protocol`, read once by the request span (with TRUST_PROXY it parses X-Forwarded-Proto each time). */
+  scheme?: string;
   /** Set by the error envelope when the response is an error. */
   error?: { appError: AppError; original: unknown };
   /** Who is calling, once verified: set once, by authentication or the webhook guard. */

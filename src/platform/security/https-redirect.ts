@@ -22,7 +22,7 @@ export function httpsRedirect(publicBaseUrl: string): Step {
   return {
     name: 'https redirect',
     before(ctx: AppContext): BeforeOutcome {
-      if (ctx.protocol === 'https' || isHealthPath(ctx.path)) return;
+      if ((ctx.state.scheme ?? ctx.protocol) === 'https' || isHealthPath(ctx.path)) return;
       // ctx.path, not ctx.url: an absolute-form request target (`GET http://evil/ HTTP/1.1`) must
       // not leak its host in. A path like `//evil` stays a path after our origin.
       const path = ctx.path.startsWith('/') ? ctx.path : '/';

@@ -68,6 +68,7 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
     ctx.state.requestId = requestId;
     ctx.state.span = span;
     ctx.state.startedAt = startedAt;
+    ctx.state.scheme = scheme;
     ctx.set('x-request-id', requestId);
 
     // A continuation rather than an async function with try/finally: the span ends after
