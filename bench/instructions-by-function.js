@@ -4,21 +4,25 @@
  * `bench/instructions.js --keep` and the V8 code map the server wrote (--perf-basic-prof), and names
  * the JIT-compiled code callgrind only knows by address.
  *
- *   node bench/instructions-by-function.js <callgrind.out.1> </tmp/perf-PID.map> <requests> [--top 60] [--callers A,B]
+ *   node bench/instructions-by-function.js <callgrind.out.1> </tmp/perf-PID.map> <requests> [--top 60] [--callers A,B] [--inclusive dist/] [--callees A,B]
  *
  * Prints instructions per request spent in each function itself (self cost), largest first;
  * `--callers` also lists who calls the functions whose names contain A, B … (for a V8 builtin such
- * as Builtins_KeyedLoadIC_Megamorphic, that is the JavaScript that made it slow).
+ * as Builtins_KeyedLoadIC_Megamorphic, that is the JavaScript that made it slow); `--inclusive S`
+ * lists functions whose names contain S by their cost including what they call, and `--callees A`
+ * what the functions named like A call, and at what cost.
  */
 const fs = require('node:fs');
 
 function parseArgs(argv) {
   const [dump, map, requests] = argv.slice(2, 5);
   if (!dump || !map || !requests) throw new Error('usage: instructions-by-function.js <callgrind dump> <perf map> <requests> [--top N] [--callers A,B]');
-  const o = { dump, map, requests: Number(requests), top: 60, callers: [] };
+  const o = { dump, map, requests: Number(requests), top: 60, callers: [], callees: [], inclusive: undefined };
   for (let i = 5; i < argv.length; i++) {
     if (argv[i] === '--top') o.top = Number(argv[++i]);
     else if (argv[i] === '--callers') o.callers = argv[++i].split(',');
+    else if (argv[i] === '--inclusive') o.inclusive = argv[++i];
+    else if (argv[i] === '--callees') o.callees = argv[++i].split(',');
     else throw new Error(`unknown option ${argv[i]}`);
   }
   return o;
@@ -92,6 +96,20 @@ function main() {
   const row = (cost, what) => `${(cost / o.requests).toFixed(0).padStart(8)}  ${String(what).slice(0, 160)}`;
   console.log(`${(total / o.requests / 1000).toFixed(1)} k instructions per request; self cost by function:`);
   for (const [fn, cost] of [...self].sort((a, b) => b[1] - a[1]).slice(0, o.top)) console.log(row(cost, fn));
+  if (o.inclusive !== undefined) {
+    // self plus what each function's calls cost (recursive calls count twice: read as an upper bound)
+    const inclusive = new Map(self);
+    for (const callers of edges.values()) for (const [fn, cost] of callers) inclusive.set(fn, (inclusive.get(fn) ?? 0) + cost);
+    console.log(`\ninclusive cost of functions whose names contain "${o.inclusive}":`);
+    const rows = [...inclusive].filter(([fn]) => String(fn).includes(o.inclusive)).sort((a, b) => b[1] - a[1]);
+    for (const [fn, cost] of rows.slice(0, o.top)) console.log(row(cost, fn));
+  }
+  for (const wanted of o.callees) {
+    const out = new Map();
+    for (const [callee, callers] of edges) for (const [fn, cost] of callers) if (String(fn).includes(wanted)) out.set(callee, (out.get(callee) ?? 0) + cost);
+    console.log(`\nwhat functions whose names contain "${wanted}" call (cost including the callee's calls):`);
+    for (const [fn, cost] of [...out].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(row(cost, fn));
+  }
   for (const wanted of o.callers) {
     for (const [callee, callers] of edges) {
       if (!String(callee).includes(wanted)) continue;

@@ -129,7 +129,7 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     // by their redacted forms in place. That object keeps the shape its literal gave it, which
     // JSON.stringify walks on V8's fast path; recordLine's object, grown key by key, turns into a
     // dictionary past a dozen keys, and the access line cost 17 k instructions a request to
-    // serialise that way, against 5 k now (bench/README.md, "Fifth round").
+    // serialise that way, against 11 k now (bench/README.md, "Fifth round").
     for (const key of keys) if (!skip.has(key)) fields[key] = redactTop(key, fields[key]);
     let body: string;
     try {
