@@ -8,6 +8,7 @@
  *   node bench/instructions.js                                  # service and koa-bare, ping and info
  *   node bench/instructions.js --compare before=bench/results/builds/before --only ping
  *   node bench/instructions.js --servers service,fastify-full --requests 3000
+ *   node bench/instructions.js --servers service,fastify-full --only ping --cache-sim   # also cache misses
  *   node bench/instructions.js --servers service --only ping --keep   # keep the counts, by function:
  *   node bench/instructions-by-function.js <kept callgrind.out.1> <kept /tmp/perf-PID.map> 3000
  *
@@ -39,6 +40,7 @@ function parseArgs(argv) {
     else if (a === '--concurrency') o.concurrency = Number(next());
     else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
     else if (a === '--keep') o.keep = true;
+    else if (a === '--cache-sim') o.cacheSim = true;
     else throw new Error(`unknown option ${a} (see the header of bench/instructions.js)`);
   }
   return o;
@@ -72,16 +74,18 @@ const callgrind = (pid, ...args) =>
     env: { PATH: process.env.PATH, HOST: '127.0.0.1' },
   });
 
-/** Total Ir of the dump files callgrind wrote under `outPrefix` (the --dump after the counted window). */
-function irOf(outPrefix) {
+/** Event totals (Ir, and the cache simulation's misses with --cache-sim) of the dumps under `outPrefix`. */
+function eventsOf(outPrefix) {
   const dir = path.dirname(outPrefix);
-  let total = 0;
+  const totals = {};
   for (const f of fs.readdirSync(dir)) {
     if (!f.startsWith(path.basename(outPrefix))) continue;
-    const m = /^totals: (\d+)/m.exec(fs.readFileSync(path.join(dir, f), 'utf8'));
-    if (m) total += Number(m[1]);
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    const names = /^events: (.+)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];
+    const values = /^totals: (.+)$/m.exec(text)?.[1].trim().split(/\s+/).map(Number) ?? [];
+    names.forEach((name, i) => (totals[name] = (totals[name] ?? 0) + (values[i] ?? 0)));
   }
-  return total;
+  return totals;
 }
 
 async function measure(spec, group, db, o) {
@@ -99,6 +103,7 @@ async function measure(spec, group, db, o) {
       '--instr-atstart=no',
       '--smc-check=all-non-file',
       `--callgrind-out-file=${outPrefix}`,
+      ...(o.cacheSim ? ['--cache-sim=yes'] : []),
       process.execPath,
       ...(o.keep ? ['--perf-basic-prof'] : []),
       ...(spec.nodeArgs ?? []),
@@ -118,10 +123,11 @@ async function measure(spec, group, db, o) {
     srv.signal('SIGKILL');
   }
   await lib.sleep(500);
-  const ir = irOf(outPrefix) / o.requests;
+  const events = eventsOf(outPrefix);
+  const perRequest = Object.fromEntries(Object.entries(events).map(([k, v]) => [k, v / o.requests]));
   if (o.keep) console.log(`    kept: ${outPrefix}.1 and /tmp/perf-${srv.pid}.map (node bench/instructions-by-function.js <both> ${o.requests})`);
   else fs.rmSync(workDir, { recursive: true, force: true });
-  return ir;
+  return perRequest;
 }
 
 async function main() {
@@ -135,8 +141,11 @@ async function main() {
       const service = listed.find((s) => s.id === 'service');
       for (const c of o.compare) specs.push(lib.compareSpec(service, c));
       for (const spec of specs) {
-        const ir = await measure(spec, group, db, o);
-        console.log(`  ${GROUPS[group].route.padEnd(10)} ${spec.id.padEnd(24)} ${(ir / 1000).toFixed(1).padStart(8)} k instructions/request`);
+        const e = await measure(spec, group, db, o);
+        const misses = o.cacheSim
+          ? `; L1 misses: instruction ${e.I1mr.toFixed(0)}, data ${(e.D1mr + e.D1mw).toFixed(0)}; last-level data misses ${(e.DLmr + e.DLmw).toFixed(0)}`
+          : '';
+        console.log(`  ${GROUPS[group].route.padEnd(10)} ${spec.id.padEnd(24)} ${(e.Ir / 1000).toFixed(1).padStart(8)} k instructions/request${misses}`);
       }
     }
   } finally {
