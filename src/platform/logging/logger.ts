@@ -91,10 +91,9 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     const limit = logger.levels[destination.level ?? logger.level] ?? logger.levels[logger.level];
     return given !== undefined && limit !== undefined && limit >= given;
   };
-  // The line formatLine would make of the record winston builds for logger.log(level, message,
-  // fields): time, level, default meta, the fields, the message, then the trace fields
-  // instrumentation-winston appends. Same keys, same order, same redaction; only winston's stream
-  // pipeline is skipped.
+  // The line logger.log(level, message, fields) writes: winston's record (default meta, the fields,
+  // the message) through formatLine, with the trace fields instrumentation-winston appends. The
+  // fast writer below takes this path only for fields that reuse one of the line's own keys.
   function recordLine(
     level: string,
     message: string,
@@ -102,22 +101,11 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     spanContext: SpanContext | undefined,
     skip: ReadonlySet<string>,
   ): string {
-    const out: Record<string, unknown> = { time: isoNow(), level, service: defaultMeta.service, env: defaultMeta.env };
-    for (const key of Object.keys(fields)) {
-      if (key === 'level') continue;
-      out[key === 'message' ? 'msg' : key] = skip.has(key) ? fields[key] : redactTop(key, fields[key]);
-    }
-    out.msg = skip.has('message') ? message : redactTop('message', message);
-    if (spanContext !== undefined && isSpanContextValid(spanContext)) {
-      out.trace_id = spanContext.traceId;
-      out.span_id = spanContext.spanId;
-      out.trace_flags = `0${spanContext.traceFlags.toString(16)}`;
-    }
-    try {
-      return JSON.stringify(out);
-    } catch {
-      return JSON.stringify(redactor.redact(out));
-    }
+    const trace =
+      spanContext !== undefined && isSpanContextValid(spanContext)
+        ? { trace_id: spanContext.traceId, span_id: spanContext.spanId, trace_flags: `0${spanContext.traceFlags.toString(16)}` }
+        : undefined;
+    return formatLine(level, { ...defaultMeta, ...fields, message, ...trace }, skip);
   }
   const meta = `"service":${JSON.stringify(defaultMeta.service)},"env":${JSON.stringify(defaultMeta.env)}`;
   FAST_WRITERS.set(logger, (level, message, fields, spanContext, generated) => {
