@@ -23,7 +23,6 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const http = require('node:http');
 const { execFileSync } = require('node:child_process');
 const lib = require('./lib');
 const { GROUPS, serviceEnv, PROXY_HEADERS } = require('./run');
@@ -46,23 +45,12 @@ function parseArgs(argv) {
   return o;
 }
 
-/** `n` GETs of `url`, `concurrency` at a time on keep-alive connections; throws on any non-2xx. */
+/** `n` GETs of `url`, `concurrency` at a time on keep-alive connections; throws unless every one got a 2xx. */
 async function drive(url, n, concurrency) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  let left = n;
-  const one = () =>
-    new Promise((done, fail) => {
-      const req = http.get(url, { agent, headers: PROXY_HEADERS }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode >= 200 && res.statusCode < 300 ? done() : fail(new Error(`${url}: ${res.statusCode}`))));
-      });
-      req.on('error', fail);
-    });
-  const worker = async () => {
-    while (left-- > 0) await one();
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  agent.destroy();
+  const res = await lib.autocannon({ url, connections: concurrency, amount: n, headers: PROXY_HEADERS });
+  const answered = res['2xx'];
+  if (answered !== n || res.errors > 0 || res.non2xx > 0)
+    throw new Error(`${url}: ${answered} of ${n} requests got a 2xx (${res.non2xx} other, ${res.errors} errors)`);
 }
 
 // valgrind names its control pipes after the USER and HOST variables of the process it runs;

@@ -144,11 +144,15 @@ async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], node
   };
 }
 
-/** One autocannon run as its own process pinned to `cpu`; resolves with its JSON result. */
-function autocannon({ url, connections, durationS, cpu, headers = {} }) {
+/**
+ * One autocannon run as its own process pinned to `cpu`; resolves with its JSON result. It runs for
+ * `durationS` seconds, or, with `amount`, until that many requests are answered.
+ */
+function autocannon({ url, connections, durationS, amount, cpu, headers = {} }) {
   const bin = require.resolve('autocannon/autocannon.js');
   const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-  const [cmd, args] = pinned(cpu, [process.execPath, bin, '-c', String(connections), '-d', String(durationS), ...h, '-j', url]);
+  const length = amount === undefined ? ['-d', String(durationS)] : ['-a', String(amount)];
+  const [cmd, args] = pinned(cpu, [process.execPath, bin, '-c', String(connections), ...length, ...h, '-j', url]);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
