@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { headerBlock, type HeaderOp } from '../../src/platform/security/header-block';
+import { raw } from '../helpers/raw-http';
 
 const OPS: HeaderOp[] = [
   ['Content-Security-Policy', "default-src 'none'"],
@@ -9,13 +10,6 @@ const OPS: HeaderOp[] = [
   ['referrer-policy', 'no-referrer'],
   ['X-Powered-By', undefined],
 ];
-
-/** Raw header lines of one response (name lower-cased), duplicates kept. */
-function rawHeaders(res: IncomingMessage): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
-  return out;
-}
 
 describe('header block (security headers written as one pre-validated block)', () => {
   let server: Server;
@@ -30,15 +24,7 @@ describe('header block (security headers written as one pre-validated block)', (
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
-  const get = (method = 'GET') =>
-    new Promise<{ status: number; headers: Array<[string, string]>; body: string }>((done, fail) => {
-      const req = request(url, { method }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (c: string) => (body += c));
-        res.on('end', () => done({ status: res.statusCode!, headers: rawHeaders(res), body }));
-      });
-      req.on('error', fail).end();
-    });
+  const get = (method = 'GET') => raw(url, method, '/');
   const all = (headers: Array<[string, string]>, name: string) => headers.filter(([n]) => n === name).map(([, v]) => v);
 
   it('sends every header of the block exactly once, beside the response’s own, with the body intact', async () => {
