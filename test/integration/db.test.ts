@@ -193,6 +193,46 @@ describe('database layer (real PostgreSQL)', function () {
     }
   });
 
+  it('a connection lost during a single query fails that query, not the process, and the client is not reused', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    const flaky = makeDb(proxy.url(tdb.name), { max: 1 });
+    try {
+      await flaky.query('SELECT 1'); // the pool's one client, idle again
+      const pending = flaky.query('SELECT pg_sleep(2)');
+      await new Promise((r) => setTimeout(r, 200));
+      proxy.cut();
+      let err: unknown;
+      try {
+        await pending;
+      } catch (e) {
+        err = e;
+      }
+      expect(err, 'the query must fail').to.be.instanceOf(Error);
+      expect(flaky.stats().total, 'the broken client left the pool').to.equal(0);
+      proxy.restore();
+      const { rows } = await flaky.query<{ v: number }>('SELECT 3 AS v');
+      expect(rows[0]!.v).to.equal(3);
+    } finally {
+      await flaky.close();
+      await proxy.close();
+    }
+  });
+
+  it("a failed query's stack leads back to the code that awaited it, not to pg's socket parser", async () => {
+    async function callerWithAName(): Promise<unknown> {
+      try {
+        await db.query('SELECT 1 / $1::int AS v', [0]);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    }
+    const err = (await callerWithAName()) as Error & { code?: string };
+    expect(err).to.be.instanceOf(Error);
+    expect(err.code).to.equal('22012'); // division_by_zero, PostgreSQL's own error passed on
+    expect(err.stack).to.contain('callerWithAName');
+  });
+
   it('operation names are bounded', () => {
     expect(operationOf('  select 1')).to.equal('SELECT');
     expect(operationOf('/* c */ -- x\n INSERT INTO t VALUES (1)')).to.equal('INSERT');

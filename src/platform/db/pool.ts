@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { trace } from '@opentelemetry/api';
+import { context, trace, type Context } from '@opentelemetry/api';
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { Logger } from '../logging/logger';
@@ -99,6 +99,49 @@ export async function inTransaction<T>(
   }
 }
 
+/**
+ * One statement on a pooled client, through pg's callback interface: one promise per query.
+ *
+ * Why not withClient (async, awaiting connect() and pg's query promise): on Node 20 every promise
+ * a request makes runs AsyncLocalStorage's init hook (the OpenTelemetry context), and that path made
+ * eight promises per query where this makes one (bench/README.md, "Sixth round").
+ * Why not pool.query(): when every client is busy, pg-pool queues the callback and later runs it
+ * from whichever request released a client, so the query's span would continue that request's
+ * trace. The caller's context is therefore captured before connecting and restored around the
+ * query when the callback runs in another one; the caller's `await` resumes in its own context
+ * whoever settles the promise. Like withClient, the client listens for 'error' while checked out
+ * and is destroyed rather than reused after a connection loss.
+ */
+export function queryOnce(pool: pg.Pool, text: string, values: QueryValues | undefined, caller: Context): Promise<pg.QueryResult> {
+  return new Promise((resolve, reject) => {
+    pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined, release: (err?: Error) => void) => {
+      if (connectError !== undefined || client === undefined) return reject(connectError ?? new Error('no client'));
+      let broken: Error | undefined;
+      let settled = false;
+      const onError = (err: Error) => {
+        broken ??= err;
+      };
+      client.on('error', onError);
+      const settle = (err: Error | null, res?: pg.QueryResult) => {
+        if (settled) return; // pg threw after taking the callback: release once, answer once
+        settled = true;
+        client.removeListener('error', onError);
+        if (err) broken ??= isConnectionLoss(err) ? err : undefined;
+        release(broken);
+        if (err) reject(err);
+        else resolve(res!);
+      };
+      const send = () => client.query(text, values as unknown[], settle); // undefined values: pg sends the text alone
+      try {
+        if (context.active() === caller) send();
+        else context.with(caller, send);
+      } catch (err) {
+        settle(err instanceof Error ? err : new Error(String(err))); // a call pg refuses synchronously
+      }
+    });
+  });
+}
+
 /** Errors after which a client must not be reused: a lost connection, whatever reported it. */
 function isConnectionLoss(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -155,6 +198,11 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
         const res = await run(text, values);
         rows = res.rowCount;
         return res as pg.QueryResult<R>;
+      } catch (err) {
+        // A failure reported from the socket carries a stack through pg's parser: one that leads
+        // back to the caller instead (here, after the await, V8 adds the awaiting async frames).
+        if (err instanceof Error) Error.captureStackTrace(err);
+        throw err;
       } finally {
         const elapsed = performance.now() - t0;
         if (elapsed > settings.slowQueryMs) noteSlow(text, elapsed, rows);
@@ -162,10 +210,7 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     };
   }
 
-  // Not pool.query(): when every client is busy, pg-pool queues its callback and later runs it from
-  // whichever request released a client, so the query (and its span) would continue that request's
-  // trace. Awaiting connect() resumes in the caller's own async context instead.
-  const query = timed((text, values) => withClient(pool, (client) => client.query(text, values as unknown[] | undefined)));
+  const query = timed((text, values) => queryOnce(pool, text, values, context.active()));
 
   async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return withClient(pool, async (client, discard) => {
