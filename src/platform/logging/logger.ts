@@ -153,18 +153,25 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
 }
 
 /**
- * The current time as ISO 8601, formatted once per millisecond: under load many lines share a
- * millisecond, and Date formatting measured ~1 µs a line (bench/micro.js).
+ * The current time as ISO 8601: `Date#toISOString` formats through snprintf (about 7,000
+ * instructions a call, bench/README.md "Sixth round"), so it runs once per second for the
+ * `YYYY-MM-DDTHH:MM:SS.` part and the milliseconds are appended. Same string as toISOString for
+ * every time, pinned by test/unit/iso-time.test.ts.
  */
-let lastMs = -1;
-let lastIso = '';
-function isoNow(): string {
-  const ms = Date.now();
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
+let lastSecond = Number.NaN;
+let secondPrefix = '';
+export function isoOf(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, -4); // drop "000Z"
   }
-  return lastIso;
+  const milli = ms - second * 1000;
+  return `${secondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
+
+function isoNow(): string {
+  return isoOf(Date.now());
 }
 
 /**
