@@ -1,0 +1,97 @@
+'use strict';
+/**
+ * Async resources (promises, ticks, timers …) a request creates, by type: on Node 20 each one runs
+ * AsyncLocalStorage's init hook while the OpenTelemetry context is on, so their number per request
+ * is part of its cost (bench/README.md, "Sixth round").
+ *
+ *   npm run build
+ *   node bench/async-resources.js                                  # the service, ping and info
+ *   node bench/async-resources.js --servers service,koa-bare --only info --compare before=bench/results/builds/before
+ *
+ * Each server is warmed up with --warmup requests (5,000), then the resources created while
+ * --requests more (2,000) are served, 10 at a time, are counted by bench/async-resources-hook.js
+ * and divided by the number of requests. Counting has a cost of its own, so this run says nothing
+ * about time.
+ */
+const path = require('node:path');
+const lib = require('./lib');
+const { GROUPS, serviceEnv, PROXY_HEADERS } = require('./run');
+
+function parseArgs(argv) {
+  const o = { servers: ['service'], only: ['ping', 'info'], warmup: 5000, requests: 2000, compare: [] };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--servers') o.servers = next().split(',');
+    else if (a === '--only') o.only = next().split(',');
+    else if (a === '--warmup') o.warmup = Number(next());
+    else if (a === '--requests') o.requests = Number(next());
+    else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
+    else throw new Error(`unknown option ${a} (see the header of bench/async-resources.js)`);
+  }
+  return o;
+}
+
+async function drive(url, amount) {
+  const res = await lib.autocannon({ url, connections: 10, amount, headers: PROXY_HEADERS });
+  if (res['2xx'] !== amount) throw new Error(`${url}: ${res['2xx']} of ${amount} requests got a 2xx`);
+}
+
+async function measure(spec, group, db, o) {
+  const workDir = lib.tmpWorkDir();
+  const env = spec.kind === 'service' ? serviceEnv({ nodeEnv: 'production' }, db, workDir, spec.env) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
+  const srv = await lib.startServer({
+    kind: spec.kind,
+    env,
+    workDir,
+    label: spec.id.replace(/[^\w@.-]/g, '_'),
+    nodeArgs: ['--require', path.join(__dirname, 'async-resources-hook.js'), ...(spec.nodeArgs ?? [])],
+    script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
+  });
+  try {
+    const url = srv.url + GROUPS[group].route;
+    await drive(url, o.warmup);
+    srv.signal('SIGUSR2');
+    await lib.sleep(100);
+    await drive(url, o.requests);
+    srv.signal('SIGUSR2');
+    for (let i = 0; i < 50 && !srv.stderr().includes('asyncResources'); i++) await lib.sleep(100);
+    const line = srv
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('asyncResources'));
+    if (!line) throw new Error(`${spec.id}: no count on stderr`);
+    return JSON.parse(line).asyncResources;
+  } finally {
+    await srv.stop();
+  }
+}
+
+async function main() {
+  const o = parseArgs(process.argv);
+  const db = await lib.createBenchDatabase();
+  try {
+    console.log(`async resources per request: ${o.warmup} warm-up + ${o.requests} counted requests, 10 at a time`);
+    for (const group of o.only) {
+      const listed = GROUPS[group].servers;
+      const specs = listed.filter((s) => o.servers.some((want) => s.id === want || s.id.startsWith(`${want}+`)));
+      const service = listed.find((s) => s.id === 'service');
+      for (const c of o.compare) specs.push(lib.compareSpec(service, c));
+      for (const spec of specs) {
+        const counts = await measure(spec, group, db, o);
+        const per = Object.entries(counts)
+          .sort((a, b) => b[1] - a[1])
+          .map(([type, n]) => `${type} ${(n / o.requests).toFixed(2)}`)
+          .join(', ');
+        console.log(`  ${GROUPS[group].route.padEnd(10)} ${spec.id.padEnd(24)} ${per}`);
+      }
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
