@@ -12,8 +12,9 @@ import { operationOf } from './operation';
  * 2.7 µs (bench/README.md, "The pg CLIENT span from our own client class": the SDK started as in
  * the service, queries answered without I/O). The instrumentation wraps pool.connect, builds its attributes twice, records the duration
  * through the metrics SDK (which hashes the attribute set on every record) and binds callbacks to
- * the active context. None of that binding is needed here: `withClient` awaits `pool.connect()` in
- * the caller's own async context, so a query starts there and its parent is simply the active
+ * the active context. None of that binding is needed here: the pool's callers send each query in
+ * the caller's own context (`withClient` awaits `pool.connect()` in it; `queryOnce` restores it
+ * when the pool hands over a client from another request), so its parent is simply the active
  * span, and the caller's `await` resumes in its own context whatever socket callback settled the
  * query. What is left is one span and one record into a hand-kept histogram series, under the
  * names and semantic-convention attributes the instrumentation produced (span
