@@ -4,7 +4,7 @@
  * `bench/instructions.js --keep` and the V8 code map the server wrote (--perf-basic-prof), and names
  * the JIT-compiled code callgrind only knows by address.
  *
- *   node bench/instructions-by-function.js <callgrind.out.1> </tmp/perf-PID.map> <requests> [--top 60] [--callers A,B] [--inclusive dist/] [--callees A,B]
+ *   node bench/instructions-by-function.js <callgrind.out.1-01> </tmp/perf-PID.map> <requests> [--top 60] [--callers A,B] [--inclusive dist/] [--callees A,B]
  *
  * Prints instructions per request spent in each function itself (self cost), largest first;
  * `--callers` also lists who calls the functions whose names contain A, B … (for a V8 builtin such

@@ -10,13 +10,15 @@
  *   node bench/instructions.js --servers service,fastify-full --requests 3000
  *   node bench/instructions.js --servers service,fastify-full --only ping --cache-sim   # also cache misses
  *   node bench/instructions.js --servers service --only ping --keep   # keep the counts, by function:
- *   node bench/instructions-by-function.js <kept callgrind.out.1> <kept /tmp/perf-PID.map> 3000
+ *   node bench/instructions-by-function.js <kept callgrind.out.1-01> <kept /tmp/perf-PID.map> 3000
  *
  * Each server runs under `valgrind --tool=callgrind --instr-atstart=no` (about 50× slower), is
  * warmed up with --warmup requests (15,000: with 3,000 the optimising compiler still ran in the
  * counted window and added ~20 % that varied from build to build), then counts
  * instructions only while --requests more requests are served, 10 at a time on keep-alive
- * connections, and reports instructions (Ir) per request. What it does not see: time in the kernel
+ * connections, and reports instructions (Ir) per request: on the main thread, the figure to compare
+ * builds by, and in all threads (V8 compiles on background threads whatever the counted window
+ * happens to make hot, which moves from run to run). What it does not see: time in the kernel
  * (system calls, the loopback TCP stack), cache misses, and other processes. So it complements the
  * CPU figures of bench/run.js, never replaces them; it is for telling whether a change to our own
  * code made the request path cheaper.
