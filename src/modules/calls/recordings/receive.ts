@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +20,7 @@ export interface ReceivedFile {
  * Resolves null when the body has no `file` part. The caller deletes `target` on any failure.
  */
 export function receiveFile(req: IncomingMessage, target: string, maxBytes: number, seal: Sealer): Promise<ReceivedFile | null> {
+  let out: WriteStream | undefined;
   return readMultipart<ReceivedFile | null>(req, { files: 1, fileSize: maxBytes, fields: 8, fieldSize: 1024, parts: 10 }, (bb, control) => {
     let written: Promise<ReceivedFile> | undefined;
     bb.on('file', (field, stream) => {
@@ -37,7 +38,7 @@ export function receiveFile(req: IncomingMessage, target: string, maxBytes: numb
         },
       });
       stream.on('limit', () => control.fail(new PayloadTooLargeError(maxBytes)));
-      const out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
+      out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
       out.write(seal.iv);
       // The tag goes through the same stream (never a reopen by name: the caller may already have
       // deleted a refused upload, and a reopen would bring it back).
@@ -56,5 +57,15 @@ export function receiveFile(req: IncomingMessage, target: string, maxBytes: numb
         (err: Error) => control.fail(err),
       );
     });
+  }).catch(async (err: unknown) => {
+    // A refusal (the size limit, a malformed body) can come while the file's open is still queued
+    // on libuv's thread pool: answered at once, the caller's unlink could run first and the open
+    // would then create the file after it. So the file is closed before the failure is passed on.
+    if (out !== undefined && !out.closed) {
+      const closed = new Promise<void>((resolve) => out!.once('close', () => resolve()));
+      out.destroy();
+      await closed;
+    }
+    throw err;
   });
 }
