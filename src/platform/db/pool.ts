@@ -115,7 +115,8 @@ export async function inTransaction<T>(
 export function queryOnce(pool: pg.Pool, text: string, values: QueryValues | undefined, caller: Context): Promise<pg.QueryResult> {
   return new Promise((resolve, reject) => {
     pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined, release: (err?: Error) => void) => {
-      if (connectError !== undefined || client === undefined) return reject(connectError ?? new Error('no client'));
+      if (connectError) return reject(connectError);
+      if (!client) return reject(new Error('the pool gave no client'));
       let broken: Error | undefined;
       let settled = false;
       const onError = (err: Error) => {
