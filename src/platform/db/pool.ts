@@ -50,27 +50,41 @@ const SQL_PREVIEW = 200;
 const TRANSACTION_ATTEMPTS = 4;
 
 /**
- * Runs `fn` on one pooled client and always gives it back. pg-pool stops listening for 'error'
- * on a client while it is checked out, so a connection lost meanwhile (a database restart, a cut
- * network) would emit an unhandled 'error' and kill the process: we listen for it here (the
- * pending query rejects as well). A client that failed, or whose cleanup failed, is destroyed
- * rather than returned, since it may still be mid-transaction or hold a session lock.
+ * A checked-out client, listening for 'error' until it is given back. pg-pool stops listening for
+ * 'error' on a client while it is checked out, so a connection lost meanwhile (a database restart,
+ * a cut network) would emit an unhandled 'error' and kill the process: we listen for it here (the
+ * pending query rejects as well). A client that failed, or whose cleanup failed (`discard`), is
+ * destroyed rather than returned, since it may still be mid-transaction or hold a session lock.
  */
+function lease(client: pg.PoolClient) {
+  let broken: Error | undefined;
+  const discard = (reason: Error) => {
+    broken ??= reason;
+  };
+  client.on('error', discard);
+  return {
+    discard,
+    /** Returns the client to the pool, or destroys it when it broke or `failure` was a connection loss. */
+    giveBack(failure?: unknown): void {
+      if (failure !== undefined && isConnectionLoss(failure)) broken ??= failure as Error;
+      client.removeListener('error', discard);
+      client.release(broken);
+    },
+  };
+}
+
+/** Runs `fn` on one pooled client and always gives it back (see lease). */
 export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, discard: (reason: Error) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  let broken: Error | undefined;
-  const onError = (err: Error) => {
-    broken ??= err;
-  };
-  client.on('error', onError);
+  const held = lease(client);
+  let failure: unknown;
   try {
-    return await fn(client, onError);
+    return await fn(client, held.discard);
   } catch (err) {
-    broken ??= isConnectionLoss(err) ? (err as Error) : undefined;
+    failure = err;
     throw err;
   } finally {
-    client.removeListener('error', onError);
-    client.release(broken);
+    held.giveBack(failure);
   }
 }
 
@@ -109,26 +123,19 @@ export async function inTransaction<T>(
  * from whichever request released a client, so the query's span would continue that request's
  * trace. The caller's context is therefore captured before connecting and restored around the
  * query when the callback runs in another one; the caller's `await` resumes in its own context
- * whoever settles the promise. Like withClient, the client listens for 'error' while checked out
- * and is destroyed rather than reused after a connection loss.
+ * whoever settles the promise. The client is held as withClient holds it (lease).
  */
 export function queryOnce(pool: pg.Pool, text: string, values: QueryValues | undefined, caller: Context): Promise<pg.QueryResult> {
   return new Promise((resolve, reject) => {
-    pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined, release: (err?: Error) => void) => {
+    pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined) => {
       if (connectError) return reject(connectError);
       if (!client) return reject(new Error('the pool gave no client'));
-      let broken: Error | undefined;
+      const held = lease(client);
       let settled = false;
-      const onError = (err: Error) => {
-        broken ??= err;
-      };
-      client.on('error', onError);
       const settle = (err: Error | null, res?: pg.QueryResult) => {
-        if (settled) return; // pg threw after taking the callback: release once, answer once
+        if (settled) return; // pg threw after taking the callback: give back once, answer once
         settled = true;
-        client.removeListener('error', onError);
-        if (err) broken ??= isConnectionLoss(err) ? err : undefined;
-        release(broken);
+        held.giveBack(err ?? undefined);
         if (err) reject(err);
         else resolve(res!);
       };
