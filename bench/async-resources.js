@@ -15,7 +15,8 @@
  */
 const path = require('node:path');
 const lib = require('./lib');
-const { GROUPS, serviceEnv, PROXY_HEADERS } = require('./run');
+const { GROUPS } = require('./run');
+const { drive, specsFor, envFor } = require('./instructions');
 
 function parseArgs(argv) {
   const o = { servers: ['service'], only: ['ping', 'info'], warmup: 5000, requests: 2000, compare: [] };
@@ -32,17 +33,11 @@ function parseArgs(argv) {
   return o;
 }
 
-async function drive(url, amount) {
-  const res = await lib.autocannon({ url, connections: 10, amount, headers: PROXY_HEADERS });
-  if (res['2xx'] !== amount) throw new Error(`${url}: ${res['2xx']} of ${amount} requests got a 2xx`);
-}
-
 async function measure(spec, group, db, o) {
   const workDir = lib.tmpWorkDir();
-  const env = spec.kind === 'service' ? serviceEnv({ nodeEnv: 'production' }, db, workDir, spec.env) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
   const srv = await lib.startServer({
     kind: spec.kind,
-    env,
+    env: envFor(spec, db, workDir),
     workDir,
     label: spec.id.replace(/[^\w@.-]/g, '_'),
     nodeArgs: ['--require', path.join(__dirname, 'async-resources-hook.js'), ...(spec.nodeArgs ?? [])],
@@ -50,10 +45,10 @@ async function measure(spec, group, db, o) {
   });
   try {
     const url = srv.url + GROUPS[group].route;
-    await drive(url, o.warmup);
+    await drive(url, o.warmup, 10);
     srv.signal('SIGUSR2');
     await lib.sleep(100);
-    await drive(url, o.requests);
+    await drive(url, o.requests, 10);
     srv.signal('SIGUSR2');
     for (let i = 0; i < 50 && !srv.stderr().includes('asyncResources'); i++) await lib.sleep(100);
     const line = srv
@@ -73,11 +68,7 @@ async function main() {
   try {
     console.log(`async resources per request: ${o.warmup} warm-up + ${o.requests} counted requests, 10 at a time`);
     for (const group of o.only) {
-      const listed = GROUPS[group].servers;
-      const specs = listed.filter((s) => o.servers.some((want) => s.id === want || s.id.startsWith(`${want}+`)));
-      const service = listed.find((s) => s.id === 'service');
-      for (const c of o.compare) specs.push(lib.compareSpec(service, c));
-      for (const spec of specs) {
+      for (const spec of specsFor(group, o)) {
         const counts = await measure(spec, group, db, o);
         const per = Object.entries(counts)
           .sort((a, b) => b[1] - a[1])

@@ -55,6 +55,20 @@ async function drive(url, n, concurrency) {
     throw new Error(`${url}: ${answered} of ${n} requests got a 2xx (${res.non2xx} other, ${res.errors} errors)`);
 }
 
+/** The servers of `group` named by --servers, then a copy of the service per --compare build. */
+function specsFor(group, o) {
+  const listed = GROUPS[group].servers;
+  const specs = listed.filter((s) => o.servers.some((want) => s.id === want || s.id.startsWith(`${want}+`)));
+  const service = listed.find((s) => s.id === 'service');
+  for (const c of o.compare) specs.push(lib.compareSpec(service, c));
+  return specs;
+}
+
+/** A server's environment: the service's production settings, or a peer's database. */
+function envFor(spec, db, workDir) {
+  return spec.kind === 'service' ? serviceEnv({ nodeEnv: 'production' }, db, workDir, spec.env) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
+}
+
 // valgrind names its control pipes after the USER and HOST variables of the process it runs;
 // startServer gives the server only PATH and HOST=127.0.0.1, so the controller must see the same.
 const callgrind = (pid, ...args) =>
@@ -88,10 +102,9 @@ function eventsOf(outPrefix) {
 async function measure(spec, group, db, o) {
   const workDir = lib.tmpWorkDir();
   const outPrefix = path.join(workDir, 'callgrind.out');
-  const env = spec.kind === 'service' ? serviceEnv({ nodeEnv: 'production' }, db, workDir, spec.env) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
   const srv = await lib.startServer({
     kind: spec.kind,
-    env,
+    env: envFor(spec, db, workDir),
     workDir,
     label: spec.id.replace(/[^\w@.-]/g, '_'),
     node: 'valgrind',
@@ -138,11 +151,7 @@ async function main() {
   try {
     console.log(`instructions: ${o.warmup} warm-up + ${o.requests} counted requests, ${o.concurrency} at a time, under callgrind`);
     for (const group of o.only) {
-      const listed = GROUPS[group].servers;
-      const specs = listed.filter((s) => o.servers.some((want) => s.id === want || s.id.startsWith(`${want}+`)));
-      const service = listed.find((s) => s.id === 'service');
-      for (const c of o.compare) specs.push(lib.compareSpec(service, c));
-      for (const spec of specs) {
+      for (const spec of specsFor(group, o)) {
         const e = await measure(spec, group, db, o);
         const misses = o.cacheSim
           ? `; main thread's L1 misses: instruction ${e['main I1mr'].toFixed(0)}, data ${(e['main D1mr'] + e['main D1mw']).toFixed(0)}; last-level data misses ${(e['main DLmr'] + e['main DLmw']).toFixed(0)}`
@@ -157,6 +166,8 @@ async function main() {
     await db.drop();
   }
 }
+
+module.exports = { drive, specsFor, envFor };
 
 if (require.main === module) {
   main().catch((err) => {
