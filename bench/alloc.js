@@ -11,7 +11,7 @@
  *   node bench/alloc.js --only info --top 30
  *   node bench/alloc.js --compare before=bench/results/builds/before   # another build, same table
  *
- * Options: --only ping|info, --servers service,koa-bare, --compare name=dir, --skip N (requests
+ * Options: --only ping|info, --servers service,koa-bare,fastify-full,koa-otel, --compare name=dir, --skip N (requests
  * before the window, default 20000), --requests N (in the window, default 20000), --top N,
  * --survivors (only what is still in the heap when the window ends: what requests leave behind).
  */
@@ -76,8 +76,9 @@ async function measure(o, db, spec, group) {
     cpu: 0,
     workDir,
     label: `alloc-${spec.id}`,
-    nodeArgs: ['--require', path.join(__dirname, 'alloc-probe.js')],
-    script: spec.distDir ? path.join(spec.distDir, 'main.js') : undefined,
+    nodeArgs: ['--require', path.join(__dirname, 'alloc-probe.js'), ...(spec.nodeArgs ?? [])],
+    // A peer runs its own script; without it startServer falls back to bare Koa.
+    script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
   });
   try {
     // Load until the probe has written its window (a few seconds at most).
