@@ -5,10 +5,12 @@ import type { AppContext } from '../context/state';
 import { loggablePath } from '../context/path';
 import { routeOf } from '../context/state';
 import type { Instruments } from './instruments';
+import { headLine, sendHeader } from '../http/head-lines';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 /** What an incoming x-request-id may look like to be kept (as an attribute, never as our id). */
 const INCOMING_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const REQUEST_ID = headLine('x-request-id');
 
 const headerGetter: TextMapGetter<Record<string, string | string[] | undefined>> = {
   keys: (carrier) => Object.keys(carrier),
@@ -69,7 +71,7 @@ export function requestSpan({ instruments, slowRequestMs }: RequestSpanOptions) 
     ctx.state.span = span;
     ctx.state.startedAt = startedAt;
     ctx.state.scheme = scheme;
-    ctx.set('x-request-id', requestId);
+    sendHeader(ctx.res, REQUEST_ID, requestId);
 
     // A continuation rather than an async function with try/finally: the span ends after
     // everything inside has settled, on success and on error, with fewer promises per request.

@@ -5,6 +5,7 @@ import { loggablePath } from '../../context/path';
 import { routeOf, type AppContext, callerTenant } from '../../context/state';
 import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
+import { headLine, sendHeader } from '../../http/head-lines';
 
 /** A limiter with its name and budget, as every decision reports them. */
 export interface NamedLimiter {
@@ -56,15 +57,20 @@ export function setLimitHeaders(ctx: AppContext, l: NamedLimiter, res: RateLimit
   writeLimitHeaders(ctx, String(l.points), res.remainingPoints, resetHeader(res.msBeforeNext));
 }
 
+const LIMIT = headLine('x-ratelimit-limit');
+const REMAINING = headLine('x-ratelimit-remaining');
+const RESET = headLine('x-ratelimit-reset');
+
 /**
- * The limit headers from values the caller already has as strings (the API limiter's fast path).
- * Names in lower case, as the security headers (headers.ts says why).
+ * The limit headers from values the caller already has as strings (the API limiter's fast path),
+ * written straight into the response head (http/head-lines.ts says why). A rejection's own
+ * headers (the 429's, set through the error envelope) replace them.
  */
 export function writeLimitHeaders(ctx: AppContext, limit: string, remaining: number, reset: string): void {
   const out = ctx.res;
-  out.setHeader('x-ratelimit-limit', limit);
-  out.setHeader('x-ratelimit-remaining', String(Math.max(0, remaining)));
-  out.setHeader('x-ratelimit-reset', reset);
+  sendHeader(out, LIMIT, limit);
+  sendHeader(out, REMAINING, String(Math.max(0, remaining)));
+  sendHeader(out, RESET, reset);
 }
 
 /**
