@@ -19,6 +19,7 @@ import { HttpDurationProducer } from './http-duration';
 import { createInstruments, type Instruments } from './instruments';
 import { metricsRequestHandler } from './metrics-endpoint';
 import { sampler } from './sampler';
+import { CryptoIdGenerator } from './id-generator';
 import { spanProcessors } from './span-pipeline';
 
 export interface Telemetry {
@@ -126,6 +127,7 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   const tracerProvider = new NodeTracerProvider({
     resource,
     sampler: sampler(config),
+    idGenerator: new CryptoIdGenerator(),
     spanLimits: spanLimitsFromEnv(),
     spanProcessors: orNoop(spanProcessors(config, { spanExporter: opts.spanExporter, meterProvider })),
   });
