@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import Koa from 'koa';
 import type { AuditEventInput, AuditSink } from '../../src/platform/audit/catalogue';
 import { loadConfig } from '../../src/platform/config';
-import { sentHeader } from '../../src/platform/http/head-lines';
+import { sentHeader } from '../../src/platform/response-head/lines';
 import type { AppContext } from '../../src/platform/context/state';
 import { createLogger } from '../../src/platform/logging/logger';
 import { createLimiters, createRedisClient, limitApiPaths, quitRedisClient, waitUntilReady } from '../../src/platform/security/rate-limit';

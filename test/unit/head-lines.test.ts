@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { headLine, sendHeader, sentHeader } from '../../src/platform/http/head-lines';
+import { headLine, sendHeader, sentHeader } from '../../src/platform/response-head/lines';
 import { headerBlock } from '../../src/platform/security/header-block';
 import { raw } from '../helpers/raw-http';
 

@@ -1,5 +1,5 @@
 import { validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
-import { addFixedLines, setByResponse, type FixedLines } from '../http/head-lines';
+import { addFixedLines, setByResponse, type FixedLines } from '../response-head/lines';
 
 /** A header to send on every response (value) or to keep off every response (undefined). */
 export type HeaderOp = readonly [name: string, value: string | undefined];
@@ -22,7 +22,7 @@ export interface HeaderBlock {
  * The values are validated once, here. A header the response sets itself (a route's own CSP, say)
  * still wins: that name is left out of the block for that response, as when it overwrote the value
  * set earlier. Names whose op is `undefined` are removed when the block is applied, as before.
- * Where the head cannot take added lines (http/head-lines.ts), the headers are set one by one.
+ * Where the head cannot take added lines (response-head/lines.ts), the headers are set one by one.
  */
 export function headerBlock(ops: readonly HeaderOp[]): HeaderBlock {
   const sent = ops.filter((op): op is readonly [string, string] => op[1] !== undefined).map(([name, value]) => [name.toLowerCase(), value] as const);

@@ -5,7 +5,7 @@ import type { AppContext } from '../context/state';
 import { loggablePath } from '../context/path';
 import { routeOf } from '../context/state';
 import type { Instruments } from './instruments';
-import { headLine, sendHeader } from '../http/head-lines';
+import { headLine, sendHeader } from '../response-head/lines';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 /** What an incoming x-request-id may look like to be kept (as an attribute, never as our id). */

@@ -5,7 +5,7 @@ import { loggablePath } from '../../context/path';
 import { routeOf, type AppContext, callerTenant } from '../../context/state';
 import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
-import { headLine, sendHeader } from '../../http/head-lines';
+import { headLine, sendHeader } from '../../response-head/lines';
 
 /** A limiter with its name and budget, as every decision reports them. */
 export interface NamedLimiter {
@@ -63,7 +63,7 @@ const RESET = headLine('x-ratelimit-reset');
 
 /**
  * The limit headers from values the caller already has as strings (the API limiter's fast path),
- * written straight into the response head (http/head-lines.ts says why). A rejection's own
+ * written straight into the response head (response-head/lines.ts says why). A rejection's own
  * headers (the 429's, set through the error envelope) replace them.
  */
 export function writeLimitHeaders(ctx: AppContext, limit: string, remaining: number, reset: string): void {
