@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { registerDocsRoutes } from './platform/docs/routes';
 import { cacheRouteMatches } from './platform/api/route-match-cache';
+import { dispatchRoutes } from './platform/api/route-dispatch';
 import { serviceDocument } from './modules/openapi-document';
 import type { AuditSink } from './platform/audit/catalogue';
 import type { Auth, AuthMiddleware } from './modules/auth/middleware';
@@ -127,7 +128,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       guardStep('api rate limit', limitApiPaths(limiters.api)), // API budget for /api/* (per verified tenant, else per address)
     ]),
   );
-  app.use(router.routes()); // the routes (route-level: validation, rate limits, guards)
+  app.use(dispatchRoutes(router)); // the routes (route-level: validation, rate limits, guards), each route's chain composed once
   app.use(router.allowedMethods()); // 405 + Allow for known paths
 
   return app;
