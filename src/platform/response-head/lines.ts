@@ -13,8 +13,8 @@ const CAN_EXTEND = typeof nodeStoreHeader === 'function' && nodeStoreHeader.leng
 
 /** Lines fixed at start-up (the security headers), rendered for one response. */
 export interface FixedLines {
-  /** The block's lines, less those whose names the response set itself (`headers` as below). */
-  linesFor(headers: unknown): string;
+  /** The block's lines, less those whose names the response sets itself (namesSetByResponse). */
+  linesFor(setByResponse: readonly string[]): string;
 }
 
 /** A header name checked once, at start-up, for lines a response adds as it goes. */
@@ -35,31 +35,37 @@ interface Head {
 const HEAD = Symbol('caly.head');
 type Extensible = OutgoingMessage & { [HEAD]?: Head; _storeHeader?: StoreHeader };
 
+const NONE: readonly string[] = [];
+
 /**
- * Whether the response sets `name` itself. `headers` is what _storeHeader receives: the response's
- * header map (null prototype, lower-case keys) or, for writeHead(status, headers) on a response
- * with no header set before, that argument as given (an object, a flat array, or an array of pairs).
+ * The names (lower case) of the headers the response sets itself. `headers` is what _storeHeader
+ * receives: the response's header map (null prototype, lower-case keys) or, for writeHead(status,
+ * headers) on a response with no header set before, that argument as given (an object, a flat
+ * array, or an array of pairs). Read once per response, so that each added line costs a look at
+ * these few names rather than a lookup in the header map.
  */
-export function setByResponse(headers: unknown, name: string): boolean {
-  if (headers === null || typeof headers !== 'object') return false;
+export function namesSetByResponse(headers: unknown): readonly string[] {
+  if (headers === null || typeof headers !== 'object') return NONE;
   if (Array.isArray(headers)) {
+    const names: string[] = [];
     for (let i = 0; i < headers.length; i++) {
       const entry: unknown = headers[i];
       const key = Array.isArray(entry) ? entry[0] : i % 2 === 0 ? entry : undefined;
-      if (typeof key === 'string' && key.toLowerCase() === name) return true;
+      if (typeof key === 'string') names.push(key.toLowerCase());
     }
-    return false;
+    return names;
   }
-  if ((headers as Record<string, unknown>)[name] !== undefined) return true;
-  return Object.getPrototypeOf(headers) !== null && Object.keys(headers).some((key) => key.toLowerCase() === name);
+  const keys = Object.keys(headers);
+  return Object.getPrototypeOf(headers) === null ? keys : keys.map((key) => key.toLowerCase());
 }
 
 function storeHeaderWithLines(this: Extensible, firstLine: string, headers: unknown): void {
   const head = this[HEAD]!;
-  let lines = head.fixed === undefined ? firstLine : firstLine + head.fixed.linesFor(headers);
+  const own = namesSetByResponse(headers);
+  let lines = head.fixed === undefined ? firstLine : firstLine + head.fixed.linesFor(own);
   for (let i = 0; i < head.names.length; i++) {
     const name = head.names[i]!;
-    if (!setByResponse(headers, name)) lines += `${name}: ${head.values[i]!}\r\n`;
+    if (own.length === 0 || !own.includes(name)) lines += `${name}: ${head.values[i]!}\r\n`;
   }
   nodeStoreHeader!.call(this, lines, headers);
 }

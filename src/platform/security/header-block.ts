@@ -1,5 +1,5 @@
 import { validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
-import { addFixedLines, setByResponse, type FixedLines } from '../response-head/lines';
+import { addFixedLines, type FixedLines } from '../response-head/lines';
 
 /** A header to send on every response (value) or to keep off every response (undefined). */
 export type HeaderOp = readonly [name: string, value: string | undefined];
@@ -37,10 +37,11 @@ export function headerBlock(ops: readonly HeaderOp[]): HeaderBlock {
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
   const whole = lines();
+  const names = new Set(sent.map(([name]) => name));
   const fixed: FixedLines = {
-    linesFor(headers) {
+    linesFor(setByResponse) {
       let skip: Set<string> | undefined;
-      for (const [name] of sent) if (setByResponse(headers, name)) (skip ??= new Set()).add(name);
+      for (const name of setByResponse) if (names.has(name)) (skip ??= new Set()).add(name);
       return skip === undefined ? whole : lines(skip);
     },
   };
