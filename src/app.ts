@@ -11,6 +11,7 @@ import { registerAuditRoutes } from './platform/audit/routes';
 import type { Keyring } from './platform/crypto/encryption';
 import type { Database } from './platform/db/pool';
 import { directContextAccessors } from './platform/http/context-accessors';
+import { directForwardedFacts } from './platform/http/forwarded';
 import { errorEnvelope } from './platform/http/envelope';
 import { guardStep, pipeline } from './platform/pipeline';
 import type { Check, EventLoopMonitor } from './platform/health/checks';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // proxy appended (maxIpsCount 1): a client cannot pick its rate-limit bucket by prepending one.
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY, maxIpsCount: 1 });
   directContextAccessors(app.context); // ctx.method, ctx.status, ctx.set() … as plain property reads (same behaviour)
+  directForwardedFacts(app.request); // ctx.ip and ctx.protocol cut from the forwarded headers without splitting them (same answers)
   app.silent = true; // errors are rendered and logged by our own middleware, never by Koa's default
   app.on('error', (err: Error) => log.logger.error('unhandled koa error', { error: { name: err.name, message: err.message } }));
 
