@@ -226,15 +226,25 @@ function cpuSeconds(pid) {
  * and on loopback it grows as the server gets slower: an idle load generator has to be woken for
  * every response (bench/README.md, "the kernel share"), so compare it between servers.
  */
-function cpuTimes(pid) {
+function cpuTimes(pid, tid) {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
   } catch {
     return { user: NaN, sys: NaN };
   }
 }
+/**
+ * CPU seconds of the process's main thread alone (the thread id of a process's first thread is its
+ * pid): JavaScript, the event loop and most of the collector run there; V8's compiler and GC helper
+ * threads and libuv's thread pool (the log writer's writes) do not.
+ */
+function mainThreadCpuSeconds(pid) {
+  const t = cpuTimes(pid, pid);
+  return t.user + t.sys;
+}
+
 /** Resident set size of a process in MB (VmRSS from /proc), NaN where /proc is missing. */
 function rssMb(pid) {
   try {
@@ -269,6 +279,7 @@ function tmpWorkDir() {
 
 module.exports = {
   cpuTimes,
+  mainThreadCpuSeconds,
   parseCompare,
   compareSpec,
   ROOT,

@@ -206,14 +206,18 @@ async function measureOne(o, db, workDir, group, spec, rep) {
   let cpu1;
   let sys0;
   let sys1;
+  let main0;
+  let main1;
   let rssMb;
   try {
     if (o.warmupS > 0) warm = await lib.autocannon({ url, connections: o.connections, durationS: o.warmupS, cpu: o.loadCpu, headers: PROXY_HEADERS });
     cpu0 = lib.cpuSeconds(srv.pid);
     sys0 = lib.cpuTimes(srv.pid).sys;
+    main0 = lib.mainThreadCpuSeconds(srv.pid);
     res = await lib.autocannon({ url, connections: o.connections, durationS: o.durationS, cpu: o.loadCpu, headers: PROXY_HEADERS });
     cpu1 = lib.cpuSeconds(srv.pid);
     sys1 = lib.cpuTimes(srv.pid).sys;
+    main1 = lib.mainThreadCpuSeconds(srv.pid);
     rssMb = lib.rssMb(srv.pid);
     if (spec.kind === 'service') {
       // Requests cut off by autocannon's stop may still be running: wait until the count settles.
@@ -261,6 +265,7 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     // server CPU per request in the measured window; sent counts requests cut off at the end too
     cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / res.requests.total,
     sysUsPerReq: ((sys1 - sys0) * 1e6) / res.requests.total,
+    mainUsPerReq: ((main1 - main0) * 1e6) / res.requests.total,
     cpuUtil: (cpu1 - cpu0) / res.duration,
     rssMb,
     loadavg1: load1,
@@ -301,6 +306,14 @@ function summarise(o, runs) {
           return b ? b.cpuUsPerReq / r.cpuUsPerReq : NaN;
         })
         .filter(Number.isFinite);
+      // CPU against Fastify's production stack repetition by repetition: both servers ran minutes
+      // apart at most, so host drift between repetitions cancels out of each ratio
+      const perFastify = mine
+        .map((r) => {
+          const f = runs.find((x) => x.group === name && x.server === 'fastify-full' && x.rep === r.rep);
+          return f ? r.cpuUsPerReq / f.cpuUsPerReq : NaN;
+        })
+        .filter(Number.isFinite);
       const ratio = lib.median(ratios);
       const cpuUsPerReq = lib.median(mine.map((r) => r.cpuUsPerReq));
       const p99Ratio = lib.median(mine.map((r) => r.p99)) / lib.median(runs.filter((x) => x.group === name && x.server === base.id).map((x) => x.p99));
@@ -319,6 +332,8 @@ function summarise(o, runs) {
         ratioMax: Math.max(...ratios),
         cpuUsPerReq,
         sysUsPerReq: lib.median(mine.map((r) => r.sysUsPerReq)),
+        mainUsPerReq: lib.median(mine.map((r) => r.mainUsPerReq)),
+        cpuPerFastify: lib.median(perFastify),
         cpuRatio: lib.median(cpuRatios),
         p99Ratio,
         rssMb,
@@ -351,7 +366,9 @@ function printTable(rows) {
     'p99 ratio',
     'CPU µs/req',
     'of it kernel',
+    'main thread',
     'CPU ratio',
+    '÷ fastify-full, paired',
     'RSS MB',
     'target',
   ];
@@ -367,7 +384,9 @@ function printTable(rows) {
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.p99Ratio, 2),
     fmt(r.cpuUsPerReq),
     fmt(r.sysUsPerReq),
+    fmt(r.mainUsPerReq),
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.cpuRatio, 2),
+    fmt(r.cpuPerFastify, 2),
     fmt(r.rssMb),
     r.target
       ? `(${r.target.n}) ≤ ${r.target.maxCpuUs} µs: ${yes(r.target.cpuMet)}; ≥ ${r.target.min}×: ${yes(r.target.ratioMet)}; ` +
@@ -416,7 +435,7 @@ async function main() {
           runs.push(r);
           console.log(
             `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms` +
-              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (kernel ${fmt(r.sysUsPerReq)}; ${fmt(100 * r.cpuUtil)}%)  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
+              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (kernel ${fmt(r.sysUsPerReq)}, main thread ${fmt(r.mainUsPerReq)}; ${fmt(100 * r.cpuUtil)}%)  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
               (r.histogramCount === undefined ? '' : `  histogram ${r.histogramCount} = served; access lines ${r.accessLogLines}`) +
               (r.spansExported === undefined ? '' : `; spans ${r.spansExported}`) +
               (r.problems.length ? `  PROBLEM: ${r.problems.join('; ')}` : ''),
