@@ -12,6 +12,8 @@ interface SummaryRow {
   ratio: number;
   cpuRatio: number;
   cpuUsPerReq: number;
+  mainUsPerReq: number;
+  cpuPerFastify: number;
   rssMb: number;
   target?: { n: number; min: number; maxCpuUs: number; met: boolean };
 }
@@ -69,6 +71,10 @@ describe('benchmark smoke run (bench/run.js --smoke)', function () {
       expect(row.ratio, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
       expect(row.cpuRatio, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
       expect(row.cpuUsPerReq, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
+      // the main thread's share of the process's CPU, and CPU against Fastify's stack in the same repetition
+      expect(row.mainUsPerReq, `${row.route} ${row.server}`).to.be.greaterThan(0).and.at.most(row.cpuUsPerReq);
+      expect(row.cpuPerFastify, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
+      if (row.server === 'fastify-full') expect(row.cpuPerFastify).to.equal(1);
       expect(row.rssMb, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
     }
     // The service rows carry the telemetry cross-check: a histogram count for every request.
