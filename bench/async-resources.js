@@ -16,21 +16,10 @@
 const path = require('node:path');
 const lib = require('./lib');
 const { GROUPS } = require('./run');
-const { drive, specsFor, envFor } = require('./instructions');
+const { drive, specsFor, envFor, parseWindowArgs } = require('./instructions');
 
 function parseArgs(argv) {
-  const o = { servers: ['service'], only: ['ping', 'info'], warmup: 5000, requests: 2000, compare: [] };
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => argv[++i];
-    if (a === '--servers') o.servers = next().split(',');
-    else if (a === '--only') o.only = next().split(',');
-    else if (a === '--warmup') o.warmup = Number(next());
-    else if (a === '--requests') o.requests = Number(next());
-    else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
-    else throw new Error(`unknown option ${a} (see the header of bench/async-resources.js)`);
-  }
-  return o;
+  return parseWindowArgs(argv, { servers: ['service'], only: ['ping', 'info'], warmup: 5000, requests: 2000 }, 'bench/async-resources.js');
 }
 
 async function measure(spec, group, db, o) {

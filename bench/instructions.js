@@ -29,8 +29,12 @@ const { execFileSync } = require('node:child_process');
 const lib = require('./lib');
 const { GROUPS, serviceEnv, PROXY_HEADERS } = require('./run');
 
-function parseArgs(argv) {
-  const o = { servers: ['koa-bare', 'service'], only: ['ping', 'info'], warmup: 15000, requests: 3000, concurrency: 10, compare: [], keep: false };
+/**
+ * The options the counting tools share (--servers, --only, --warmup, --requests, --compare), on top of
+ * `defaults`; `extra` maps a tool's own flags to what they set. `script` names the tool in errors.
+ */
+function parseWindowArgs(argv, defaults, script, extra = {}) {
+  const o = { ...defaults, compare: [] };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -38,13 +42,24 @@ function parseArgs(argv) {
     else if (a === '--only') o.only = next().split(',');
     else if (a === '--warmup') o.warmup = Number(next());
     else if (a === '--requests') o.requests = Number(next());
-    else if (a === '--concurrency') o.concurrency = Number(next());
     else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
-    else if (a === '--keep') o.keep = true;
-    else if (a === '--cache-sim') o.cacheSim = true;
-    else throw new Error(`unknown option ${a} (see the header of bench/instructions.js)`);
+    else if (Object.hasOwn(extra, a)) extra[a](o, next);
+    else throw new Error(`unknown option ${a} (see the header of ${script})`);
   }
   return o;
+}
+
+function parseArgs(argv) {
+  return parseWindowArgs(
+    argv,
+    { servers: ['koa-bare', 'service'], only: ['ping', 'info'], warmup: 15000, requests: 3000, concurrency: 10, keep: false },
+    'bench/instructions.js',
+    {
+      '--concurrency': (o, next) => (o.concurrency = Number(next())),
+      '--keep': (o) => (o.keep = true),
+      '--cache-sim': (o) => (o.cacheSim = true),
+    },
+  );
 }
 
 /** `n` GETs of `url`, `concurrency` at a time on keep-alive connections; throws unless every one got a 2xx. */
@@ -167,7 +182,7 @@ async function main() {
   }
 }
 
-module.exports = { drive, specsFor, envFor };
+module.exports = { drive, specsFor, envFor, parseWindowArgs };
 
 if (require.main === module) {
   main().catch((err) => {
