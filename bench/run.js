@@ -293,16 +293,18 @@ function summarise(o, runs) {
     const base = g.servers[0];
     for (const s of g.servers) {
       const mine = runs.filter((r) => r.group === name && r.server === s.id);
+      // the measurement of server `id` in the same repetition as `r`
+      const inRep = (r, id) => runs.find((x) => x.group === name && x.server === id && x.rep === r.rep);
       const ratios = mine
         .map((r) => {
-          const b = runs.find((x) => x.group === name && x.server === base.id && x.rep === r.rep);
+          const b = inRep(r, base.id);
           return b ? r.reqPerSec / b.reqPerSec : NaN;
         })
         .filter(Number.isFinite);
       const rps = mine.map((r) => r.reqPerSec);
       const cpuRatios = mine
         .map((r) => {
-          const b = runs.find((x) => x.group === name && x.server === base.id && x.rep === r.rep);
+          const b = inRep(r, base.id);
           return b ? b.cpuUsPerReq / r.cpuUsPerReq : NaN;
         })
         .filter(Number.isFinite);
@@ -310,7 +312,7 @@ function summarise(o, runs) {
       // apart at most, so host drift between repetitions cancels out of each ratio
       const perFastify = mine
         .map((r) => {
-          const f = runs.find((x) => x.group === name && x.server === 'fastify-full' && x.rep === r.rep);
+          const f = inRep(r, 'fastify-full');
           return f ? r.cpuUsPerReq / f.cpuUsPerReq : NaN;
         })
         .filter(Number.isFinite);
