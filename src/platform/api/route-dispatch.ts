@@ -38,8 +38,9 @@ function enterLayer(layer: Layer) {
   const capturing = captures(layer);
   return (ctx: Routed, next: Next): Promise<unknown> => {
     const path = ctx[REQUEST_PATH]!;
-    ctx.captures = capturing ? layer.captures(path) : [];
-    ctx.request.params = layer.params(path, ctx.captures || [], ctx.params);
+    const captured = capturing ? layer.captures(path) : [];
+    ctx.captures = captured;
+    ctx.request.params = layer.params(path, captured, ctx.params);
     ctx.params = ctx.request.params;
     ctx.routerPath = layer.path;
     ctx.routerName = layer.name || undefined;
