@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /**
  * One HTTP request with node:http rather than fetch: fetch normalises paths (double slashes,
@@ -24,4 +25,35 @@ export function raw(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** The values of header `name` (lower case) among a response's header lines as `raw` returns them, in order. */
+export function headerValues(headers: Array<[string, string]>, name: string): string[] {
+  return headers.filter(([n]) => n === name).map(([, v]) => v);
+}
+
+export interface HandlerServer {
+  readonly url: string;
+  /** What the next requests meet; a handler that throws is answered 599 with the error's code. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+/** A plain node:http server on a loopback port, for tests of what a response puts on the wire. */
+export async function handlerServer(): Promise<HandlerServer> {
+  const server = createServer((req, res) => {
+    try {
+      s.handler(req, res);
+    } catch (err) {
+      res.statusCode = 599;
+      res.end((err as NodeJS.ErrnoException).code ?? String(err));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const s: HandlerServer = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    handler: (_req, res) => res.end(),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+  return s;
 }

@@ -1,38 +1,24 @@
 import { expect } from 'chai';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { headLine, sendHeader, sentHeader } from '../../src/platform/response-head/lines';
 import { headerBlock } from '../../src/platform/security/header-block';
-import { raw } from '../helpers/raw-http';
+import { handlerServer, headerValues, raw, type HandlerServer } from '../helpers/raw-http';
 
 const REQUEST_ID = headLine('X-Request-Id');
 const REMAINING = headLine('x-ratelimit-remaining');
 
 describe('head lines (headers the service adds per response, written straight into the head)', () => {
-  let server: Server;
-  let url: string;
-  let handler: (req: IncomingMessage, res: ServerResponse) => void;
+  let server: HandlerServer;
 
   before(async () => {
-    server = createServer((req, res) => {
-      try {
-        handler(req, res);
-      } catch (err) {
-        res.statusCode = 599;
-        res.end((err as NodeJS.ErrnoException).code ?? String(err));
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await handlerServer();
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => server.close());
 
-  const get = (method = 'GET') => raw(url, method, '/');
-  const all = (headers: Array<[string, string]>, name: string) => headers.filter(([n]) => n === name).map(([, v]) => v);
+  const get = (method = 'GET') => raw(server.url, method, '/');
 
   it('sends the line once, beside the response’s own headers; sentHeader reads it back, getHeader does not see it', async () => {
     let seen: Array<string | undefined> = [];
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       sendHeader(res, REQUEST_ID, 'abc-123');
       res.setHeader('content-type', 'text/plain');
       seen = [sentHeader(res, 'x-request-id'), sentHeader(res, 'X-Request-Id'), res.getHeader('x-request-id') as string | undefined];
@@ -41,22 +27,22 @@ describe('head lines (headers the service adds per response, written straight in
     const r = await get();
     expect(r.status).to.equal(200);
     expect(r.body).to.equal('ok');
-    expect(all(r.headers, 'x-request-id')).to.deep.equal(['abc-123']);
-    expect(all(r.headers, 'content-type')).to.deep.equal(['text/plain']);
+    expect(headerValues(r.headers, 'x-request-id')).to.deep.equal(['abc-123']);
+    expect(headerValues(r.headers, 'content-type')).to.deep.equal(['text/plain']);
     expect(seen).to.deep.equal(['abc-123', 'abc-123', undefined]);
   });
 
   it('keeps the last value sent for a name (one line), as setHeader does', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       sendHeader(res, REMAINING, '10');
       sendHeader(res, REMAINING, '9');
       res.end();
     };
-    expect(all((await get()).headers, 'x-ratelimit-remaining')).to.deep.equal(['9']);
+    expect(headerValues((await get()).headers, 'x-ratelimit-remaining')).to.deep.equal(['9']);
   });
 
   it('gives way to the same header set by the response itself, in any case (a 429’s own rate-limit headers)', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       sendHeader(res, REMAINING, '9');
       res.setHeader('X-RateLimit-Remaining', '0');
       res.statusCode = 429;
@@ -64,35 +50,35 @@ describe('head lines (headers the service adds per response, written straight in
     };
     const r = await get();
     expect(r.status).to.equal(429);
-    expect(all(r.headers, 'x-ratelimit-remaining')).to.deep.equal(['0']);
-    handler = (_req, res) => {
+    expect(headerValues(r.headers, 'x-ratelimit-remaining')).to.deep.equal(['0']);
+    server.handler = (_req, res) => {
       sendHeader(res, REMAINING, '9');
       res.writeHead(429, { 'X-RateLimit-Remaining': '0' });
       res.end();
     };
-    expect(all((await get()).headers, 'x-ratelimit-remaining')).to.deep.equal(['0']);
+    expect(headerValues((await get()).headers, 'x-ratelimit-remaining')).to.deep.equal(['0']);
   });
 
   it('refuses a value that would split the response, as setHeader does; a value with a space goes through setHeader', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       sendHeader(res, REQUEST_ID, 'abc\r\nset-cookie: x=1');
       res.end('not reached');
     };
     const refused = await get();
     expect(refused.status).to.equal(599);
     expect(refused.body).to.equal('ERR_INVALID_CHAR');
-    expect(all(refused.headers, 'set-cookie')).to.deep.equal([]);
-    handler = (_req, res) => {
+    expect(headerValues(refused.headers, 'set-cookie')).to.deep.equal([]);
+    server.handler = (_req, res) => {
       sendHeader(res, REQUEST_ID, 'a b');
       res.end(String(res.getHeader('x-request-id')));
     };
     const spaced = await get();
-    expect(all(spaced.headers, 'x-request-id')).to.deep.equal(['a b']);
+    expect(headerValues(spaced.headers, 'x-request-id')).to.deep.equal(['a b']);
     expect(spaced.body).to.equal('a b');
   });
 
   it('stays on the response when every visible header is removed (Koa’s last-resort error handler does that)', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       sendHeader(res, REQUEST_ID, 'abc-123');
       res.setHeader('x-other', '1');
       for (const name of res.getHeaderNames()) res.removeHeader(name);
@@ -100,15 +86,15 @@ describe('head lines (headers the service adds per response, written straight in
       res.end();
     };
     const r = await get();
-    expect(all(r.headers, 'x-request-id')).to.deep.equal(['abc-123']);
-    expect(all(r.headers, 'x-other')).to.deep.equal([]);
+    expect(headerValues(r.headers, 'x-request-id')).to.deep.equal(['abc-123']);
+    expect(headerValues(r.headers, 'x-other')).to.deep.equal([]);
   });
 
   it('goes out beside a fixed block, whichever is added first, each line once; on HEAD and 204 too', async () => {
     const block = headerBlock([['x-frame-options', 'DENY']]);
     for (const method of ['GET', 'HEAD']) {
       for (const blockFirst of [true, false]) {
-        handler = (_req, res) => {
+        server.handler = (_req, res) => {
           if (blockFirst) block.apply(res);
           sendHeader(res, REQUEST_ID, 'abc-123');
           if (!blockFirst) block.apply(res);
@@ -116,8 +102,8 @@ describe('head lines (headers the service adds per response, written straight in
           res.end();
         };
         const r = await get(method);
-        expect(all(r.headers, 'x-frame-options'), `${method}, block first: ${blockFirst}`).to.deep.equal(['DENY']);
-        expect(all(r.headers, 'x-request-id'), `${method}, block first: ${blockFirst}`).to.deep.equal(['abc-123']);
+        expect(headerValues(r.headers, 'x-frame-options'), `${method}, block first: ${blockFirst}`).to.deep.equal(['DENY']);
+        expect(headerValues(r.headers, 'x-request-id'), `${method}, block first: ${blockFirst}`).to.deep.equal(['abc-123']);
       }
     }
   });

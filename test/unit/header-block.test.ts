@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { headerBlock, type HeaderOp } from '../../src/platform/security/header-block';
-import { raw } from '../helpers/raw-http';
+import { handlerServer, headerValues, raw, type HandlerServer } from '../helpers/raw-http';
 
 const OPS: HeaderOp[] = [
   ['Content-Security-Policy', "default-src 'none'"],
@@ -12,23 +11,18 @@ const OPS: HeaderOp[] = [
 ];
 
 describe('header block (security headers written as one pre-validated block)', () => {
-  let server: Server;
-  let url: string;
-  let handler: (req: IncomingMessage, res: ServerResponse) => void;
+  let server: HandlerServer;
   const block = headerBlock(OPS);
 
   before(async () => {
-    server = createServer((req, res) => handler(req, res));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await handlerServer();
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => server.close());
 
-  const get = (method = 'GET') => raw(url, method, '/');
-  const all = (headers: Array<[string, string]>, name: string) => headers.filter(([n]) => n === name).map(([, v]) => v);
+  const get = (method = 'GET') => raw(server.url, method, '/');
 
   it('sends every header of the block exactly once, beside the response’s own, with the body intact', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       block.apply(res);
       res.setHeader('content-type', 'application/json');
       res.end('{"ok":true}');
@@ -36,48 +30,48 @@ describe('header block (security headers written as one pre-validated block)', (
     const r = await get();
     expect(r.status).to.equal(200);
     expect(r.body).to.equal('{"ok":true}');
-    expect(all(r.headers, 'content-security-policy')).to.deep.equal(["default-src 'none'"]);
-    expect(all(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
-    expect(all(r.headers, 'referrer-policy')).to.deep.equal(['no-referrer']);
-    expect(all(r.headers, 'content-type')).to.deep.equal(['application/json']);
+    expect(headerValues(r.headers, 'content-security-policy')).to.deep.equal(["default-src 'none'"]);
+    expect(headerValues(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
+    expect(headerValues(r.headers, 'referrer-policy')).to.deep.equal(['no-referrer']);
+    expect(headerValues(r.headers, 'content-type')).to.deep.equal(['application/json']);
   });
 
   it('is on responses without a body and on HEAD', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       block.apply(res);
       res.statusCode = 204;
       res.end();
     };
-    expect(all((await get()).headers, 'x-frame-options')).to.deep.equal(['DENY']);
-    expect(all((await get('HEAD')).headers, 'x-frame-options')).to.deep.equal(['DENY']);
+    expect(headerValues((await get()).headers, 'x-frame-options')).to.deep.equal(['DENY']);
+    expect(headerValues((await get('HEAD')).headers, 'x-frame-options')).to.deep.equal(['DENY']);
   });
 
   it('lets a header the response sets itself replace its entry (a route’s own CSP), whatever its case', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       block.apply(res);
       res.setHeader('Content-Security-Policy', "default-src 'self'");
       res.end();
     };
     const r = await get();
-    expect(all(r.headers, 'content-security-policy')).to.deep.equal(["default-src 'self'"]);
-    expect(all(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
+    expect(headerValues(r.headers, 'content-security-policy')).to.deep.equal(["default-src 'self'"]);
+    expect(headerValues(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
   });
 
   it('lets headers given to writeHead replace entries too (object, flat array, no header set before)', async () => {
     for (const given of [{ 'X-Frame-Options': 'SAMEORIGIN' }, ['X-Frame-Options', 'SAMEORIGIN']]) {
-      handler = (_req, res) => {
+      server.handler = (_req, res) => {
         block.apply(res);
         res.writeHead(200, given as Record<string, string>);
         res.end();
       };
       const r = await get();
-      expect(all(r.headers, 'x-frame-options'), JSON.stringify(given)).to.deep.equal(['SAMEORIGIN']);
-      expect(all(r.headers, 'referrer-policy')).to.deep.equal(['no-referrer']);
+      expect(headerValues(r.headers, 'x-frame-options'), JSON.stringify(given)).to.deep.equal(['SAMEORIGIN']);
+      expect(headerValues(r.headers, 'referrer-policy')).to.deep.equal(['no-referrer']);
     }
   });
 
   it('keeps its headers when every header of the response is removed (Koa does so for an unhandled error)', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       block.apply(res);
       res.setHeader('x-request-id', 'abc');
       for (const name of res.getHeaderNames()) res.removeHeader(name);
@@ -85,17 +79,17 @@ describe('header block (security headers written as one pre-validated block)', (
       res.end();
     };
     const r = await get();
-    expect(all(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
-    expect(all(r.headers, 'x-request-id')).to.deep.equal([]);
+    expect(headerValues(r.headers, 'x-frame-options')).to.deep.equal(['DENY']);
+    expect(headerValues(r.headers, 'x-request-id')).to.deep.equal([]);
   });
 
   it('removes the names it is told to remove', async () => {
-    handler = (_req, res) => {
+    server.handler = (_req, res) => {
       res.setHeader('X-Powered-By', 'Express');
       block.apply(res);
       res.end();
     };
-    expect(all((await get()).headers, 'x-powered-by')).to.deep.equal([]);
+    expect(headerValues((await get()).headers, 'x-powered-by')).to.deep.equal([]);
   });
 
   it('sets the headers one by one on a response that is not Node’s HTTP/1 response', () => {
