@@ -77,8 +77,7 @@ async function measure(o, db, spec, group) {
     workDir,
     label: `alloc-${spec.id}`,
     nodeArgs: ['--require', path.join(__dirname, 'alloc-probe.js'), ...(spec.nodeArgs ?? [])],
-    // A peer runs its own script; without it startServer falls back to bare Koa.
-    script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
+    script: lib.scriptOf(spec),
   });
   try {
     // Load until the probe has written its window (a few seconds at most).

@@ -30,7 +30,7 @@ async function measure(spec, group, db, o) {
     workDir,
     label: spec.id.replace(/[^\w@.-]/g, '_'),
     nodeArgs: ['--require', path.join(__dirname, 'async-resources-hook.js'), ...(spec.nodeArgs ?? [])],
-    script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
+    script: lib.scriptOf(spec),
   });
   try {
     const url = srv.url + GROUPS[group].route;

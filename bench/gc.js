@@ -14,7 +14,6 @@
  *   node bench/gc.js --flags --no-allocation-site-pretenuring   # extra V8 flags for every build
  */
 const fs = require('node:fs');
-const path = require('node:path');
 const lib = require('./lib');
 const { GROUPS, serviceEnv, PROXY_HEADERS } = require('./run');
 
@@ -67,7 +66,7 @@ async function runOnce(o, db, group, spec) {
     workDir,
     label: `gc-${spec.id}`,
     nodeArgs: ['--trace-gc-nvp', ...o.flags],
-    script: spec.distDir ? path.join(spec.distDir, 'main.js') : undefined,
+    script: lib.scriptOf(spec),
   });
   try {
     const url = srv.url + group.route;

@@ -137,7 +137,7 @@ async function measure(spec, group, db, o) {
       ...(o.keep ? ['--perf-basic-prof'] : []),
       ...(spec.nodeArgs ?? []),
     ],
-    script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
+    script: lib.scriptOf(spec),
     readyTimeoutMs: 300_000, // start-up under callgrind takes a minute or more
   });
   try {

@@ -262,6 +262,14 @@ const median = (xs) => {
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 
+/**
+ * The script a server spec runs: a --compare build's main.js, a peer's own script, or undefined for
+ * startServer's default of its kind (dist/main.js for the service, bare Koa for a baseline).
+ */
+function scriptOf(spec) {
+  return spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script;
+}
+
 /** `--compare name=dir`: another build of the service (a tsc outDir), measured beside this one. */
 function parseCompare(arg) {
   const [name, dir] = arg.split('=');
@@ -279,6 +287,7 @@ function tmpWorkDir() {
 
 module.exports = {
   cpuTimes,
+  scriptOf,
   mainThreadCpuSeconds,
   parseCompare,
   compareSpec,

@@ -195,7 +195,7 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     label,
     nodeArgs: [...(spec.runtime?.args ?? []), ...nodeArgs, ...(spec.nodeArgs ?? [])],
     node: spec.runtime?.bin,
-    script: spec.distDir ? path.join(spec.distDir, 'main.js') : spec.script,
+    script: lib.scriptOf(spec),
   });
   const url = srv.url + group.route;
   let warm;
