@@ -245,6 +245,33 @@ function mainThreadCpuSeconds(pid) {
   return t.user + t.sys;
 }
 
+/**
+ * The PostgreSQL backends serving database `name` now, and the CPU seconds each has used so far.
+ * A server's requests cost the database CPU too, on the same two cores: read this before a window,
+ * and `dbCpuSecondsSince` sums what that database's backends used since. A backend that connected
+ * in between counts whole (its connection set-up belongs to the window); one that exited in
+ * between is lost, which the pools' idle timeouts (longer than a window) make rare.
+ */
+async function dbBackends(name) {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    const { rows } = await c.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    return { name, cpu: new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)])) };
+  } finally {
+    await c.end();
+  }
+}
+async function dbCpuSecondsSince(before) {
+  const now = await dbBackends(before.name);
+  let s = 0;
+  for (const [pid, cpu] of now.cpu) {
+    const d = cpu - (before.cpu.get(pid) ?? 0);
+    if (Number.isFinite(d)) s += d;
+  }
+  return s;
+}
+
 /** Resident set size of a process in MB (VmRSS from /proc), NaN where /proc is missing. */
 function rssMb(pid) {
   try {
@@ -287,6 +314,8 @@ function tmpWorkDir() {
 
 module.exports = {
   cpuTimes,
+  dbBackends,
+  dbCpuSecondsSince,
   scriptOf,
   mainThreadCpuSeconds,
   parseCompare,

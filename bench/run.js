@@ -209,15 +209,19 @@ async function measureOne(o, db, workDir, group, spec, rep) {
   let main0;
   let main1;
   let rssMb;
+  let backends;
+  let dbSeconds;
   try {
     if (o.warmupS > 0) warm = await lib.autocannon({ url, connections: o.connections, durationS: o.warmupS, cpu: o.loadCpu, headers: PROXY_HEADERS });
     cpu0 = lib.cpuSeconds(srv.pid);
     sys0 = lib.cpuTimes(srv.pid).sys;
     main0 = lib.mainThreadCpuSeconds(srv.pid);
+    backends = group.name === 'info' ? await lib.dbBackends(db.name) : undefined;
     res = await lib.autocannon({ url, connections: o.connections, durationS: o.durationS, cpu: o.loadCpu, headers: PROXY_HEADERS });
     cpu1 = lib.cpuSeconds(srv.pid);
     sys1 = lib.cpuTimes(srv.pid).sys;
     main1 = lib.mainThreadCpuSeconds(srv.pid);
+    if (backends) dbSeconds = await lib.dbCpuSecondsSince(backends);
     rssMb = lib.rssMb(srv.pid);
     if (spec.kind === 'service') {
       // Requests cut off by autocannon's stop may still be running: wait until the count settles.
@@ -266,6 +270,8 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     cpuUsPerReq: ((cpu1 - cpu0) * 1e6) / res.requests.total,
     sysUsPerReq: ((sys1 - sys0) * 1e6) / res.requests.total,
     mainUsPerReq: ((main1 - main0) * 1e6) / res.requests.total,
+    // what the same requests cost PostgreSQL's backends, on the same two cores (info only)
+    dbUsPerReq: dbSeconds === undefined ? undefined : (dbSeconds * 1e6) / res.requests.total,
     cpuUtil: (cpu1 - cpu0) / res.duration,
     rssMb,
     loadavg1: load1,
@@ -335,6 +341,7 @@ function summarise(o, runs) {
         cpuUsPerReq,
         sysUsPerReq: lib.median(mine.map((r) => r.sysUsPerReq)),
         mainUsPerReq: lib.median(mine.map((r) => r.mainUsPerReq)),
+        dbUsPerReq: lib.median(mine.map((r) => r.dbUsPerReq).filter((x) => x !== undefined)),
         cpuPerFastify: lib.median(perFastify),
         cpuRatio: lib.median(cpuRatios),
         p99Ratio,
@@ -369,6 +376,7 @@ function printTable(rows) {
     'CPU µs/req',
     'of it kernel',
     'main thread',
+    'database CPU µs/req',
     'CPU ratio',
     '÷ fastify-full, paired',
     'RSS MB',
@@ -387,6 +395,7 @@ function printTable(rows) {
     fmt(r.cpuUsPerReq),
     fmt(r.sysUsPerReq),
     fmt(r.mainUsPerReq),
+    fmt(r.dbUsPerReq),
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.cpuRatio, 2),
     fmt(r.cpuPerFastify, 2),
     fmt(r.rssMb),
@@ -437,7 +446,7 @@ async function main() {
           runs.push(r);
           console.log(
             `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms` +
-              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (kernel ${fmt(r.sysUsPerReq)}, main thread ${fmt(r.mainUsPerReq)}; ${fmt(100 * r.cpuUtil)}%)  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
+              `  CPU ${fmt(r.cpuUsPerReq)} µs/req (kernel ${fmt(r.sysUsPerReq)}, main thread ${fmt(r.mainUsPerReq)}; ${fmt(100 * r.cpuUtil)}%)${r.dbUsPerReq === undefined ? '' : `  database ${fmt(r.dbUsPerReq)} µs/req`}  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
               (r.histogramCount === undefined ? '' : `  histogram ${r.histogramCount} = served; access lines ${r.accessLogLines}`) +
               (r.spansExported === undefined ? '' : `; spans ${r.spansExported}`) +
               (r.problems.length ? `  PROBLEM: ${r.problems.join('; ')}` : ''),

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { ROOT } from '../helpers/service';
 
 interface SummaryRow {
+  group: string;
   route: string;
   server: string;
   reqPerSec: number;
@@ -13,6 +14,8 @@ interface SummaryRow {
   cpuRatio: number;
   cpuUsPerReq: number;
   mainUsPerReq: number;
+  /** null where not measured (JSON has no NaN) */
+  dbUsPerReq: number | null;
   cpuPerFastify: number;
   rssMb: number;
   target?: { n: number; min: number; maxCpuUs: number; met: boolean };
@@ -76,6 +79,9 @@ describe('benchmark smoke run (bench/run.js --smoke)', function () {
       expect(row.cpuPerFastify, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
       if (row.server === 'fastify-full') expect(row.cpuPerFastify).to.equal(1);
       expect(row.rssMb, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
+      // a query costs the database's backends CPU too: read from their /proc entries, on the database route only
+      if (row.group === 'info') expect(row.dbUsPerReq, `${row.route} ${row.server}`).to.be.a('number').and.greaterThan(0);
+      else expect(row.dbUsPerReq, `${row.route} ${row.server}`).to.equal(null);
     }
     // The service rows carry the telemetry cross-check: a histogram count for every request.
     const service = result.runs.filter((r) => r.server.startsWith('service'));
