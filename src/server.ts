@@ -110,6 +110,7 @@ async function startService(
       statementTimeoutMillis: config.DB_STATEMENT_TIMEOUT,
       applicationName: config.DB_APPLICATION_NAME,
       slowQueryMs: config.SLOW_QUERY_MS,
+      preparedStatements: config.DB_PREPARED_STATEMENTS,
     },
     logger,
     telemetry.instruments,

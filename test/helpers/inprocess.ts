@@ -59,6 +59,7 @@ export async function startInProcessApp(opts: {
       statementTimeoutMillis: config.DB_STATEMENT_TIMEOUT,
       applicationName: 'caly-api-test',
       slowQueryMs: config.SLOW_QUERY_MS,
+      preparedStatements: config.DB_PREPARED_STATEMENTS,
     },
     log.logger,
     telemetry.instruments,

@@ -36,6 +36,7 @@ function makeDb(url: string): Database {
       statementTimeoutMillis: 10000,
       applicationName: 'caly-audit-test',
       slowQueryMs: 5000,
+      preparedStatements: 500,
     },
     log.logger,
     telemetry.instruments,

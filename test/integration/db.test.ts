@@ -23,6 +23,7 @@ function makeDb(url: string, extra: Partial<Parameters<typeof createDatabase>[0]
       statementTimeoutMillis: 30000,
       applicationName: 'caly-db-test',
       slowQueryMs: 500,
+      preparedStatements: 500,
       ...extra,
     },
     quietLogger(),
@@ -231,6 +232,87 @@ describe('database layer (real PostgreSQL)', function () {
     expect(err).to.be.instanceOf(Error);
     expect(err.code).to.equal('22012'); // division_by_zero, PostgreSQL's own error passed on
     expect(err.stack).to.contain('callerWithAName');
+  });
+
+  describe('parameterised statements are prepared once per connection', () => {
+    /** The statements this session has prepared, read on the pool's only client. */
+    const prepared = async (one: Database) =>
+      (await one.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements ORDER BY prepare_time')).rows;
+
+    it('the same text runs from one prepared statement; a text without values is not prepared', async () => {
+      const one = makeDb(tdb.url, { max: 1 });
+      try {
+        for (let i = 0; i < 3; i++) expect((await one.query<{ v: number }>('SELECT $1::int + 1 AS v', [i])).rows[0]!.v).to.equal(i + 1);
+        await one.query('SELECT 2');
+        const rows = await prepared(one);
+        expect(rows.map((r) => r.statement)).to.deep.equal(['SELECT $1::int + 1 AS v']);
+      } finally {
+        await one.close();
+      }
+    });
+
+    it('past the limit of distinct texts, statements still run, unprepared', async () => {
+      const one = makeDb(tdb.url, { max: 1, preparedStatements: 2 });
+      try {
+        for (let k = 1; k <= 4; k++) expect((await one.query<{ v: number }>(`SELECT $1::int * ${k} AS v`, [3])).rows[0]!.v).to.equal(3 * k);
+        expect((await prepared(one)).map((r) => r.statement)).to.deep.equal(['SELECT $1::int * 1 AS v', 'SELECT $1::int * 2 AS v']);
+      } finally {
+        await one.close();
+      }
+    });
+
+    it('0 prepares nothing (for a pooler in transaction mode)', async () => {
+      const one = makeDb(tdb.url, { max: 1, preparedStatements: 0 });
+      try {
+        await one.query('SELECT $1::int AS v', [1]);
+        expect(await prepared(one)).to.deep.equal([]);
+      } finally {
+        await one.close();
+      }
+    });
+
+    it('a statement whose table changed columns since it was prepared runs again on a fresh connection', async () => {
+      const one = makeDb(tdb.url, { max: 1 });
+      await db.query('CREATE TABLE prep_shape (k int PRIMARY KEY, a text)');
+      try {
+        await db.query("INSERT INTO prep_shape VALUES (1, 'x')");
+        const read = () => one.query('SELECT * FROM prep_shape WHERE k = $1', [1]);
+        expect((await read()).rows).to.deep.equal([{ k: 1, a: 'x' }]);
+        await db.query("ALTER TABLE prep_shape ADD COLUMN b text NOT NULL DEFAULT 'y'"); // as another replica's migration would
+        expect((await read()).rows, 'not 0A000 "cached plan must not change result type"').to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
+        expect((await read()).rows).to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
+      } finally {
+        await one.close();
+        await db.query('DROP TABLE prep_shape');
+      }
+    });
+
+    it('a statement deallocated under the connection (DISCARD ALL) runs again on a fresh connection', async () => {
+      const one = makeDb(tdb.url, { max: 1 });
+      try {
+        expect((await one.query<{ v: number }>('SELECT $1::int AS v', [1])).rows[0]!.v).to.equal(1);
+        await one.query('DISCARD ALL');
+        expect((await one.query<{ v: number }>('SELECT $1::int AS v', [2])).rows[0]!.v, 'not 26000 "prepared statement does not exist"').to.equal(2);
+      } finally {
+        await one.close();
+      }
+    });
+
+    it('a statement PostgreSQL refuses with 0A000 for what it is still fails, after one more attempt', async () => {
+      const one = makeDb(tdb.url, { max: 1 });
+      try {
+        let err: (Error & { code?: string }) | undefined;
+        try {
+          await one.query('SELECT count(*) FROM pg_class WHERE relname = $1 FOR UPDATE', ['x']);
+        } catch (e) {
+          err = e as Error & { code?: string };
+        }
+        expect(err?.code).to.equal('0A000'); // FOR UPDATE is not allowed with aggregate functions
+        expect((await one.query<{ v: number }>('SELECT $1::int AS v', [5])).rows[0]!.v, 'the pool still answers').to.equal(5);
+      } finally {
+        await one.close();
+      }
+    });
   });
 
   it('operation names are bounded', () => {

@@ -35,6 +35,7 @@ describe('domain: database error mapping and transaction retry (real PostgreSQL)
         statementTimeoutMillis: 10000,
         applicationName: 't',
         slowQueryMs: 5000,
+        preparedStatements: 500,
       },
       logger,
       telemetry.instruments,

@@ -53,6 +53,7 @@ describe('query spans and db.client.operation.duration (own pg wrapper)', functi
         statementTimeoutMillis: 30000,
         applicationName: 'caly-query-spans-test',
         slowQueryMs: 10_000,
+        preparedStatements: 500,
       },
       quietLogger(),
       telemetry.instruments,

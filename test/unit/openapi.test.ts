@@ -43,6 +43,7 @@ async function productionRouter() {
       statementTimeoutMillis: 1000,
       applicationName: 'contract-test',
       slowQueryMs: 1000,
+      preparedStatements: 500,
     },
     log.logger,
     telemetry.instruments,

@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger';
 import type { Instruments } from '../telemetry/instruments';
 import { observePoolAtScrape } from '../telemetry/pool-metrics';
 import { operationOf } from './operation';
+import { isStalePreparedStatement, statementNamer } from './prepared';
 import { tracedClientClass } from './traced-client';
 
 export { operationOf };
@@ -19,6 +20,8 @@ export interface PoolSettings {
   statementTimeoutMillis: number;
   applicationName: string;
   slowQueryMs: number;
+  /** How many distinct parameterised texts db.query prepares (prepared.ts); 0: none. */
+  preparedStatements: number;
 }
 
 export type QueryValues = readonly unknown[];
@@ -64,9 +67,9 @@ function lease(client: pg.PoolClient) {
   client.on('error', discard);
   return {
     discard,
-    /** Returns the client to the pool, or destroys it when it broke or `failure` was a connection loss. */
-    giveBack(failure?: unknown): void {
-      if (failure !== undefined && isConnectionLoss(failure)) broken ??= failure as Error;
+    /** Returns the client to the pool, or destroys it when it broke, `failure` was a connection loss, or `drop`. */
+    giveBack(failure?: unknown, drop = false): void {
+      if (failure !== undefined && (drop || isConnectionLoss(failure))) broken ??= failure as Error;
       client.removeListener('error', discard);
       client.release(broken);
     },
@@ -124,29 +127,40 @@ export async function inTransaction<T>(
  * trace. The caller's context is therefore captured before connecting and restored around the
  * query when the callback runs in another one; the caller's `await` resumes in its own context
  * whoever settles the promise. The client is held as withClient holds it (lease).
+ *
+ * With a `name`, the statement runs prepared (prepared.ts). If its prepared form went stale on that
+ * connection, the connection is dropped and the statement runs once more on another, where it is
+ * prepared afresh.
  */
-export function queryOnce(pool: pg.Pool, text: string, values: QueryValues | undefined, caller: Context): Promise<pg.QueryResult> {
+export function queryOnce(pool: pg.Pool, text: string, values: QueryValues | undefined, caller: Context, name?: string): Promise<pg.QueryResult> {
   return new Promise((resolve, reject) => {
-    pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined) => {
-      if (connectError) return reject(connectError);
-      if (!client) return reject(new Error('the pool gave no client'));
-      const held = lease(client);
-      let settled = false;
-      const settle = (err: Error | null, res?: pg.QueryResult) => {
-        if (settled) return; // pg threw after taking the callback: give back once, answer once
-        settled = true;
-        held.giveBack(err ?? undefined);
-        if (err) reject(err);
-        else resolve(res!);
-      };
-      const send = () => client.query(text, values as unknown[], settle); // undefined values: pg sends the text alone
-      try {
-        if (context.active() === caller) send();
-        else context.with(caller, send);
-      } catch (err) {
-        settle(err instanceof Error ? err : new Error(String(err))); // a call pg refuses synchronously
-      }
-    });
+    const attempt = (mayRetry: boolean) =>
+      pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined) => {
+        if (connectError) return reject(connectError);
+        if (!client) return reject(new Error('the pool gave no client'));
+        const held = lease(client);
+        let settled = false;
+        const settle = (err: Error | null, res?: pg.QueryResult) => {
+          if (settled) return; // pg threw after taking the callback: give back once, answer once
+          settled = true;
+          const stale = err !== null && name !== undefined && isStalePreparedStatement(err);
+          held.giveBack(err ?? undefined, stale);
+          if (stale && mayRetry) attempt(false);
+          else if (err) reject(err);
+          else resolve(res!);
+        };
+        // undefined values: pg sends the text alone. A named statement gets a new config object
+        // each time: pg writes the callback into it.
+        const send = () =>
+          name === undefined ? client.query(text, values as unknown[], settle) : client.query({ name, text, values: values as unknown[] }, settle);
+        try {
+          if (context.active() === caller) send();
+          else context.with(caller, send);
+        } catch (err) {
+          settle(err instanceof Error ? err : new Error(String(err))); // a call pg refuses synchronously
+        }
+      });
+    attempt(true);
   });
 }
 
@@ -218,7 +232,8 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     };
   }
 
-  const query = timed((text, values) => queryOnce(pool, text, values, context.active()));
+  const nameOf = statementNamer(settings.preparedStatements);
+  const query = timed((text, values) => queryOnce(pool, text, values, context.active(), nameOf(text, values)));
 
   async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return withClient(pool, async (client, discard) => {

@@ -1,0 +1,51 @@
+/**
+ * Names for the service's parameterised statements, so that PostgreSQL parses and plans each of
+ * them once per connection rather than on every execution.
+ *
+ * Why: pg sends a statement without a name as Parse + Bind + Execute, and the server parses,
+ * analyses and plans it again each time. For the one-row lookups that make up most reads, that is
+ * more of the database's CPU than the lookup itself. With a name, pg sends Parse once per
+ * connection and then only Bind + Execute (bench/README.md, "Eighth round": on the shared 2-core
+ * bench host, GET /api/info served more requests per second once the database did less per query).
+ *
+ * Bounds, and what stays unnamed:
+ * - A statement without values goes out unnamed: it may hold several statements (migrations),
+ *   which the extended protocol refuses.
+ * - At most `limit` distinct texts get a name, first come first served. SQL built at run time (a
+ *   list of placeholders of varying length) would otherwise add prepared statements to every
+ *   connection without end; past the limit such texts go out unnamed, as before.
+ * - `limit` 0 turns naming off (DB_PREPARED_STATEMENTS=0): a pooler in transaction mode before
+ *   PgBouncer 1.21 hands each statement to any server connection, where the name is unknown.
+ *
+ * pg keeps which names a connection has parsed; the names here are one per text for the whole
+ * process, so the same name never stands for two texts on one connection.
+ */
+export type StatementNamer = (text: string, values: readonly unknown[] | undefined) => string | undefined;
+
+export function statementNamer(limit: number): StatementNamer {
+  const names = new Map<string, string>();
+  return (text, values) => {
+    if (values === undefined || limit === 0) return undefined;
+    let name = names.get(text);
+    if (name === undefined) {
+      if (names.size >= limit) return undefined;
+      name = `caly_s${names.size + 1}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+}
+
+/**
+ * Whether a named statement failed because its prepared form no longer fits the server: 0A000
+ * "cached plan must not change result type" (a table it reads changed columns since it was
+ * prepared: a migration run by another replica) or 26000 "prepared statement does not exist"
+ * (something ran DEALLOCATE or DISCARD ALL on the session). Both are raised before the statement
+ * runs, so running it again on a fresh connection is safe. Only asked about statements this
+ * process named: 0A000 also reports features PostgreSQL does not support, which a retry would not
+ * change, and then the second attempt fails the same way and that error is the answer.
+ */
+export function isStalePreparedStatement(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return code === '0A000' || code === '26000';
+}
