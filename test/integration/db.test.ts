@@ -320,4 +320,12 @@ describe('database layer (real PostgreSQL)', function () {
     expect(operationOf('/* c */ -- x\n INSERT INTO t VALUES (1)')).to.equal('INSERT');
     expect(operationOf("robert'); DROP TABLE students;--")).to.equal('OTHER');
   });
+
+  it('operation names kept per text give the same answers, asked again and past the number kept', () => {
+    const texts = Array.from({ length: 1200 }, (_, i) => (i % 3 === 0 ? `select ${i}` : i % 3 === 1 ? `/* ${i} */ delete from t` : `vacuum t${i}`));
+    const first = texts.map(operationOf);
+    expect(texts.map(operationOf)).to.deep.equal(first);
+    expect(first.slice(0, 3)).to.deep.equal(['SELECT', 'DELETE', 'OTHER']);
+    expect(first.slice(-3)).to.deep.equal(['SELECT', 'DELETE', 'OTHER']);
+  });
 });

@@ -128,16 +128,26 @@ export async function inTransaction<T>(
  * query when the callback runs in another one; the caller's `await` resumes in its own context
  * whoever settles the promise. The client is held as withClient holds it (lease).
  *
- * With a `name`, the statement runs prepared (prepared.ts). If its prepared form went stale on that
+ * `onSettled` hears the row count (null on failure) once the statement is answered, before the
+ * promise settles. With a `name`, the statement runs prepared (prepared.ts). If its prepared form went stale on that
  * connection, the connection is dropped and the statement runs once more on another, where it is
  * prepared afresh.
  */
-export function queryOnce(pool: pg.Pool, text: string, values: QueryValues | undefined, caller: Context, name?: string): Promise<pg.QueryResult> {
+export function queryOnce(
+  pool: pg.Pool,
+  text: string,
+  values: QueryValues | undefined,
+  caller: Context,
+  name?: string,
+  onSettled?: (rows: number | null) => void,
+): Promise<pg.QueryResult> {
   return new Promise((resolve, reject) => {
     const attempt = (mayRetry: boolean) =>
       pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined) => {
-        if (connectError) return reject(connectError);
-        if (!client) return reject(new Error('the pool gave no client'));
+        if (connectError || !client) {
+          onSettled?.(null);
+          return reject(connectError ?? new Error('the pool gave no client'));
+        }
         const held = lease(client);
         let settled = false;
         const settle = (err: Error | null, res?: pg.QueryResult) => {
@@ -145,8 +155,9 @@ export function queryOnce(pool: pg.Pool, text: string, values: QueryValues | und
           settled = true;
           const stale = err !== null && name !== undefined && isStalePreparedStatement(err);
           held.giveBack(err ?? undefined, stale);
-          if (stale && mayRetry) attempt(false);
-          else if (err) reject(err);
+          if (stale && mayRetry) return attempt(false);
+          onSettled?.(err ? null : (res?.rowCount ?? null));
+          if (err) reject(err);
           else resolve(res!);
         };
         // undefined values: pg sends the text alone. A named statement gets a new config object
@@ -162,6 +173,19 @@ export function queryOnce(pool: pg.Pool, text: string, values: QueryValues | und
       });
     attempt(true);
   });
+}
+
+/**
+ * A failure reported from the socket carries a stack through pg's parser: give it one that leads
+ * back to the caller instead. Called in a promise reaction the caller awaits, where V8 appends the
+ * awaiting async frames.
+ */
+function fromCaller(err: unknown): unknown {
+  if (err instanceof Error) Error.captureStackTrace(err);
+  return err;
+}
+function rethrowFromCaller(err: unknown): never {
+  throw fromCaller(err);
 }
 
 /** Errors after which a client must not be reused: a lost connection, whatever reported it. */
@@ -212,6 +236,12 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     logger.warn('slow query', { sql: preview, duration_ms: Math.round(elapsedMs), threshold_ms: settings.slowQueryMs, rows, operation: op });
   }
 
+  /** The slow-query note, in the caller's context: the event goes on its span, the log line carries its trace. */
+  function noteIfSlow(text: string, startedAt: number, rows: number | null, caller: Context): void {
+    const elapsed = performance.now() - startedAt;
+    if (elapsed > settings.slowQueryMs) context.with(caller, () => noteSlow(text, elapsed, rows));
+  }
+
   function timed(run: (text: string, values?: QueryValues) => Promise<pg.QueryResult>): Queryable['query'] {
     return async function query<R extends Row>(text: string, values?: QueryValues) {
       const t0 = performance.now();
@@ -221,19 +251,27 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
         rows = res.rowCount;
         return res as pg.QueryResult<R>;
       } catch (err) {
-        // A failure reported from the socket carries a stack through pg's parser: one that leads
-        // back to the caller instead (here, after the await, V8 adds the awaiting async frames).
-        if (err instanceof Error) Error.captureStackTrace(err);
-        throw err;
+        throw fromCaller(err);
       } finally {
-        const elapsed = performance.now() - t0;
-        if (elapsed > settings.slowQueryMs) noteSlow(text, elapsed, rows);
+        noteIfSlow(text, t0, rows, context.active());
       }
     };
   }
 
   const nameOf = statementNamer(settings.preparedStatements);
-  const query = timed((text, values) => queryOnce(pool, text, values, context.active(), nameOf(text, values)));
+  /**
+   * db.query: queryOnce's promise and one reaction, the slow-query check done when the statement
+   * settles. Not an async function around it: that is a second promise, an await and a generator
+   * per query, ~4 % of GET /api/info's instructions (bench/README.md, "Eighth round").
+   */
+  const query = (<R extends Row>(text: string, values?: QueryValues) => {
+    const t0 = performance.now();
+    const caller = context.active();
+    return queryOnce(pool, text, values, caller, nameOf(text, values), (rows) => noteIfSlow(text, t0, rows, caller)).then(
+      undefined,
+      rethrowFromCaller,
+    ) as Promise<pg.QueryResult<R>>;
+  }) as Queryable['query'];
 
   async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return withClient(pool, async (client, discard) => {
