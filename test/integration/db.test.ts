@@ -298,6 +298,29 @@ describe('database layer (real PostgreSQL)', function () {
       }
     });
 
+    it("a transaction's statements are prepared too, and one that went stale reruns the transaction on a fresh connection", async () => {
+      const one = makeDb(tdb.url, { max: 1 });
+      await db.query('CREATE TABLE prep_tx (k int PRIMARY KEY, a text)');
+      try {
+        await db.query("INSERT INTO prep_tx VALUES (1, 'x')");
+        let runs = 0;
+        const read = () =>
+          one.transaction(async (tx) => {
+            runs++;
+            return (await tx.query('SELECT * FROM prep_tx WHERE k = $1', [1])).rows;
+          });
+        expect(await read()).to.deep.equal([{ k: 1, a: 'x' }]);
+        expect((await prepared(one)).map((r) => r.statement)).to.deep.equal(['SELECT * FROM prep_tx WHERE k = $1']);
+        await db.query("ALTER TABLE prep_tx ADD COLUMN b text NOT NULL DEFAULT 'y'");
+        runs = 0;
+        expect(await read(), 'not 0A000 "cached plan must not change result type"').to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
+        expect(runs, 'the transaction ran again').to.equal(2);
+      } finally {
+        await one.close();
+        await db.query('DROP TABLE prep_tx');
+      }
+    });
+
     it('a statement PostgreSQL refuses with 0A000 for what it is still fails, after one more attempt', async () => {
       const one = makeDb(tdb.url, { max: 1 });
       try {

@@ -273,9 +273,23 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     ) as Promise<pg.QueryResult<R>>;
   }) as Queryable['query'];
 
+  /** Failures of a transaction's prepared statement that went stale: the transaction runs again (prepared.ts). */
+  const staleInTransaction = new WeakSet<object>();
+
   async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return withClient(pool, async (client, discard) => {
-      const tx: Queryable = { query: timed((text, values) => client.query(text, values as unknown[] | undefined)) };
+      const run = (text: string, values?: QueryValues): Promise<pg.QueryResult> => {
+        const name = nameOf(text, values);
+        if (name === undefined) return client.query(text, values as unknown[] | undefined);
+        return client.query({ name, text, values: values as unknown[] }).catch((err: unknown) => {
+          if (isStalePreparedStatement(err) && typeof err === 'object' && err !== null) {
+            staleInTransaction.add(err);
+            discard(err as Error); // its other prepared statements may be stale too: a fresh connection
+          }
+          throw err;
+        });
+      };
+      const tx: Queryable = { query: timed(run) };
       return inTransaction(client, discard, () => fn(tx));
     });
   }
@@ -285,14 +299,16 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     query,
     async transaction(fn) {
       // Serialization failures and deadlocks are transient by definition: PostgreSQL asks the
-      // client to retry the whole transaction. A few attempts with jittered backoff, then give up
+      // client to retry the whole transaction. So is a prepared statement gone stale, on the fresh
+      // connection the retry gets. A few attempts with jittered backoff, then give up
       // (mapped to 503 by toAppError). fn must therefore be safe to run again.
       for (let attempt = 1; ; attempt++) {
         try {
           return await runTransaction(fn);
         } catch (err) {
           const code = (err as { code?: unknown }).code;
-          if ((code !== '40001' && code !== '40P01') || attempt >= TRANSACTION_ATTEMPTS) throw err;
+          const stale = typeof err === 'object' && err !== null && staleInTransaction.has(err);
+          if ((code !== '40001' && code !== '40P01' && !stale) || attempt >= TRANSACTION_ATTEMPTS) throw err;
           trace.getActiveSpan()?.addEvent('transaction_retry', { 'db.response.status_code': String(code), 'caly.attempt': attempt });
           await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
         }

@@ -8,7 +8,7 @@
  * connection and then only Bind + Execute (bench/README.md, "Eighth round": on the shared 2-core
  * bench host, GET /api/info served more requests per second once the database did less per query).
  *
- * Bounds, and what stays unnamed:
+ * Used by db.query and by transactions alike. Bounds, and what stays unnamed:
  * - A statement without values goes out unnamed: it may hold several statements (migrations),
  *   which the extended protocol refuses.
  * - At most `limit` distinct texts get a name, first come first served. SQL built at run time (a
