@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger';
 import type { Instruments } from '../telemetry/instruments';
 import { observePoolAtScrape } from '../telemetry/pool-metrics';
 import { operationOf } from './operation';
-import { isStalePreparedStatement, statementNamer } from './prepared';
+import { isStalePreparedStatement, namedQuery, statementNamer } from './prepared';
 import { tracedClientClass } from './traced-client';
 
 export { operationOf };
@@ -160,10 +160,8 @@ export function queryOnce(
           if (err) reject(err);
           else resolve(res!);
         };
-        // undefined values: pg sends the text alone. A named statement gets a new config object
-        // each time: pg writes the callback into it.
-        const send = () =>
-          name === undefined ? client.query(text, values as unknown[], settle) : client.query({ name, text, values: values as unknown[] }, settle);
+        // undefined values: pg sends the text alone
+        const send = () => (name === undefined ? client.query(text, values as unknown[], settle) : client.query(namedQuery(name, text, values ?? [], settle)));
         try {
           if (context.active() === caller) send();
           else context.with(caller, send);

@@ -54,10 +54,13 @@ function sanitized(err: unknown): string {
 }
 
 type Callback = (err: Error | null, res?: unknown) => void;
+/** pg's Query as this class reads it: its text, and the callback it answers through. */
+type OwnQuery = pg.Query & { text: string; callback: Callback };
 
 /**
- * A pg.Client subclass for `new pg.Pool({ Client })`. Query text and callback shapes are pg's;
- * a Submittable (cursor, stream) or a config object carrying its own callback goes through
+ * A pg.Client subclass for `new pg.Pool({ Client })`. Query text and callback shapes are pg's,
+ * plus pg's own Query carrying a callback (how db.query sends a named statement). Any other
+ * Submittable (cursor, stream) or a config object carrying its own callback goes through
  * unmeasured: the service uses neither.
  *
  * Attribute objects are written out as literals on purpose: built with object spread, V8 made
@@ -73,7 +76,9 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
 
     // One signature for pg's overloads; the subclass only passes arguments through.
     override query(config: unknown, values?: unknown, callback?: unknown): never {
-      const text = typeof config === 'string' ? config : textOf(config);
+      // a named statement arrives as pg's own Query with its callback (db/prepared.ts, namedQuery)
+      const own = config instanceof pg.Query && typeof (config as { callback?: unknown }).callback === 'function' ? (config as OwnQuery) : undefined;
+      const text = typeof config === 'string' ? config : own ? own.text : textOf(config);
       if (text === undefined) return super.query(config as never, values as never, callback as never) as never;
       let cb = (typeof values === 'function' ? values : callback) as Callback | undefined;
       if (typeof values === 'function') values = undefined;
@@ -108,6 +113,14 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
 
       let result: Promise<unknown>;
       try {
+        if (own !== undefined) {
+          const inner = own.callback;
+          own.callback = function (this: unknown, err, res) {
+            done(err);
+            inner.call(this, err, res);
+          };
+          return super.query(own as never) as never;
+        }
         if (cb !== undefined) {
           const inner = cb;
           cb = function (this: unknown, err, res) {
