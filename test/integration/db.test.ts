@@ -239,91 +239,92 @@ describe('database layer (real PostgreSQL)', function () {
     const prepared = async (one: Database) =>
       (await one.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements ORDER BY prepare_time')).rows;
 
-    it('the same text runs from one prepared statement; a text without values is not prepared', async () => {
-      const one = makeDb(tdb.url, { max: 1 });
+    /** `fn` on a pool of one connection, so that every statement runs in the same session. */
+    async function onOneConnection(fn: (one: Database) => Promise<void>, extra: Partial<Parameters<typeof createDatabase>[0]> = {}): Promise<void> {
+      const one = makeDb(tdb.url, { max: 1, ...extra });
       try {
+        await fn(one);
+      } finally {
+        await one.close();
+      }
+    }
+
+    /** `fn` with a table `name` (k, a) holding the row (1, 'x'), dropped afterwards. */
+    async function withRow(name: string, fn: () => Promise<void>): Promise<void> {
+      await db.query(`CREATE TABLE ${name} (k int PRIMARY KEY, a text)`);
+      try {
+        await db.query(`INSERT INTO ${name} VALUES (1, 'x')`);
+        await fn();
+      } finally {
+        await db.query(`DROP TABLE ${name}`);
+      }
+    }
+    /** What another replica's migration would do to that table under a prepared `SELECT *`. */
+    const addColumn = (name: string) => db.query(`ALTER TABLE ${name} ADD COLUMN b text NOT NULL DEFAULT 'y'`);
+
+    it('the same text runs from one prepared statement; a text without values is not prepared', () =>
+      onOneConnection(async (one) => {
         for (let i = 0; i < 3; i++) expect((await one.query<{ v: number }>('SELECT $1::int + 1 AS v', [i])).rows[0]!.v).to.equal(i + 1);
         await one.query('SELECT 2');
-        const rows = await prepared(one);
-        expect(rows.map((r) => r.statement)).to.deep.equal(['SELECT $1::int + 1 AS v']);
-      } finally {
-        await one.close();
-      }
-    });
+        expect((await prepared(one)).map((r) => r.statement)).to.deep.equal(['SELECT $1::int + 1 AS v']);
+      }));
 
-    it('past the limit of distinct texts, statements still run, unprepared', async () => {
-      const one = makeDb(tdb.url, { max: 1, preparedStatements: 2 });
-      try {
-        for (let k = 1; k <= 4; k++) expect((await one.query<{ v: number }>(`SELECT $1::int * ${k} AS v`, [3])).rows[0]!.v).to.equal(3 * k);
-        expect((await prepared(one)).map((r) => r.statement)).to.deep.equal(['SELECT $1::int * 1 AS v', 'SELECT $1::int * 2 AS v']);
-      } finally {
-        await one.close();
-      }
-    });
+    it('past the limit of distinct texts, statements still run, unprepared', () =>
+      onOneConnection(
+        async (one) => {
+          for (let k = 1; k <= 4; k++) expect((await one.query<{ v: number }>(`SELECT $1::int * ${k} AS v`, [3])).rows[0]!.v).to.equal(3 * k);
+          expect((await prepared(one)).map((r) => r.statement)).to.deep.equal(['SELECT $1::int * 1 AS v', 'SELECT $1::int * 2 AS v']);
+        },
+        { preparedStatements: 2 },
+      ));
 
-    it('0 prepares nothing (for a pooler in transaction mode)', async () => {
-      const one = makeDb(tdb.url, { max: 1, preparedStatements: 0 });
-      try {
-        await one.query('SELECT $1::int AS v', [1]);
-        expect(await prepared(one)).to.deep.equal([]);
-      } finally {
-        await one.close();
-      }
-    });
+    it('0 prepares nothing (for a pooler in transaction mode)', () =>
+      onOneConnection(
+        async (one) => {
+          await one.query('SELECT $1::int AS v', [1]);
+          expect(await prepared(one)).to.deep.equal([]);
+        },
+        { preparedStatements: 0 },
+      ));
 
-    it('a statement whose table changed columns since it was prepared runs again on a fresh connection', async () => {
-      const one = makeDb(tdb.url, { max: 1 });
-      await db.query('CREATE TABLE prep_shape (k int PRIMARY KEY, a text)');
-      try {
-        await db.query("INSERT INTO prep_shape VALUES (1, 'x')");
-        const read = () => one.query('SELECT * FROM prep_shape WHERE k = $1', [1]);
-        expect((await read()).rows).to.deep.equal([{ k: 1, a: 'x' }]);
-        await db.query("ALTER TABLE prep_shape ADD COLUMN b text NOT NULL DEFAULT 'y'"); // as another replica's migration would
-        expect((await read()).rows, 'not 0A000 "cached plan must not change result type"').to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
-        expect((await read()).rows).to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
-      } finally {
-        await one.close();
-        await db.query('DROP TABLE prep_shape');
-      }
-    });
+    it('a statement whose table changed columns since it was prepared runs again on a fresh connection', () =>
+      onOneConnection((one) =>
+        withRow('prep_shape', async () => {
+          const read = () => one.query('SELECT * FROM prep_shape WHERE k = $1', [1]);
+          expect((await read()).rows).to.deep.equal([{ k: 1, a: 'x' }]);
+          await addColumn('prep_shape');
+          expect((await read()).rows, 'not 0A000 "cached plan must not change result type"').to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
+          expect((await read()).rows).to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
+        }),
+      ));
 
-    it('a statement deallocated under the connection (DISCARD ALL) runs again on a fresh connection', async () => {
-      const one = makeDb(tdb.url, { max: 1 });
-      try {
+    it('a statement deallocated under the connection (DISCARD ALL) runs again on a fresh connection', () =>
+      onOneConnection(async (one) => {
         expect((await one.query<{ v: number }>('SELECT $1::int AS v', [1])).rows[0]!.v).to.equal(1);
         await one.query('DISCARD ALL');
         expect((await one.query<{ v: number }>('SELECT $1::int AS v', [2])).rows[0]!.v, 'not 26000 "prepared statement does not exist"').to.equal(2);
-      } finally {
-        await one.close();
-      }
-    });
+      }));
 
-    it("a transaction's statements are prepared too, and one that went stale reruns the transaction on a fresh connection", async () => {
-      const one = makeDb(tdb.url, { max: 1 });
-      await db.query('CREATE TABLE prep_tx (k int PRIMARY KEY, a text)');
-      try {
-        await db.query("INSERT INTO prep_tx VALUES (1, 'x')");
-        let runs = 0;
-        const read = () =>
-          one.transaction(async (tx) => {
-            runs++;
-            return (await tx.query('SELECT * FROM prep_tx WHERE k = $1', [1])).rows;
-          });
-        expect(await read()).to.deep.equal([{ k: 1, a: 'x' }]);
-        expect((await prepared(one)).map((r) => r.statement)).to.deep.equal(['SELECT * FROM prep_tx WHERE k = $1']);
-        await db.query("ALTER TABLE prep_tx ADD COLUMN b text NOT NULL DEFAULT 'y'");
-        runs = 0;
-        expect(await read(), 'not 0A000 "cached plan must not change result type"').to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
-        expect(runs, 'the transaction ran again').to.equal(2);
-      } finally {
-        await one.close();
-        await db.query('DROP TABLE prep_tx');
-      }
-    });
+    it("a transaction's statements are prepared too, and one that went stale reruns the transaction on a fresh connection", () =>
+      onOneConnection((one) =>
+        withRow('prep_tx', async () => {
+          let runs = 0;
+          const read = () =>
+            one.transaction(async (tx) => {
+              runs++;
+              return (await tx.query('SELECT * FROM prep_tx WHERE k = $1', [1])).rows;
+            });
+          expect(await read()).to.deep.equal([{ k: 1, a: 'x' }]);
+          expect((await prepared(one)).map((r) => r.statement)).to.deep.equal(['SELECT * FROM prep_tx WHERE k = $1']);
+          await addColumn('prep_tx');
+          runs = 0;
+          expect(await read(), 'not 0A000 "cached plan must not change result type"').to.deep.equal([{ k: 1, a: 'x', b: 'y' }]);
+          expect(runs, 'the transaction ran again').to.equal(2);
+        }),
+      ));
 
-    it('a statement PostgreSQL refuses with 0A000 for what it is still fails, after one more attempt', async () => {
-      const one = makeDb(tdb.url, { max: 1 });
-      try {
+    it('a statement PostgreSQL refuses with 0A000 for what it is still fails, after one more attempt', () =>
+      onOneConnection(async (one) => {
         let err: (Error & { code?: string }) | undefined;
         try {
           await one.query('SELECT count(*) FROM pg_class WHERE relname = $1 FOR UPDATE', ['x']);
@@ -332,10 +333,7 @@ describe('database layer (real PostgreSQL)', function () {
         }
         expect(err?.code).to.equal('0A000'); // FOR UPDATE is not allowed with aggregate functions
         expect((await one.query<{ v: number }>('SELECT $1::int AS v', [5])).rows[0]!.v, 'the pool still answers').to.equal(5);
-      } finally {
-        await one.close();
-      }
-    });
+      }));
   });
 
   it('operation names are bounded', () => {
