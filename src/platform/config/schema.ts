@@ -22,7 +22,7 @@ export const configSchema = {
     DB_CONNECTION_TIMEOUT: { type: 'integer', minimum: 1, default: 10000 },
     DB_STATEMENT_TIMEOUT: { type: 'integer', minimum: 1, default: 30000 },
     DB_APPLICATION_NAME: { type: 'string', minLength: 1, maxLength: 63, default: 'caly-api' },
-    DB_PREPARED_STATEMENTS: { type: 'integer', minimum: 0, maximum: 10000, default: 500 },
+    DB_PREPARED_STATEMENTS: { type: 'integer', minimum: 0, maximum: 10000, default: 200 },
     SLOW_QUERY_MS: { type: 'integer', minimum: 1, default: 500 },
     SLOW_REQUEST_MS: { type: 'integer', minimum: 1, default: 1000 },
     REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 1, default: 30000 },

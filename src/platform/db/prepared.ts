@@ -13,7 +13,8 @@
  *   which the extended protocol refuses.
  * - At most `limit` distinct texts get a name, first come first served. SQL built at run time (a
  *   list of placeholders of varying length) would otherwise add prepared statements to every
- *   connection without end; past the limit such texts go out unnamed, as before.
+ *   connection without end; past the limit such texts go out unnamed, as before. Each one holds
+ *   ~20 KB in every connection's server process (its parse tree and plan).
  * - `limit` 0 turns naming off (DB_PREPARED_STATEMENTS=0): a pooler in transaction mode before
  *   PgBouncer 1.21 hands each statement to any server connection, where the name is unknown.
  *
