@@ -103,11 +103,13 @@ describe('query spans and db.client.operation.duration (own pg wrapper)', functi
   });
 
   it("a transaction's BEGIN, statements and COMMIT are children of the caller's span, in order; a failed one ends in ROLLBACK", async () => {
-    const ok = await underParent(() => db.transaction(async (tx) => tx.query('INSERT INTO t VALUES (1)')));
+    // a statement with values: prepared, sent to pg as its own Query (db/prepared.ts), and measured the same
+    const ok = await underParent(() => db.transaction(async (tx) => tx.query('INSERT INTO t VALUES ($1)', [1])));
     expect(ok.queries.map((q) => q.attributes['db.operation.name'])).to.deep.equal(['BEGIN', 'INSERT', 'COMMIT']);
+    expect(ok.queries[1]!.attributes['db.query.text']).to.equal('INSERT INTO t VALUES ($1)');
     for (const q of ok.queries) expect(q.parentSpanContext?.spanId, q.name).to.equal(ok.parent.spanContext().spanId);
 
-    const bad = await underParent(() => db.transaction(async (tx) => tx.query('INSERT INTO t VALUES (1)')));
+    const bad = await underParent(() => db.transaction(async (tx) => tx.query('INSERT INTO t VALUES ($1)', [1])));
     expect((bad.result as { code?: string }).code).to.equal('23505');
     expect(bad.queries.map((q) => [q.attributes['db.operation.name'], q.status.code, q.attributes['error.type']])).to.deep.equal([
       ['BEGIN', SpanStatusCode.UNSET, undefined],

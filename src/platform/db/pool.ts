@@ -279,12 +279,17 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
       const run = (text: string, values?: QueryValues): Promise<pg.QueryResult> => {
         const name = nameOf(text, values);
         if (name === undefined) return client.query(text, values as unknown[] | undefined);
-        return client.query({ name, text, values: values as unknown[] }).catch((err: unknown) => {
-          if (isStalePreparedStatement(err) && typeof err === 'object' && err !== null) {
-            staleInTransaction.add(err);
-            discard(err as Error); // its other prepared statements may be stale too: a fresh connection
-          }
-          throw err;
+        return new Promise((resolve, reject) => {
+          client.query(
+            namedQuery(name, text, values ?? [], (err, res) => {
+              if (!err) return resolve(res);
+              if (isStalePreparedStatement(err)) {
+                staleInTransaction.add(err);
+                discard(err); // its other prepared statements may be stale too: a fresh connection
+              }
+              reject(err);
+            }),
+          );
         });
       };
       const tx: Queryable = { query: timed(run) };
