@@ -298,6 +298,31 @@ describe('database layer (real PostgreSQL)', function () {
         }),
       ));
 
+    it('with every pooled connection holding the stale statement, no query or transaction fails, one at a time or under load', async () => {
+      // more connections than a transaction's attempts: dropping stale connections alone would not get through
+      const pool = makeDb(tdb.url, { max: 6 });
+      try {
+        await withRow('prep_load', async () => {
+          const want = { k: 1, a: 'x', b: 'y', slept: false };
+          const read = async (ms: number) => (await pool.query('SELECT *, pg_sleep($2) IS NULL AS slept FROM prep_load WHERE k = $1', [1, ms / 1000])).rows[0];
+          const readInTx = (ms: number) =>
+            pool.transaction(async (tx) => (await tx.query('SELECT *, pg_sleep($2) IS NULL AS slept FROM prep_load WHERE $1 = k', [1, ms / 1000])).rows[0]);
+          // every connection prepares both statements (each is held 50 ms, so the pool opens six)
+          await Promise.all(Array.from({ length: 6 }, () => read(50)));
+          await Promise.all(Array.from({ length: 6 }, () => readInTx(50)));
+          expect(pool.stats().total).to.equal(6);
+          await addColumn('prep_load');
+          // one at a time: a retry then finds the other stale connections idle in the pool
+          for (let i = 0; i < 3; i++) expect(await read(0)).to.deep.equal(want);
+          for (let i = 0; i < 3; i++) expect(await readInTx(0)).to.deep.equal(want);
+          const rows = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? read(0) : readInTx(0))));
+          for (const row of rows) expect(row).to.deep.equal(want);
+        });
+      } finally {
+        await pool.close();
+      }
+    });
+
     it('a statement deallocated under the connection (DISCARD ALL) runs again on a fresh connection', () =>
       onOneConnection(async (one) => {
         expect((await one.query<{ v: number }>('SELECT $1::int AS v', [1])).rows[0]!.v).to.equal(1);

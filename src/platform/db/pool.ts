@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger';
 import type { Instruments } from '../telemetry/instruments';
 import { observePoolAtScrape } from '../telemetry/pool-metrics';
 import { operationOf } from './operation';
-import { isStalePreparedStatement, namedQuery, statementNamer } from './prepared';
+import { isStalePreparedStatement, namedQuery, statementNames, type StatementNames } from './prepared';
 import { tracedClientClass } from './traced-client';
 
 export { operationOf };
@@ -129,18 +129,19 @@ export async function inTransaction<T>(
  * whoever settles the promise. The client is held as withClient holds it (lease).
  *
  * `onSettled` hears the row count (null on failure) once the statement is answered, before the
- * promise settles. With a `name`, the statement runs prepared (prepared.ts). If its prepared form
- * went stale on that connection, the connection is dropped and the statement runs once more on
- * another, where it is prepared afresh.
+ * promise settles. With `names`, the statement runs prepared under the name they give it
+ * (prepared.ts). If its prepared form went stale, that connection is dropped, the text is renamed,
+ * and the statement runs once more, prepared afresh on whichever connection it gets.
  */
 export function queryOnce(
   pool: pg.Pool,
   text: string,
   values: QueryValues | undefined,
   caller: Context,
-  name?: string,
+  names?: StatementNames,
   onSettled?: (rows: number | null) => void,
 ): Promise<pg.QueryResult> {
+  let name = names?.nameOf(text, values);
   return new Promise((resolve, reject) => {
     const attempt = (mayRetry: boolean) =>
       pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined) => {
@@ -155,7 +156,11 @@ export function queryOnce(
           settled = true;
           const stale = err !== null && name !== undefined && isStalePreparedStatement(err);
           held.giveBack(err ?? undefined, stale);
-          if (stale && mayRetry) return attempt(false);
+          if (stale && mayRetry) {
+            names!.renew(text, name!);
+            name = names!.nameOf(text, values);
+            return attempt(false);
+          }
           onSettled?.(err ? null : (res?.rowCount ?? null));
           if (err) reject(err);
           else resolve(res!);
@@ -256,7 +261,7 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
     };
   }
 
-  const nameOf = statementNamer(settings.preparedStatements);
+  const names = statementNames(settings.preparedStatements);
   /**
    * db.query: queryOnce's promise and one reaction, the slow-query check done when the statement
    * settles. Not an async function around it: that is a second promise, an await and a generator
@@ -265,10 +270,9 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
   const query = (<R extends Row>(text: string, values?: QueryValues) => {
     const t0 = performance.now();
     const caller = context.active();
-    return queryOnce(pool, text, values, caller, nameOf(text, values), (rows) => noteIfSlow(text, t0, rows, caller)).then(
-      undefined,
-      rethrowFromCaller,
-    ) as Promise<pg.QueryResult<R>>;
+    return queryOnce(pool, text, values, caller, names, (rows) => noteIfSlow(text, t0, rows, caller)).then(undefined, rethrowFromCaller) as Promise<
+      pg.QueryResult<R>
+    >;
   }) as Queryable['query'];
 
   /** Failures of a transaction's prepared statement that went stale: the transaction runs again (prepared.ts). */
@@ -277,7 +281,7 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
   async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return withClient(pool, async (client, discard) => {
       const run = (text: string, values?: QueryValues): Promise<pg.QueryResult> => {
-        const name = nameOf(text, values);
+        const name = names.nameOf(text, values);
         if (name === undefined) return client.query(text, values as unknown[] | undefined);
         return new Promise((resolve, reject) => {
           client.query(
@@ -285,6 +289,7 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
               if (!err) return resolve(res);
               if (isStalePreparedStatement(err)) {
                 staleInTransaction.add(err);
+                names.renew(text, name); // the transaction's next run prepares it afresh
                 discard(err); // its other prepared statements may be stale too: a fresh connection
               }
               reject(err);

@@ -18,24 +18,41 @@
  * - `limit` 0 turns naming off (DB_PREPARED_STATEMENTS=0): a pooler in transaction mode before
  *   PgBouncer 1.21 hands each statement to any server connection, where the name is unknown.
  *
- * pg keeps which names a connection has parsed; the names here are one per text for the whole
- * process, so the same name never stands for two texts on one connection.
+ * pg keeps which names a connection has parsed; a name here is never given to two texts, so the
+ * same name never stands for two texts on one connection.
  */
 import pg from 'pg';
 
-export type StatementNamer = (text: string, values: readonly unknown[] | undefined) => string | undefined;
+export interface StatementNames {
+  /** The name `text` runs under, or undefined to send it unnamed. */
+  nameOf(text: string, values: readonly unknown[] | undefined): string | undefined;
+  /**
+   * `name` went stale (isStalePreparedStatement): `text` gets a new name, so that whichever
+   * connection runs it next prepares it afresh. Renaming rather than only dropping the connection
+   * where it failed: every other connection of the pool holds the same stale statement, and a retry
+   * would likely land on one of them. The old statement stays on those connections, unused, until
+   * they close. A name some other query already renewed is left as it is.
+   */
+  renew(text: string, name: string): void;
+}
 
-export function statementNamer(limit: number): StatementNamer {
+export function statementNames(limit: number): StatementNames {
   const names = new Map<string, string>();
-  return (text, values) => {
-    if (values === undefined || limit === 0) return undefined;
-    let name = names.get(text);
-    if (name === undefined) {
-      if (names.size >= limit) return undefined;
-      name = `caly_s${names.size + 1}`;
-      names.set(text, name);
-    }
-    return name;
+  let made = 0;
+  return {
+    nameOf(text, values) {
+      if (values === undefined || limit === 0) return undefined;
+      let name = names.get(text);
+      if (name === undefined) {
+        if (names.size >= limit) return undefined;
+        name = `caly_s${++made}`;
+        names.set(text, name);
+      }
+      return name;
+    },
+    renew(text, name) {
+      if (names.get(text) === name) names.set(text, `caly_s${++made}`);
+    },
   };
 }
 
