@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger';
 import type { Instruments } from '../telemetry/instruments';
 import { observePoolAtScrape } from '../telemetry/pool-metrics';
 import { operationOf } from './operation';
-import { isStalePreparedStatement, namedQuery, statementNames, type StatementNames } from './prepared';
+import { sendStatement, statementNames, type StatementNames } from './prepared';
 import { tracedClientClass } from './traced-client';
 
 export { operationOf };
@@ -67,9 +67,9 @@ function lease(client: pg.PoolClient) {
   client.on('error', discard);
   return {
     discard,
-    /** Returns the client to the pool, or destroys it when it broke, `failure` was a connection loss, or `drop`. */
-    giveBack(failure?: unknown, drop = false): void {
-      if (failure !== undefined && (drop || isConnectionLoss(failure))) broken ??= failure as Error;
+    /** Returns the client to the pool, or destroys it when it broke or `failure` was a connection loss. */
+    giveBack(failure?: unknown): void {
+      if (failure !== undefined && isConnectionLoss(failure)) broken ??= failure as Error;
       client.removeListener('error', discard);
       client.release(broken);
     },
@@ -129,19 +129,18 @@ export async function inTransaction<T>(
  * whoever settles the promise. The client is held as withClient holds it (lease).
  *
  * `onSettled` hears the row count (null on failure) once the statement is answered, before the
- * promise settles. With `names`, the statement runs prepared under the name they give it
- * (prepared.ts). If its prepared form went stale, that connection is dropped, the text is renamed,
- * and the statement runs once more, prepared afresh on whichever connection it gets.
+ * promise settles. The statement runs prepared when `names` name it (prepared.ts, sendStatement);
+ * if its prepared form went stale, it runs once more, prepared afresh on whichever connection it
+ * gets.
  */
 export function queryOnce(
   pool: pg.Pool,
   text: string,
   values: QueryValues | undefined,
   caller: Context,
-  names?: StatementNames,
+  names: StatementNames,
   onSettled?: (rows: number | null) => void,
 ): Promise<pg.QueryResult> {
-  let name = names?.nameOf(text, values);
   return new Promise((resolve, reject) => {
     const attempt = (mayRetry: boolean) =>
       pool.connect((connectError: Error | undefined, client: pg.PoolClient | undefined) => {
@@ -151,22 +150,16 @@ export function queryOnce(
         }
         const held = lease(client);
         let settled = false;
-        const settle = (err: Error | null, res?: pg.QueryResult) => {
+        const settle = (err: Error | null, res?: pg.QueryResult, stale = false) => {
           if (settled) return; // pg threw after taking the callback: give back once, answer once
           settled = true;
-          const stale = err !== null && name !== undefined && isStalePreparedStatement(err);
-          held.giveBack(err ?? undefined, stale);
-          if (stale && mayRetry) {
-            names!.renew(text, name!);
-            name = names!.nameOf(text, values);
-            return attempt(false);
-          }
+          held.giveBack(err ?? undefined);
+          if (stale && mayRetry) return attempt(false);
           onSettled?.(err ? null : (res?.rowCount ?? null));
           if (err) reject(err);
           else resolve(res!);
         };
-        // undefined values: pg sends the text alone
-        const send = () => (name === undefined ? client.query(text, values as unknown[], settle) : client.query(namedQuery(name, text, values ?? [], settle)));
+        const send = () => sendStatement(client, names, text, values, held.discard, settle);
         try {
           if (context.active() === caller) send();
           else context.with(caller, send);
@@ -280,23 +273,14 @@ export function createDatabase(settings: PoolSettings, logger: Logger, instrumen
 
   async function runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return withClient(pool, async (client, discard) => {
-      const run = (text: string, values?: QueryValues): Promise<pg.QueryResult> => {
-        const name = names.nameOf(text, values);
-        if (name === undefined) return client.query(text, values as unknown[] | undefined);
-        return new Promise((resolve, reject) => {
-          client.query(
-            namedQuery(name, text, values ?? [], (err, res) => {
-              if (!err) return resolve(res);
-              if (isStalePreparedStatement(err)) {
-                staleInTransaction.add(err);
-                names.renew(text, name); // the transaction's next run prepares it afresh
-                discard(err); // its other prepared statements may be stale too: a fresh connection
-              }
-              reject(err);
-            }),
-          );
-        });
-      };
+      const run = (text: string, values?: QueryValues): Promise<pg.QueryResult> =>
+        new Promise((resolve, reject) =>
+          sendStatement(client, names, text, values, discard, (err, res, stale) => {
+            if (!err) return resolve(res!);
+            if (stale) staleInTransaction.add(err); // the transaction runs again, prepared afresh
+            reject(err);
+          }),
+        );
       const tx: Queryable = { query: timed(run) };
       return inTransaction(client, discard, () => fn(tx));
     });

@@ -59,6 +59,37 @@ export function statementNames(limit: number): StatementNames {
 type Callback = (err: Error | null, res: pg.QueryResult) => void;
 
 /**
+ * Sends `text` on `client`: prepared under the name `names` give it, or unnamed when they give none.
+ * The one place a statement goes out prepared, so a stale prepared form is handled once, for
+ * db.query and transactions alike: its text is renamed (so whichever connection runs it next
+ * prepares it afresh) and `discard` drops this connection (its other prepared statements may be
+ * stale too), before `callback` hears the error with `stale` set. Whether to run it again is the
+ * caller's: one more attempt for a single statement, the whole transaction for a transaction.
+ */
+export function sendStatement(
+  client: pg.ClientBase,
+  names: StatementNames,
+  text: string,
+  values: readonly unknown[] | undefined,
+  discard: (reason: Error) => void,
+  callback: (err: Error | null, res: pg.QueryResult | undefined, stale: boolean) => void,
+): void {
+  const name = names.nameOf(text, values);
+  // undefined values: pg sends the text alone
+  if (name === undefined) return void client.query(text, values as unknown[], (err, res) => callback(err, res, false));
+  client.query(
+    namedQuery(name, text, values ?? [], (err, res) => {
+      const stale = err !== null && isStalePreparedStatement(err);
+      if (stale) {
+        names.renew(text, name);
+        discard(err);
+      }
+      callback(err, res, stale);
+    }),
+  );
+}
+
+/**
  * pg's Query for a named statement, built from the text and the name set on it, not from a
  * `{ name, text, values }` config: pg 8.23 copies a config object through
  * Object.getOwnPropertyDescriptors and Object.defineProperties before reading it, V8's slow path,
@@ -66,7 +97,7 @@ type Callback = (err: Error | null, res: pg.QueryResult) => void;
  * The Query reads its `name` only when it is submitted, so setting it here is the same as passing
  * it in a config (test/integration/db.test.ts reads the statements back from pg_prepared_statements).
  */
-export function namedQuery(name: string, text: string, values: readonly unknown[], callback: Callback): pg.Query {
+function namedQuery(name: string, text: string, values: readonly unknown[], callback: Callback): pg.Query {
   const query = new pg.Query(text, values as unknown[], callback as never);
   (query as pg.Query & { name: string }).name = name;
   return query;
@@ -81,7 +112,7 @@ export function namedQuery(name: string, text: string, values: readonly unknown[
  * process named: 0A000 also reports features PostgreSQL does not support, which a retry would not
  * change, and then the second attempt fails the same way and that error is the answer.
  */
-export function isStalePreparedStatement(err: unknown): boolean {
+function isStalePreparedStatement(err: unknown): boolean {
   const code = (err as { code?: unknown } | null | undefined)?.code;
   return code === '0A000' || code === '26000';
 }
