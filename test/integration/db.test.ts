@@ -325,9 +325,13 @@ describe('database layer (real PostgreSQL)', function () {
 
     it('a statement deallocated under the connection (DISCARD ALL) runs again on a fresh connection', () =>
       onOneConnection(async (one) => {
+        const backend = async () => (await one.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
         expect((await one.query<{ v: number }>('SELECT $1::int AS v', [1])).rows[0]!.v).to.equal(1);
+        const before = await backend();
         await one.query('DISCARD ALL');
         expect((await one.query<{ v: number }>('SELECT $1::int AS v', [2])).rows[0]!.v, 'not 26000 "prepared statement does not exist"').to.equal(2);
+        // the connection that reported it is replaced: every other statement prepared on it is gone too
+        expect(await backend()).not.to.equal(before);
       }));
 
     it("a transaction's statements are prepared too, and one that went stale reruns the transaction on a fresh connection", () =>
