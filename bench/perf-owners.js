@@ -5,7 +5,8 @@
  * route, each sample charged to the package of the innermost JavaScript frame on its stack
  * (`koa`, `pg`, `@opentelemetry/sdk-trace`, `caly:db/pool.js` for the service's own files,
  * `node:_http_server` for Node's), with the kernel's part of it alongside. Two or more servers give
- * a side-by-side table in µs per request.
+ * a side-by-side table in µs per request. Servers are bench/run.js's, started as it starts them
+ * (`koa-bare` is the route's baseline).
  *
  * Why beside instructions.js: callgrind counts instructions, not time, and slows V8's tiering; this
  * sees the JIT as it runs, and kernel time (socket wake-ups) as well. The figures carry perf's own
@@ -19,10 +20,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const lib = require('./lib');
-const { serviceEnv, PROXY_HEADERS } = require('./run');
-
-const PEERS = path.join(__dirname, 'peers');
-const SCRIPTS = { 'fastify-full': path.join(PEERS, 'fastify-full.js'), 'koa-bare': path.join(__dirname, 'baseline/koa-bare.js') };
+const { GROUPS, envFor, PROXY_HEADERS } = require('./run');
 
 function parseArgs(argv) {
   const o = { route: 'ping', servers: ['service'], seconds: 8, top: 40, compare: [] };
@@ -77,10 +75,16 @@ function owners(dataFile, requests) {
 }
 
 async function profile(o, db, workDir, spec) {
-  const isService = spec.kind === 'service';
-  const env = isService ? serviceEnv({ nodeEnv: 'production' }, db, workDir, { ACCESS_LOG: 'all' }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
-  const srv = await lib.startServer({ kind: spec.kind, env, cpu: 0, workDir, label: spec.id, nodeArgs: ['--perf-basic-prof'], script: spec.script });
-  const url = `${srv.url}/api/${o.route}`;
+  const srv = await lib.startServer({
+    kind: spec.kind,
+    env: envFor({ nodeEnv: 'production' }, db, workDir, spec, spec.id),
+    cpu: 0,
+    workDir,
+    label: spec.id,
+    nodeArgs: ['--perf-basic-prof', ...(spec.nodeArgs ?? [])],
+    script: lib.scriptOf(spec),
+  });
+  const url = srv.url + GROUPS[o.route].route;
   const dataFile = path.join(workDir, `${spec.id.replace(/[^\w.-]/g, '_')}.perf.data`);
   try {
     await lib.autocannon({ url, connections: 50, durationS: 3, cpu: 1, headers: PROXY_HEADERS });
@@ -98,9 +102,15 @@ async function profile(o, db, workDir, spec) {
   }
 }
 
+function raise(message) {
+  throw new Error(message);
+}
+
 function print(o, results) {
   const f = (n) => (n === undefined ? '-' : n.toFixed(2));
-  console.log(`\n/api/${o.route}, µs per request under perf (kernel part in brackets); totals: ${results.map((r) => `${r.id} ${f(r.all)}`).join(', ')}`);
+  console.log(
+    `\n${GROUPS[o.route].route}, µs per request under perf (kernel part in brackets); totals: ${results.map((r) => `${r.id} ${f(r.all)}`).join(', ')}`,
+  );
   const keys = new Set(results.flatMap((r) => [...r.total.keys()]));
   const rows = [...keys].sort((a, b) => results.reduce((s, r) => s + (r.total.get(b) ?? 0) - (r.total.get(a) ?? 0), 0)).slice(0, o.top);
   console.log(`| owner | ${results.map((r) => r.id).join(' | ')} |`);
@@ -111,9 +121,13 @@ function print(o, results) {
 async function main() {
   const o = parseArgs(process.argv);
   if (spawnSync('perf', ['--version']).status !== 0) throw new Error('perf is not installed (Debian: linux-perf)');
-  const specs = o.servers.map((id) => (id === 'service' ? { id, kind: 'service' } : { id, kind: 'peer', script: SCRIPTS[id] }));
-  for (const c of o.compare) specs.push({ id: `service@${c.name}`, kind: 'service', script: path.join(c.dir, 'main.js') });
-  for (const s of specs) if (s.kind === 'peer' && !s.script) throw new Error(`unknown server ${s.id}`);
+  const group = GROUPS[o.route];
+  if (!group) throw new Error(`unknown route ${o.route} (${Object.keys(GROUPS).join(', ')})`);
+  // run.js's own server specs; `koa-bare` names the group's baseline (koa-bare+pg on info)
+  const pick = (id) => group.servers.find((s) => s.id === id || (id === 'koa-bare' && s.kind === 'baseline'));
+  const specs = o.servers.map((id) => pick(id) ?? raise(`unknown server ${id}`));
+  const service = group.servers.find((s) => s.id === 'service');
+  for (const c of o.compare) specs.push(lib.compareSpec(service, c));
   const db = await lib.createBenchDatabase();
   const workDir = lib.tmpWorkDir();
   const results = [];

@@ -175,16 +175,22 @@ async function otlpReceiver() {
   };
 }
 
-async function measureOne(o, db, workDir, group, spec, rep) {
-  const label = `${group.name}-${spec.id}-r${rep}`.replace(/[^\w.-]/g, '_');
-  const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.out, 'profiles')}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : [];
+/** The environment server `spec` runs with: the service's as deployed, a peer's or baseline's database and span export. */
+function envFor(o, db, workDir, spec, label) {
   const otlpEnv = o.receiver ? { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: o.receiver.url } : {};
   // The naive OTel peer pays the same span export as the service: none, or OTLP to the receiver.
   const peerOtel = spec.otel ? { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...otlpEnv } : {};
   // With --redis, each measurement counts under its own key prefix (the keys expire with the window).
   const redisEnv = o.redisUrl ? { REDIS_URL: o.redisUrl, RATE_LIMIT_PREFIX: `bench-${label}-${Date.now()}` } : {};
-  const env =
-    spec.kind === 'service' ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv, ...redisEnv }) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel };
+  return spec.kind === 'service'
+    ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv, ...redisEnv })
+    : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel };
+}
+
+async function measureOne(o, db, workDir, group, spec, rep) {
+  const label = `${group.name}-${spec.id}-r${rep}`.replace(/[^\w.-]/g, '_');
+  const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.out, 'profiles')}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : [];
+  const env = envFor(o, db, workDir, spec, label);
   const load1 = require('node:os').loadavg()[0];
   o.receiver?.reset();
   const srv = await lib.startServer({
@@ -495,4 +501,4 @@ if (require.main === module) {
 }
 
 // bench/alloc.js measures the same servers with the same environment and headers.
-module.exports = { GROUPS, serviceEnv, PROXY_HEADERS };
+module.exports = { GROUPS, serviceEnv, envFor, PROXY_HEADERS };
