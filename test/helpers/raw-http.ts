@@ -32,6 +32,16 @@ export function headerValues(headers: Array<[string, string]>, name: string): st
   return headers.filter(([n]) => n === name).map(([, v]) => v);
 }
 
+/**
+ * What Koa's last-resort error handler does to a response before it answers 500: every header it
+ * can see is removed. Headers written into the head itself must survive it.
+ */
+export function endAsKoaOnUnhandledError(res: ServerResponse): void {
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.statusCode = 500;
+  res.end();
+}
+
 export interface HandlerServer {
   readonly url: string;
   /** What the next requests meet; a handler that throws is answered 599 with the error's code. */
