@@ -15,6 +15,7 @@
  *
  *   node bench/perf-owners.js --route info --servers service,fastify-full [--seconds 8] [--top 40]
  *   node bench/perf-owners.js --route ping --servers service --compare s0=bench/results/builds/s0
+ *   node bench/perf-owners.js --route info --servers service --functions 40   # also by function
  */
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -23,13 +24,14 @@ const lib = require('./lib');
 const { GROUPS, envFor, PROXY_HEADERS } = require('./run');
 
 function parseArgs(argv) {
-  const o = { route: 'ping', servers: ['service'], seconds: 8, top: 40, compare: [] };
+  const o = { route: 'ping', servers: ['service'], seconds: 8, top: 40, functions: 0, compare: [] };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--route') o.route = argv[++i];
     else if (a === '--servers') o.servers = argv[++i].split(',');
     else if (a === '--seconds') o.seconds = Number(argv[++i]);
     else if (a === '--top') o.top = Number(argv[++i]);
+    else if (a === '--functions') o.functions = Number(argv[++i]);
     else if (a === '--compare') o.compare.push(lib.parseCompare(argv[++i]));
     else throw new Error(`unknown option ${a}`);
   }
@@ -48,12 +50,22 @@ function ownerOf(sym) {
   return m ? m[1] : undefined;
 }
 
+/** A perf script frame (`ip sym (dso)`) as its JavaScript function: V8's map name, without the address. */
+function functionOf(frame) {
+  return frame
+    .trim()
+    .replace(/^[0-9a-f]+ /, '')
+    .replace(/ \([^)]*\)$/, '')
+    .replace(/\/work\/[^ ]*?\/(node_modules|dist|bench)\//, '$1/');
+}
+
 /** µs per request by owner, total and kernel part, from one perf.data. */
 function owners(dataFile, requests) {
   const out = spawnSync('perf', ['script', '-i', dataFile, '-F', 'ip,sym,dso'], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout;
   const perSample = 1e6 / 4999 / requests;
   const total = new Map();
   const kernel = new Map();
+  const functions = new Map();
   let samples = 0;
   for (const block of out.split('\n\n')) {
     const frames = block.split('\n').filter((l) => l.trim() !== '');
@@ -61,17 +73,20 @@ function owners(dataFile, requests) {
     samples++;
     const inKernel = frames[0].includes('kernel');
     let owner = '(no JavaScript frame)';
+    let fn = owner;
     for (const f of frames) {
       const o = ownerOf(f);
       if (o) {
         owner = o;
+        fn = functionOf(f);
         break;
       }
     }
     total.set(owner, (total.get(owner) ?? 0) + perSample);
+    functions.set(fn, (functions.get(fn) ?? 0) + perSample);
     if (inKernel) kernel.set(owner, (kernel.get(owner) ?? 0) + perSample);
   }
-  return { total, kernel, all: samples * perSample };
+  return { total, kernel, functions, all: samples * perSample };
 }
 
 async function profile(o, db, workDir, spec) {
@@ -116,6 +131,13 @@ function print(o, results) {
   console.log(`| owner | ${results.map((r) => r.id).join(' | ')} |`);
   console.log(`|---|${results.map(() => '---').join('|')}|`);
   for (const k of rows) console.log(`| ${k} | ${results.map((r) => `${f(r.total.get(k) ?? 0)} (${f(r.kernel.get(k) ?? 0)})`).join(' | ')} |`);
+  if (!o.functions) return;
+  // --functions N: the same samples by the innermost JavaScript function, each server's top N
+  for (const r of results) {
+    console.log(`\n${r.id}: µs per request by innermost JavaScript function`);
+    const top = [...r.functions].sort((a, b) => b[1] - a[1]).slice(0, o.functions);
+    for (const [fn, us] of top) console.log(`${f(us).padStart(8)}  ${fn}`);
+  }
 }
 
 async function main() {

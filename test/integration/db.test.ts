@@ -269,6 +269,36 @@ describe('database layer (real PostgreSQL)', function () {
         expect((await prepared(one)).map((r) => r.statement)).to.deep.equal(['SELECT $1::int + 1 AS v']);
       }));
 
+    it('a prepared statement reuses the row parsers pg built from its first description, and its rows are what pg parses unprepared', async () => {
+      const text = 'SELECT $1::int AS i, $2::bigint AS big, $3::boolean AS b, $4::timestamptz AS at, $5::jsonb AS j, $6::text AS t, NULL::int AS n';
+      const values = (k: number) => [k, `${k}000000000000`, k % 2 === 0, new Date(Date.UTC(2026, 0, k)), { k, list: [k] }, `row ${k}`];
+      /** pg's own Result fields: the parsers it built from the row description, and the row it copies from. */
+      type Built = { _parsers: unknown; _prebuiltEmptyResultObject: unknown };
+      const runs = async (one: Database) => {
+        const results = [];
+        for (let k = 1; k <= 3; k++) results.push(await one.query(text, values(k)));
+        return results;
+      };
+      let prepared: Awaited<ReturnType<typeof runs>> = [];
+      let unprepared: Awaited<ReturnType<typeof runs>> = [];
+      await onOneConnection(async (one) => void (prepared = await runs(one)));
+      await onOneConnection(async (one) => void (unprepared = await runs(one)), { preparedStatements: 0 });
+      for (let k = 0; k < 3; k++) {
+        expect(prepared[k]!.rows).to.deep.equal(unprepared[k]!.rows);
+        expect(prepared[k]!.fields.map((f) => f.name)).to.deep.equal(['i', 'big', 'b', 'at', 'j', 't', 'n']);
+      }
+      expect(prepared[2]!.rows).to.deep.equal([
+        { i: 3, big: '3000000000000', b: false, at: new Date(Date.UTC(2026, 0, 3)), j: { k: 3, list: [3] }, t: 'row 3', n: null },
+      ]);
+      const built = (r: unknown) => r as Built;
+      // the second and third executions took what the first built; unprepared, pg builds it each time
+      expect(built(prepared[1])._parsers).to.equal(built(prepared[0])._parsers);
+      expect(built(prepared[2])._prebuiltEmptyResultObject).to.equal(built(prepared[0])._prebuiltEmptyResultObject);
+      expect(built(unprepared[1])._parsers).to.not.equal(built(unprepared[0])._parsers);
+      // each row is its own object all the same
+      expect(prepared[1]!.rows[0]).to.not.equal(prepared[0]!.rows[0]);
+    });
+
     it('past the limit of distinct texts, statements still run, unprepared', () =>
       onOneConnection(
         async (one) => {

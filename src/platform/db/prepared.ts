@@ -21,7 +21,8 @@
  * pg keeps which names a connection has parsed; a name here is never given to two texts, so the
  * same name never stands for two texts on one connection.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { NamedQuery, type RowShape } from './row-shapes';
 
 export interface StatementNames {
   /** The name `text` runs under, or undefined to send it unnamed. */
@@ -34,12 +35,16 @@ export interface StatementNames {
    * they close. A name some other query already renewed is left as it is.
    */
   renew(text: string, name: string): void;
+  /** What pg built from each named statement's row description (row-shapes.ts), by name. */
+  readonly rowShapes: Map<string, RowShape>;
 }
 
 export function statementNames(limit: number): StatementNames {
   const names = new Map<string, string>();
+  const rowShapes = new Map<string, RowShape>();
   let made = 0;
   return {
+    rowShapes,
     nameOf(text, values) {
       if (values === undefined || limit === 0) return undefined;
       let name = names.get(text);
@@ -51,12 +56,12 @@ export function statementNames(limit: number): StatementNames {
       return name;
     },
     renew(text, name) {
-      if (names.get(text) === name) names.set(text, `caly_s${++made}`);
+      if (names.get(text) !== name) return;
+      names.set(text, `caly_s${++made}`);
+      rowShapes.delete(name);
     },
   };
 }
-
-type Callback = (err: Error | null, res: pg.QueryResult) => void;
 
 /**
  * Sends `text` on `client`: prepared under the name `names` give it, or unnamed when they give none.
@@ -78,29 +83,21 @@ export function sendStatement(
   // undefined values: pg sends the text alone
   if (name === undefined) return void client.query(text, values as unknown[], (err, res) => callback(err, res, false));
   client.query(
-    namedQuery(name, text, values ?? [], (err, res) => {
-      const stale = err !== null && isStalePreparedStatement(err);
-      if (stale) {
-        names.renew(text, name);
-        discard(err);
-      }
-      callback(err, res, stale);
-    }),
+    new NamedQuery(
+      name,
+      text,
+      values ?? [],
+      (err, res) => {
+        const stale = err !== null && isStalePreparedStatement(err);
+        if (stale) {
+          names.renew(text, name);
+          discard(err);
+        }
+        callback(err, res, stale);
+      },
+      names.rowShapes,
+    ),
   );
-}
-
-/**
- * pg's Query for a named statement, built from the text and the name set on it, not from a
- * `{ name, text, values }` config: pg 8.23 copies a config object through
- * Object.getOwnPropertyDescriptors and Object.defineProperties before reading it, V8's slow path,
- * ~2 µs a query (bench/README.md, "Eighth round"); a text is wrapped in a plain literal instead.
- * The Query reads its `name` only when it is submitted, so setting it here is the same as passing
- * it in a config (test/integration/db.test.ts reads the statements back from pg_prepared_statements).
- */
-function namedQuery(name: string, text: string, values: readonly unknown[], callback: Callback): pg.Query {
-  const query = new pg.Query(text, values as unknown[], callback as never);
-  (query as pg.Query & { name: string }).name = name;
-  return query;
 }
 
 /**

@@ -76,7 +76,7 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
 
     // One signature for pg's overloads; the subclass only passes arguments through.
     override query(config: unknown, values?: unknown, callback?: unknown): never {
-      // a named statement arrives as pg's own Query with its callback (db/prepared.ts, namedQuery)
+      // a named statement arrives as pg's own Query with its callback (db/row-shapes.ts, NamedQuery)
       const own = config instanceof pg.Query && typeof (config as { callback?: unknown }).callback === 'function' ? (config as OwnQuery) : undefined;
       const text = typeof config === 'string' ? config : own ? own.text : textOf(config);
       if (text === undefined) return super.query(config as never, values as never, callback as never) as never;
