@@ -94,3 +94,40 @@ describe('benchmark smoke run (bench/run.js --smoke)', function () {
     expect(quiet.accessLogLines).to.be.lessThan(quiet.completed);
   });
 });
+
+/**
+ * --rate: every server is offered the same load instead of as much as it answers, so CPU per request
+ * compares servers that sleep and wake alike (bench/run.js, "Why --rate").
+ */
+describe('benchmark at a fixed offered load (bench/run.js --rate)', function () {
+  this.timeout(120_000);
+  const RATE = 200;
+
+  it('offers each server the same req/s, and judges no saturation target', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'caly-bench-rate-'));
+    try {
+      let stdout = '';
+      let stderr = '';
+      const args = ['bench/run.js', '--smoke', '--duration', '2', '--rate', String(RATE), '--only', 'ping', '--servers', 'koa-bare,service', '--out', out];
+      const code = await new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+        child.once('exit', resolve);
+      });
+      expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
+      expect(stdout).to.contain(`at ${RATE} req/s offered (targets not judged)`);
+      const file = readdirSync(out).find((f) => f.endsWith('.json'))!;
+      const rows = (JSON.parse(readFileSync(join(out, file), 'utf8')) as { summary: SummaryRow[] }).summary;
+      expect(rows.map((r) => r.server)).to.have.members(['koa-bare', 'service']);
+      for (const r of rows) {
+        // paced, not as fast as answered (bare Koa answers thousands per second here)
+        expect(r.reqPerSec, r.server).to.be.within(0.95 * RATE, 1.3 * RATE);
+        expect(r.cpuUsPerReq, r.server).to.be.greaterThan(0);
+        expect(r.target, r.server).to.equal(undefined);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
