@@ -4,6 +4,7 @@ import type { Migration } from '../../src/platform/db/migrations';
 import { MIGRATIONS } from '../../src/modules';
 import { createDatabase, operationOf, type Database } from '../../src/platform/db/pool';
 import { createLogger } from '../../src/platform/logging/logger';
+import { toAppError } from '../../src/platform/errors/to-app-error';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { metricTotal } from '../helpers/metrics';
@@ -151,6 +152,33 @@ describe('database layer (real PostgreSQL)', function () {
       await Promise.all([held, waiting]);
       expect(await pending()).to.equal(0);
       expect(await used()).to.equal(usedBefore);
+    } finally {
+      release();
+      await one.close();
+    }
+  });
+
+  it('a query waiting on a pool whose every client is busy gives up after the connection timeout (mapped to 503), and leaves the queue', async () => {
+    const one = makeDb(tdb.url, { max: 1, connectionTimeoutMillis: 300 });
+    let release: () => void = () => undefined;
+    try {
+      await one.query('SELECT 1');
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const held = one.transaction(() => new Promise<void>((r) => ((release = r), entered())));
+      await inside;
+      const started = Date.now();
+      const err = (await one.query('SELECT $1::int AS v', [1]).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error | undefined;
+      expect(err?.message).to.match(/timeout exceeded when trying to connect/);
+      expect(toAppError(err).status, 'the envelope answers 503, not 500').to.equal(503);
+      expect(Date.now() - started).to.be.within(250, 3000);
+      expect(one.stats().waiting, 'the timed-out caller left the queue').to.equal(0);
+      release();
+      await held;
+      expect((await one.query<{ v: number }>('SELECT $1::int AS v', [2])).rows[0]!.v).to.equal(2);
     } finally {
       release();
       await one.close();
