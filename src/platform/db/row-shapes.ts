@@ -11,10 +11,12 @@
  * 0A000 instead, prepared.ts), so what pg built the first time serves every later execution whose
  * description has the same columns, names, types and formats; anything else is built afresh.
  *
- * This reads three of pg's own fields (`_result`, its `_parsers` and `_prebuiltEmptyResultObject`),
- * which pg does not document. pg is pinned (package.json), and the fields are checked the first
- * time: if a pg release renames them, nothing is cached and pg does its own work, as before.
- * test/integration/db.test.ts pins both the reuse and the rows it yields.
+ * This uses fields pg does not document (the Query's `_result` with its `_parsers` and
+ * `_prebuiltEmptyResultObject`, and `_accumulateRows`). pg is pinned (package.json), and they are
+ * checked before anything is kept: if a pg release renames them, nothing is kept and pg does its own
+ * work, as before. test/integration/db.test.ts pins both the reuse and the rows it yields. A type
+ * parser registered later with pg.types.setTypeParser would not reach a statement already run; the
+ * service registers none.
  */
 import pg from 'pg';
 
