@@ -50,13 +50,19 @@ function ownerOf(sym) {
   return m ? m[1] : undefined;
 }
 
-/** A perf script frame (`ip sym (dso)`) as its JavaScript function: V8's map name, without the address. */
+/** This checkout's folder, cut from the file names V8 reports. */
+const ROOT = `${path.resolve(__dirname, '..')}${path.sep}`;
+
+/**
+ * A perf script frame (`ip sym (dso)`) as its JavaScript function: V8's name for it (tier marker,
+ * function, file:line:column), without the address, the map file, or this checkout's folder.
+ */
 function functionOf(frame) {
   return frame
     .trim()
     .replace(/^[0-9a-f]+ /, '')
     .replace(/ \([^)]*\)$/, '')
-    .replace(/\/work\/[^ ]*?\/(node_modules|dist|bench)\//, '$1/');
+    .replace(ROOT, '');
 }
 
 /** µs per request by owner, total and kernel part, from one perf.data. */
@@ -173,4 +179,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { ownerOf };
+module.exports = { ownerOf, functionOf };

@@ -1,8 +1,12 @@
+import { resolve } from 'node:path';
 import { expect } from 'chai';
 
 // bench/perf-owners.js charges each perf sample to the package of its innermost JavaScript frame (a CommonJS bench script)
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { ownerOf } = require('../../bench/perf-owners') as { ownerOf: (frame: string) => string | undefined };
+const { ownerOf, functionOf } = require('../../bench/perf-owners') as {
+  ownerOf: (frame: string) => string | undefined;
+  functionOf: (frame: string) => string;
+};
 
 describe('bench/perf-owners.js: which package a perf frame belongs to', () => {
   it('names packages, scoped ones whole, the service by its own file, and Node by its module', () => {
@@ -19,5 +23,20 @@ describe('bench/perf-owners.js: which package a perf frame belongs to', () => {
       ['ffff _raw_spin_unlock_irqrestore ([kernel.kallsyms])', undefined],
     ];
     for (const [frame, owner] of cases) expect(ownerOf(frame), frame).to.equal(owner);
+  });
+});
+
+describe('bench/perf-owners.js --functions: which function a perf frame is', () => {
+  it("keeps V8's tier marker, name and position, without the address, the map file or the checkout's folder", () => {
+    const root = resolve(__dirname, '../..');
+    const cases: Array<[string, string]> = [
+      [
+        `\t    7f01 JS:*_handleRowDescription ${root}/node_modules/pg/lib/client.js:444:24 (/tmp/perf-1.map)`,
+        'JS:*_handleRowDescription node_modules/pg/lib/client.js:444:24',
+      ],
+      [`7f04 JS:^take ${root}/dist/platform/logging/turn-batch.js:19:18 (/tmp/perf-1.map)`, 'JS:^take dist/platform/logging/turn-batch.js:19:18'],
+      ['7f07 JS:*_storeHeader node:_http_outgoing:410:22 (/tmp/perf-1.map)', 'JS:*_storeHeader node:_http_outgoing:410:22'],
+    ];
+    for (const [frame, fn] of cases) expect(functionOf(frame), frame).to.equal(fn);
   });
 });
