@@ -80,7 +80,7 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
       const own = config instanceof pg.Query && typeof (config as { callback?: unknown }).callback === 'function' ? (config as OwnQuery) : undefined;
       const text = typeof config === 'string' ? config : own ? own.text : textOf(config);
       if (text === undefined) return super.query(config as never, values as never, callback as never) as never;
-      let cb = (typeof values === 'function' ? values : callback) as Callback | undefined;
+      const cb = (typeof values === 'function' ? values : callback) as Callback | undefined;
       if (typeof values === 'function') values = undefined;
 
       const op = operationOf(text);
@@ -114,21 +114,10 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
       let result: Promise<unknown>;
       try {
         if (own !== undefined) {
-          const inner = own.callback;
-          own.callback = function (this: unknown, err, res) {
-            done(err);
-            inner.call(this, err, res);
-          };
+          own.callback = measured(done, own.callback);
           return super.query(own as never) as never;
         }
-        if (cb !== undefined) {
-          const inner = cb;
-          cb = function (this: unknown, err, res) {
-            done(err);
-            inner.call(this, err, res);
-          };
-          return super.query(config as never, values as never, cb as never) as never;
-        }
+        if (cb !== undefined) return super.query(config as never, values as never, measured(done, cb) as never) as never;
         // pg's own promise (it rewrites a failure's stack to lead back to the caller); our handler
         // is attached first, so the span has ended before the caller resumes.
         result = super.query(config as never, values as never) as unknown as Promise<unknown>;
@@ -152,6 +141,14 @@ export function tracedClientClass(telemetry: QueryTelemetry): typeof pg.Client {
         'server.port': this.port,
       };
     }
+  };
+}
+
+/** `inner`, with the query's span ended and its duration recorded first. */
+function measured(done: (err: unknown) => void, inner: Callback): Callback {
+  return function (this: unknown, err, res) {
+    done(err);
+    inner.call(this, err, res);
   };
 }
 
