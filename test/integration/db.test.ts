@@ -32,6 +32,19 @@ function makeDb(url: string, extra: Partial<Parameters<typeof createDatabase>[0]
   );
 }
 
+/**
+ * Holds `db`'s client (a pool of one) in an open transaction until `release` is called; resolves
+ * once the transaction is inside, so the next query has to wait. `held` settles when it ends.
+ */
+async function holdOnlyClient(db: Database): Promise<{ held: Promise<void>; release: () => void }> {
+  let release!: () => void;
+  let entered!: () => void;
+  const inside = new Promise<void>((r) => (entered = r));
+  const held = db.transaction(() => new Promise<void>((r) => ((release = r), entered())));
+  await inside;
+  return { held, release };
+}
+
 describe('database layer (real PostgreSQL)', function () {
   this.timeout(60_000);
   let tdb: TestDatabase;
@@ -139,17 +152,15 @@ describe('database layer (real PostgreSQL)', function () {
     let release: () => void = () => undefined;
     try {
       const usedBefore = await used();
-      let entered!: () => void;
-      const inside = new Promise<void>((r) => (entered = r));
-      const held = one.transaction(() => new Promise<void>((r) => ((release = r), entered())));
-      await inside;
+      const hold = await holdOnlyClient(one);
+      release = hold.release;
       const waiting = one.query('SELECT 1');
       const until = Date.now() + 5000;
       while ((await pending()) < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       expect(await used(), 'the held client').to.equal(usedBefore + 1);
       expect(await pending(), 'the waiting query').to.equal(1);
       release();
-      await Promise.all([held, waiting]);
+      await Promise.all([hold.held, waiting]);
       expect(await pending()).to.equal(0);
       expect(await used()).to.equal(usedBefore);
     } finally {
@@ -163,10 +174,8 @@ describe('database layer (real PostgreSQL)', function () {
     let release: () => void = () => undefined;
     try {
       await one.query('SELECT 1');
-      let entered!: () => void;
-      const inside = new Promise<void>((r) => (entered = r));
-      const held = one.transaction(() => new Promise<void>((r) => ((release = r), entered())));
-      await inside;
+      const hold = await holdOnlyClient(one);
+      release = hold.release;
       const started = Date.now();
       const err = (await one.query('SELECT $1::int AS v', [1]).then(
         () => undefined,
@@ -177,7 +186,7 @@ describe('database layer (real PostgreSQL)', function () {
       expect(Date.now() - started).to.be.within(250, 3000);
       expect(one.stats().waiting, 'the timed-out caller left the queue').to.equal(0);
       release();
-      await held;
+      await hold.held;
       expect((await one.query<{ v: number }>('SELECT $1::int AS v', [2])).rows[0]!.v).to.equal(2);
     } finally {
       release();
