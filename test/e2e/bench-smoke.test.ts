@@ -21,6 +21,18 @@ interface SummaryRow {
   target?: { n: number; min: number; maxCpuUs: number; met: boolean };
 }
 
+/** `node bench/run.js <args>` from the repository root, to its exit. */
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    const child = spawn(process.execPath, ['bench/run.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /**
  * The benchmark harness itself (bench/run.js --smoke): it must start the real service and the
  * bare-Koa baselines, load them, check that telemetry counted every request, and report ratios.
@@ -36,12 +48,7 @@ describe('benchmark smoke run (bench/run.js --smoke)', function () {
 
   before(async () => {
     out = mkdtempSync(join(tmpdir(), 'caly-bench-smoke-'));
-    code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['bench/run.js', '--smoke', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      child.once('exit', resolve);
-    });
+    ({ code, stdout, stderr } = await runBench(['--smoke', '--out', out]));
   });
 
   after(() => rmSync(out, { recursive: true, force: true }));
@@ -106,15 +113,19 @@ describe('benchmark at a fixed offered load (bench/run.js --rate)', function () 
   it('offers each server the same req/s, and judges no saturation target', async () => {
     const out = mkdtempSync(join(tmpdir(), 'caly-bench-rate-'));
     try {
-      let stdout = '';
-      let stderr = '';
-      const args = ['bench/run.js', '--smoke', '--duration', '2', '--rate', String(RATE), '--only', 'ping', '--servers', 'koa-bare,service', '--out', out];
-      const code = await new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-        child.once('exit', resolve);
-      });
+      const { code, stdout, stderr } = await runBench([
+        '--smoke',
+        '--duration',
+        '2',
+        '--rate',
+        String(RATE),
+        '--only',
+        'ping',
+        '--servers',
+        'koa-bare,service',
+        '--out',
+        out,
+      ]);
       expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
       expect(stdout).to.contain(`at ${RATE} req/s offered (targets not judged)`);
       const file = readdirSync(out).find((f) => f.endsWith('.json'))!;
