@@ -9,8 +9,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { WinstonInstrumentation } from '@opentelemetry/instrumentation-winston';
 import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { NoopSpanProcessor, type SpanExporter, type SpanProcessor, type SpanLimits } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { SpanExporter, SpanLimits } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { DiagToLog, type DiagSink } from './diag';
@@ -21,6 +20,7 @@ import { metricsRequestHandler } from './metrics-endpoint';
 import { sampler } from './sampler';
 import { CryptoIdGenerator } from './id-generator';
 import { spanProcessors } from './span-pipeline';
+import { ServiceTracerProvider } from './tracer-provider';
 
 export interface Telemetry {
   instruments: Instruments;
@@ -76,15 +76,6 @@ function spanLimitsFromEnv(): SpanLimits {
 }
 
 /**
- * Without a tracer provider the API's no-op tracer gives every span the all-zero ids: request ids
- * would collide and exemplars lead nowhere. With no exporter configured, spans are still made
- * (ids, log correlation), just not sent.
- */
-function orNoop(processors: SpanProcessor[]): SpanProcessor[] {
-  return processors.length > 0 ? processors : [new NoopSpanProcessor()];
-}
-
-/**
  * Starts tracing and metrics, with the instrumentations above. Must run before `ioredis` and
  * `winston` are first required (main.ts loads the rest of the service only after this returns),
  * otherwise require-in-the-middle never sees them load.
@@ -124,12 +115,12 @@ export function startTelemetry(config: Config, opts: TelemetryOptions = {}): Tel
   // Before the instrumentations are built: they take the global meter provider when constructed.
   metrics.setGlobalMeterProvider(meterProvider);
 
-  const tracerProvider = new NodeTracerProvider({
+  const tracerProvider = new ServiceTracerProvider({
     resource,
     sampler: sampler(config),
     idGenerator: new CryptoIdGenerator(),
     spanLimits: spanLimitsFromEnv(),
-    spanProcessors: orNoop(spanProcessors(config, { spanExporter: opts.spanExporter, meterProvider })),
+    spanProcessors: spanProcessors(config, { spanExporter: opts.spanExporter, meterProvider }),
   });
   tracerProvider.register({ contextManager: new AsyncLocalStorageContextManager(), propagator: new W3CTraceContextPropagator() });
   registerInstrumentations({ instrumentations: instrumentations(), tracerProvider, meterProvider });
