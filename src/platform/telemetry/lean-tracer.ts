@@ -55,6 +55,8 @@ export class LeanTracer implements Tracer {
     const kind = options.kind ?? SpanKind.INTERNAL;
     // as the SDK hands them to the sampler and the span: each link's attributes validated
     const links = options.links === undefined ? NO_LINKS : options.links.map((l) => ({ context: l.context, attributes: sanitizeAttributes(l.attributes) }));
+    // The caller's attributes as given, where the SDK passes a validated copy: no sampler of ours
+    // reads them (sampler.ts), and copying them twice is what this tracer saves.
     const sampled = this.options.sampler.shouldSample(context, traceId, name, kind, options.attributes ?? {}, links);
     const spanContext = {
       traceId,
