@@ -170,6 +170,30 @@ describe('lean spans (the request path’s own, as the SDK would make them)', ()
     }
   });
 
+  it('status as the SDK sets it: OK is final, UNSET is ignored, an ERROR message must be a string', () => {
+    const { sdk, lean } = pair();
+    for (const tracer of [sdk.tracer, lean.tracer]) {
+      const ok = tracer.startSpan('ok');
+      ok.setStatus({ code: SpanStatusCode.OK });
+      ok.setStatus({ code: SpanStatusCode.ERROR, message: 'too late' });
+      ok.end();
+      const odd = tracer.startSpan('odd message');
+      odd.setStatus({ code: SpanStatusCode.ERROR, message: 42 as never });
+      odd.end();
+      const exception = tracer.startSpan('exceptions');
+      exception.recordException({ name: 'NamedOnly' });
+      exception.recordException({ message: 'message only', stack: 'at somewhere' });
+      exception.recordException({} as never);
+      exception.end();
+    }
+    const a = sdk.out.getFinishedSpans().map(exported);
+    const b = lean.out.getFinishedSpans().map(exported);
+    expect(b).to.deep.equal(a);
+    expect(b[0]!.status).to.deep.equal({ code: SpanStatusCode.OK });
+    expect(b[1]!.status).to.deep.equal({ code: SpanStatusCode.ERROR });
+    expect(b[2]!.events.map((e) => e.name)).to.deep.equal(['exception', 'exception']);
+  });
+
   it('keeps the clock as the SDK does: start ≤ events ≤ end, duration = end − start', () => {
     const { lean } = pair();
     script(lean.tracer);
