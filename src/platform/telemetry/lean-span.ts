@@ -17,9 +17,11 @@ import {
   hrTime,
   hrTimeDuration,
   isAttributeValue,
+  isTimeInput,
   isTimeInputHrTime,
   millisToHrTime,
   otperformance,
+  sanitizeAttributes,
   type InstrumentationScope,
 } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -52,7 +54,7 @@ export interface SpanShared {
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 // Shared until the first event or link: most spans get neither (replaced, never pushed to).
 const NO_EVENTS: TimedEvent[] = Object.freeze([]) as unknown as TimedEvent[];
-const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
+export const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
 
 /**
  * A recording span with the SDK's behaviour (SpanImpl of @opentelemetry/sdk-trace 2.x: the same
@@ -303,23 +305,18 @@ export class LeanSpan implements SdkSpan {
     return value;
   }
 
-  /** An event's or link's attributes: valid ones only, up to `limit`, values truncated. */
+  /** An event's or link's attributes: valid ones only (core's check, as the SDK), up to `limit`, values truncated. */
   private limited(attributes: Attributes | undefined, limit: number): { kept: Attributes; dropped: number; count: number } {
+    const valid = sanitizeAttributes(attributes);
     const kept: Attributes = {};
     let dropped = 0;
     let count = 0;
-    for (const key in attributes) {
-      if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
-      const value = attributes[key];
-      if (key.length === 0 || !isAttributeValue(value)) {
-        diag.warn(key.length === 0 ? `Invalid attribute key: ${key}` : `Invalid attribute value set for key: ${key}`);
-        continue;
-      }
+    for (const key of Object.keys(valid)) {
       if (count >= limit) {
         dropped++;
         continue;
       }
-      kept[key] = this.truncated(Array.isArray(value) ? (value.slice() as AttributeValue) : value);
+      kept[key] = this.truncated(valid[key]!);
       count++;
     }
     return { kept, dropped, count };
@@ -335,8 +332,4 @@ export class LeanSpan implements SdkSpan {
     );
     return true;
   }
-}
-
-function isTimeInput(value: unknown): value is TimeInput {
-  return isTimeInputHrTime(value) || typeof value === 'number' || value instanceof Date;
 }

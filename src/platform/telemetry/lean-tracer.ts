@@ -6,16 +6,13 @@ import {
   trace,
   TraceFlags,
   type Context,
-  type Link,
   type Span,
   type SpanOptions,
   type Tracer,
 } from '@opentelemetry/api';
 import { isTracingSuppressed, sanitizeAttributes } from '@opentelemetry/core';
 import type { IdGenerator, Sampler } from '@opentelemetry/sdk-trace-base';
-import { LeanSpan, type SpanShared } from './lean-span';
-
-const NO_LINKS = Object.freeze([]) as unknown as Link[];
+import { LeanSpan, NO_LINKS, type SpanShared } from './lean-span';
 
 /** The tracers that make a span on every request: the SERVER span and the pg CLIENT span. */
 export const LEAN_TRACER_NAMES: ReadonlySet<string> = new Set(['caly-api.http', 'caly-api.db']);
