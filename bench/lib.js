@@ -145,16 +145,16 @@ async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], node
 }
 
 /**
- * One autocannon run as its own process pinned to `cpu`; resolves with its JSON result. It runs for
- * `durationS` seconds, or, with `amount`, until that many requests are answered.
+ * One autocannon run as its own process pinned to `cpu` (bench/load.js); resolves with its JSON
+ * result, which also carries `latencyUs` (latencies to the microsecond, where autocannon's own
+ * `latency` is in whole milliseconds). It runs for `durationS` seconds, or, with `amount`, until
+ * that many requests are answered.
  */
 function autocannon({ url, connections, durationS, amount, cpu, rate, headers = {} }) {
-  const bin = require.resolve('autocannon/autocannon.js');
-  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-  const length = amount === undefined ? ['-d', String(durationS)] : ['-a', String(amount)];
+  const opts = { url, connections, headers, ...(amount === undefined ? { duration: durationS } : { amount }) };
   // rate: requests per second over all connections (autocannon's overallRate), else as fast as answered
-  const paced = rate === undefined ? [] : ['-R', String(rate)];
-  const [cmd, args] = pinned(cpu, [process.execPath, bin, '-c', String(connections), ...length, ...paced, ...h, '-j', url]);
+  if (rate !== undefined) opts.overallRate = rate;
+  const [cmd, args] = pinned(cpu, [process.execPath, path.join(__dirname, 'load.js'), JSON.stringify(opts)]);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

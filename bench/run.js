@@ -297,8 +297,10 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     cpuUtil: (cpu1 - cpu0) / res.duration,
     rssMb,
     loadavg1: load1,
-    p50: res.latency.p50,
-    p99: res.latency.p99,
+    // to the microsecond (bench/load.js); autocannon's own figures are whole milliseconds
+    p50: res.latencyUs.p50 / 1000,
+    p99: res.latencyUs.p99 / 1000,
+    p99WholeMs: res.latency.p99,
     completed,
     histogramCount: histogram,
     spansExported: spans,
@@ -411,8 +413,8 @@ function printTable(rows) {
     r.server,
     fmt(r.reqPerSec),
     `${fmt(r.reqPerSecMin)}–${fmt(r.reqPerSecMax)}`,
-    fmt(r.p50, 1),
-    fmt(r.p99, 1),
+    fmt(r.p50, 2),
+    fmt(r.p99, 2),
     r.server.startsWith('koa-bare') ? '1.00' : `${fmt(r.ratio, 2)} (${fmt(r.ratioMin, 2)}–${fmt(r.ratioMax, 2)})`,
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.p99Ratio, 2),
     fmt(r.cpuUsPerReq),
@@ -468,7 +470,7 @@ async function main() {
           const r = await measureOne(o, db, workDir, { ...g, name }, spec, rep);
           runs.push(r);
           console.log(
-            `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms` +
+            `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms` +
               `  CPU ${fmt(r.cpuUsPerReq)} µs/req (kernel ${fmt(r.sysUsPerReq)}, main thread ${fmt(r.mainUsPerReq)}; ${fmt(100 * r.cpuUtil)}%)${r.dbUsPerReq === undefined ? '' : `  database ${fmt(r.dbUsPerReq)} µs/req`}  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
               (r.histogramCount === undefined ? '' : `  histogram ${r.histogramCount} = served; access lines ${r.accessLogLines}`) +
               (r.spansExported === undefined ? '' : `; spans ${r.spansExported}`) +
