@@ -79,7 +79,10 @@ function parseArgs(argv) {
     else if (a === '--compare') o.compare.push(lib.parseCompare(next()));
     else if (a === '--runtime') {
       // --runtime <compare name>=<node binary>[,<node flag>...]: that --compare build runs on another Node
-      const [name, spec] = next().split('=');
+      // split at the first '=' only: a node flag may carry its own (--max-semi-space-size=32)
+      const arg = next();
+      const at = arg.indexOf('=');
+      const [name, spec] = [arg.slice(0, at), arg.slice(at + 1)];
       const [bin, ...args] = spec.split(',');
       o.runtimes[name] = { bin: path.resolve(bin), args };
     } else throw new Error(`unknown option ${a} (see the header of bench/run.js)`);

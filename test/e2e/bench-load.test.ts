@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { ROOT } from '../helpers/service';
+
+interface LoadResult {
+  latency: { p50: number; p99: number };
+  latencyUs: { count: number; p50: number; p99: number; max: number };
+  non2xx: number;
+}
+
+/**
+ * bench/load.js, the load generator every benchmark runs: its `latencyUs` must keep what
+ * autocannon's whole-millisecond histogram cuts off, and count only 2xx answers as autocannon's
+ * own figures do. The server answers every request after the same 1.5 ms of work (one connection,
+ * so no request waits behind another), and every fifth at once with a 503.
+ */
+describe('benchmark load generator (bench/load.js)', function () {
+  this.timeout(60_000);
+  let server: Server;
+  let url: string;
+  let ok = 0;
+
+  before(async () => {
+    let n = 0;
+    server = createServer((_req, res) => {
+      if (++n % 5 === 0) {
+        res.statusCode = 503;
+        return res.end();
+      }
+      const until = process.hrtime.bigint() + 1_500_000n;
+      while (process.hrtime.bigint() < until); // 1.5 ms on the CPU: a timer could not be that exact
+      ok++;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('reports 2xx latencies to the microsecond, consistent with autocannon’s whole milliseconds', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['bench/load.js', JSON.stringify({ url, connections: 1, amount: 200 })], { cwd: ROOT });
+    const res = JSON.parse(stdout) as LoadResult;
+    expect(res.non2xx).to.equal(40);
+    expect(res.latencyUs.count, 'only the 2xx answers').to.equal(ok).and.to.equal(160);
+    // every 2xx took at least the 1.5 ms of work; a whole-millisecond figure would say 1000
+    expect(res.latencyUs.p50).to.be.at.least(1500);
+    expect(Math.floor(res.latencyUs.p50 / 1000), 'the same latency autocannon truncated').to.equal(res.latency.p50);
+    expect(res.latencyUs.p99).to.be.at.least(res.latencyUs.p50).and.at.most(res.latencyUs.max);
+  });
+});
