@@ -89,7 +89,7 @@ async function one(o, db, workDir, kind, dest) {
     delay = m ? JSON.parse(m[0]).eventLoopDelay : {};
   }
   if (pipe) await new Promise((r) => (pipe.reader.exitCode !== null ? r() : pipe.reader.once('exit', r)));
-  return { kind, dest, reqPerSec: res.requests.total / res.duration, p99Ms: res.latency.p99, delay, rssStartMb: rss0, rssEndMb: rss1 };
+  return { kind, dest, reqPerSec: res.requests.total / res.duration, p99Ms: res.latencyUs.p99 / 1000, delay, rssStartMb: rss0, rssEndMb: rss1 };
 }
 
 async function main() {
@@ -103,7 +103,7 @@ async function main() {
         const r = await one(o, db, workDir, kind, dest);
         rows.push(r);
         console.log(
-          `${kind.padEnd(18)} → ${dest.padEnd(9)} ${r.reqPerSec.toFixed(0).padStart(6)} req/s  p99 ${r.p99Ms} ms  ` +
+          `${kind.padEnd(18)} → ${dest.padEnd(9)} ${r.reqPerSec.toFixed(0).padStart(6)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  ` +
             `event-loop delay p50 ${r.delay.p50?.toFixed(1)} / p99 ${r.delay.p99?.toFixed(1)} / max ${r.delay.max?.toFixed(1)} ms  ` +
             `RSS ${r.rssStartMb.toFixed(0)} → ${r.rssEndMb.toFixed(0)} MB`,
         );
