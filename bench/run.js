@@ -303,7 +303,6 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     // to the microsecond (bench/load.js); autocannon's own figures are whole milliseconds
     p50: res.latencyUs.p50 / 1000,
     p99: res.latencyUs.p99 / 1000,
-    p99WholeMs: res.latency.p99,
     completed,
     histogramCount: histogram,
     spansExported: spans,
