@@ -18,11 +18,12 @@ const hdr = require('hdr-histogram-js');
 const opts = JSON.parse(process.argv[2]);
 const us = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 // Paced runs (overallRate): corrected for coordinated omission with the mean interval each
-// connection should keep (connections ÷ rate). autocannon's own histogram passes ceil(1 ÷ its
+// connection should keep (connections ÷ rate, where autocannon opens no more connections than the
+// rate). autocannon's own histogram passes ceil(1 ÷ its
 // per-connection rate), which is 1 ms for any rate of one request a second or more. Note how
 // autocannon paces: each connection spends its budget for the second back to back from the start
 // of the second, so a paced run is bursts at full speed with idle time between them.
-const interval = opts.overallRate ? Math.ceil((1e6 * opts.connections) / opts.overallRate) : undefined;
+const interval = opts.overallRate ? Math.ceil((1e6 * Math.min(opts.connections, opts.overallRate)) / opts.overallRate) : undefined;
 
 const instance = autocannon(opts, (err, result) => {
   if (err) {
