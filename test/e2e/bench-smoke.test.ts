@@ -109,6 +109,7 @@ describe('benchmark smoke run (bench/run.js --smoke)', function () {
 describe('benchmark at a fixed offered load (bench/run.js --rate)', function () {
   this.timeout(120_000);
   const RATE = 200;
+  const DURATION = 2;
 
   it('offers each server the same req/s, and judges no saturation target', async () => {
     const out = mkdtempSync(join(tmpdir(), 'caly-bench-rate-'));
@@ -116,7 +117,7 @@ describe('benchmark at a fixed offered load (bench/run.js --rate)', function () 
       const { code, stdout, stderr } = await runBench([
         '--smoke',
         '--duration',
-        '2',
+        String(DURATION),
         '--rate',
         String(RATE),
         '--only',
@@ -132,8 +133,11 @@ describe('benchmark at a fixed offered load (bench/run.js --rate)', function () 
       const rows = (JSON.parse(readFileSync(join(out, file), 'utf8')) as { summary: SummaryRow[] }).summary;
       expect(rows.map((r) => r.server)).to.have.members(['koa-bare', 'service']);
       for (const r of rows) {
-        // paced, not as fast as answered (bare Koa answers thousands per second here)
-        expect(r.reqPerSec, r.server).to.be.within(0.95 * RATE, 1.3 * RATE);
+        // paced, not as fast as answered (bare Koa answers thousands per second here). autocannon
+        // spends each connection's budget at the start of every second, and the budget reset at
+        // t = DURATION races its own stop timer (the clients' intervals were armed first), so a run
+        // holds DURATION or DURATION + 1 bursts: CI measured 1.30x on a loaded host.
+        expect(r.reqPerSec, r.server).to.be.within(0.95 * RATE, ((DURATION + 1) / DURATION) * RATE);
         expect(r.cpuUsPerReq, r.server).to.be.greaterThan(0);
         expect(r.target, r.server).to.equal(undefined);
       }
