@@ -29,10 +29,10 @@ const OUT = path.join(__dirname, 'results', 'ablate');
 const step = (marker) => ({ file: 'app.js', dropLinesWith: [marker] });
 
 const VARIANTS = {
-  'no-span': { file: 'app.js', dropLinesWith: ['requestSpan)('], why: 'the request span middleware (span, request id, duration histogram)' },
+  'no-span': { file: 'app.js', dropLinesWith: ['requestSpan)('], why: 'the request span step (span, request id, duration histogram)' },
   'no-context': {
     file: 'platform/telemetry/request-span.js',
-    replace: ['api_1.context.with(api_1.trace.setSpan(parent, span), next)', 'next()'],
+    replace: ['api_1.context.with(api_1.trace.setSpan(parent, span), rest)', 'rest()'],
     why: 'the span kept, the request not run inside its OpenTelemetry context (no AsyncLocalStorage)',
   },
   'no-steps': { file: 'app.js', dropSteps: true, why: 'every pipeline step (the router and the span stay)' },
@@ -85,12 +85,13 @@ function dropLines(lines, markers, file) {
   }
 }
 
-/** Comments out every entry of the `pipeline([ … ])` list. */
+/** Comments out every entry of the `pipeline([ … ])` list but the request span (no-span drops that). */
 function dropSteps(lines, file) {
   const open = lines.findIndex((l) => l.includes('pipeline)(['));
   const close = lines.findIndex((l, i) => i > open && /^\s*\]\)\);?/.test(l));
   if (open < 0 || close < 0) throw new Error(`${file}: no pipeline([ … ]) list found (update bench/ablate.js)`);
-  for (let i = open + 1; i < close; i++) if (!lines[i].trimStart().startsWith('//')) lines[i] = `// ablated: ${lines[i]}`;
+  for (let i = open + 1; i < close; i++)
+    if (!lines[i].trimStart().startsWith('//') && !lines[i].includes('requestSpan)(')) lines[i] = `// ablated: ${lines[i]}`;
 }
 
 function build(name, out = OUT) {

@@ -18,6 +18,7 @@ const { startTelemetry } = require(`${dist}/telemetry/sdk`);
 startTelemetry(loadConfig({ NODE_ENV: 'test', OTEL_METRICS_EXPORTER: 'none' }).config); // patches winston as in the service
 const { createLogger, lineWriterFor } = require(`${dist}/logging/logger`);
 const { requestTimeout } = require(`${dist}/http/timeout`);
+const { pipeline } = require(`${dist}/pipeline`);
 const api = require('@opentelemetry/api');
 
 if (process.stdout.isTTY) {
@@ -53,7 +54,7 @@ function raceTimeout(timeoutMs) {
     }
   };
 }
-const queueTimeout = requestTimeout(30_000);
+const queueTimeout = pipeline([requestTimeout(30_000)]);
 const race = raceTimeout(30_000);
 const nextFn = () => Promise.resolve();
 
@@ -144,7 +145,7 @@ const candidates = {
     sync: () => api.context.with(api.trace.setSpan(api.ROOT_CONTEXT, span), () => fast('info', 'request', fields(), span.spanContext())),
   },
   'timeout: setTimeout + Promise.race (before)': { n: 50_000, async: () => race({}, nextFn) },
-  'timeout: deadline queue (after)': { n: 50_000, async: () => queueTimeout.around({}, nextFn) },
+  'timeout: deadline queue (after)': { n: 50_000, async: () => queueTimeout({}, nextFn) },
   'new Date().toISOString()': { n: 200_000, sync: () => new Date().toISOString() },
 };
 

@@ -106,10 +106,10 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     router,
   });
 
-  app.use(requestSpan({ instruments, slowRequestMs: config.SLOW_REQUEST_MS })); // trace, request id, duration (the one middleware around the rest)
   app.use(
-    // One middleware, one step per job, in the order a request meets them (src/platform/http/pipeline.ts)
+    // One middleware, one step per job, in the order a request meets them (src/platform/pipeline)
     pipeline([
+      requestSpan({ instruments, slowRequestMs: config.SLOW_REQUEST_MS }), // trace, request id, duration: everything below runs in its span
       auditJournalWait(deps.audit), // answer only once this request's audit events are journaled
       accessLog({ logger: log.logger, slowRequestMs: config.SLOW_REQUEST_MS, logFastSuccess: config.ACCESS_LOG === 'all' }), // one line per request
       countLoginAttempts(router, instruments), // every login attempt by route and outcome, before any limiter answers

@@ -67,7 +67,8 @@ if (VARIANT !== 'bare') {
     const { createInstruments } = require(dist('platform/telemetry/instruments.js'));
     const { requestSpan } = require(dist('platform/telemetry/request-span.js'));
     const instruments = createInstruments(meterProvider.getMeter('bench'), httpDuration);
-    middleware = requestSpan({ instruments, slowRequestMs: 1000 });
+    const { pipeline } = require(dist('platform/pipeline/index.js'));
+    middleware = pipeline([requestSpan({ instruments, slowRequestMs: 1000 })]);
     stats = async () => ({ spans, histogram: httpDuration.totals((a) => a['http.route'] === '/api/ping').count });
   }
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import type { AppContext } from '../../src/platform/context/state';
 import { guardStep, pipeline, type Step } from '../../src/platform/pipeline';
 
@@ -76,24 +77,100 @@ describe('request pipeline (koa-compose semantics without a promise per step)', 
     expect(log).to.deep.equal(['>a', '>failing', '<a!flush failed']);
   });
 
-  it('around holds the rest as one: steps inside unwind inside it, and its own answer is what steps outside see', async () => {
+  it('a deadline that expires unwinds itself and the steps before it; the inside keeps running and unwinds its own steps when it settles', async () => {
     const { log, step } = recorder();
     const deadline: Step = {
       name: 'deadline',
-      // Answers before the inside settles, as the request timeout does.
-      around: (_ctx, inside) => {
-        void inside().catch(() => undefined);
-        return Promise.reject(new Error('timed out'));
+      after: (_ctx, failure) => void log.push(`<deadline!${String((failure?.error as Error).message)}`),
+      deadline: (_ctx, expire) => {
+        const t = setTimeout(() => expire(new Error('timed out')), 5);
+        return () => clearTimeout(t);
       },
     };
     let release!: () => void;
     const route = new Promise<void>((r) => (release = r));
     const err = await Promise.resolve(run(pipeline([step('outer'), deadline, step('inner')]), fakeCtx(), () => route)).catch((e: Error) => e);
     expect((err as Error).message).to.equal('timed out');
-    expect(log).to.deep.equal(['>outer', '>inner', '<outer!timed out']);
+    expect(log).to.deep.equal(['>outer', '>inner', '<deadline!timed out', '<outer!timed out']);
     release();
     await new Promise((r) => setImmediate(r));
     expect(log.at(-1)).to.equal('<inner');
+    expect(log).to.have.length(5); // and nothing before it unwinds twice
+  });
+
+  it('a deadline is disarmed once the inside settles in time, and a late expiry changes nothing', async () => {
+    const { log, step } = recorder();
+    let expireLater!: (error: unknown) => void;
+    let disarmed = 0;
+    const deadline: Step = {
+      name: 'deadline',
+      deadline: (_ctx, expire) => {
+        expireLater = expire;
+        return () => void disarmed++;
+      },
+    };
+    await run(pipeline([step('outer'), deadline, step('inner')]), fakeCtx(), async () => void log.push('route'));
+    expect(disarmed).to.equal(1);
+    expireLater(new Error('too late'));
+    await new Promise((r) => setImmediate(r));
+    expect(log).to.deep.equal(['>outer', '>inner', 'route', '<inner', '<outer']);
+  });
+
+  it('within runs the rest inside its scope: later steps, the route, and the way back out', async () => {
+    const als = new AsyncLocalStorage<string>();
+    const seen: Array<string | undefined> = [];
+    const look = (where: string) => void seen.push(`${where}:${als.getStore()}`);
+    const scope: Step = { name: 'scope', within: (_ctx, rest) => als.run('request', rest), after: () => look('scope after') };
+    const inner: Step = { name: 'inner', before: () => look('inner before'), after: () => look('inner after') };
+    await run(pipeline([scope, inner]), fakeCtx(), async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      look('route');
+    });
+    expect(seen).to.deep.equal(['inner before:request', 'route:request', 'inner after:request', 'scope after:request']);
+    expect(als.getStore()).to.equal(undefined); // the scope does not leak out of the request
+  });
+
+  it('within: a step inside that throws unwinds each entered step once; a scope that throws before the rest is like a throwing before', async () => {
+    const { log, step } = recorder();
+    const scope = step('scope', { before: undefined, within: (_ctx, rest) => rest() });
+    const boom: Step = {
+      name: 'boom',
+      before: () => {
+        throw new Error('refused');
+      },
+    };
+    const err = await Promise.resolve(run(pipeline([step('a'), scope, boom]), fakeCtx(), async () => void log.push('route'))).catch((e: Error) => e);
+    expect((err as Error).message).to.equal('refused');
+    expect(log).to.deep.equal(['>a', '<scope!refused', '<a!refused']);
+
+    log.length = 0;
+    const broken = step('broken', {
+      before: undefined,
+      within: () => {
+        throw new Error('no scope');
+      },
+    });
+    const err2 = await Promise.resolve(run(pipeline([step('a'), broken, step('c')]), fakeCtx(), async () => void log.push('route'))).catch((e: Error) => e);
+    expect((err2 as Error).message).to.equal('no scope');
+    expect(log).to.deep.equal(['>a', '<a!no scope']);
+  });
+
+  it('a scope costs no promise and a deadline two (the one it may settle early, the wait on the inside)', () => {
+    let promises = 0;
+    const hook = createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) });
+    const inside = Promise.resolve();
+    const mw = pipeline([
+      { name: 'scope', within: (_ctx, rest) => rest(), after: () => undefined },
+      { name: 'deadline', deadline: () => () => undefined },
+      { name: 'check', before: () => undefined },
+    ]);
+    hook.enable();
+    try {
+      void mw(fakeCtx(), () => inside);
+    } finally {
+      hook.disable();
+    }
+    expect(promises).to.equal(2);
   });
 
   it('makes no promise of its own when no step has anything to do on the way out', () => {

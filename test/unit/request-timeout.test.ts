@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { TimeoutError } from '../../src/platform/errors/app-error';
 import type { AppContext } from '../../src/platform/context/state';
 import { requestTimeout } from '../../src/platform/http/timeout';
+import { pipeline } from '../../src/platform/pipeline';
 
 /**
  * The request deadline keeps in-flight requests in one queue (a linked list in arrival order).
@@ -11,13 +12,13 @@ import { requestTimeout } from '../../src/platform/http/timeout';
  */
 describe('request deadline queue (http/timeout.ts)', () => {
   const TIMEOUT_MS = 60;
-  const step = requestTimeout(TIMEOUT_MS);
+  const deadline = pipeline([requestTimeout(TIMEOUT_MS)]);
   const ctx = {} as AppContext;
 
   function request() {
     let finish!: () => void;
     const inside = new Promise<void>((r) => (finish = r));
-    const outcome = step.around!(ctx, () => inside).then(
+    const outcome = Promise.resolve(deadline(ctx, () => inside)).then(
       () => 'done' as const,
       (err: unknown) => (err instanceof TimeoutError ? ('timeout' as const) : ('other' as const)),
     );

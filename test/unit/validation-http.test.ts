@@ -77,8 +77,14 @@ function buildApp(): Koa<AppState> {
   router.post('/open', (ctx) => {
     ctx.body = { received: ctx.request.body ?? null };
   });
-  app.use(requestSpan({ instruments, slowRequestMs: 1000 }));
-  app.use(pipeline([errorEnvelope({ instruments, production: true }), parseBody(16 * 1024), rejectPrototypeKeys()]));
+  app.use(
+    pipeline([
+      requestSpan({ instruments, slowRequestMs: 1000 }),
+      errorEnvelope({ instruments, production: true }),
+      parseBody(16 * 1024),
+      rejectPrototypeKeys(),
+    ]),
+  );
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

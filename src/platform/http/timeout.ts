@@ -5,7 +5,7 @@ import type { Step } from '../pipeline';
 
 interface Pending {
   readonly deadline: number;
-  expire(): void;
+  readonly expire: (error: unknown) => void;
   /** Neighbours in the queue; both undefined and not the head once out of it. */
   prev: Pending | undefined;
   next: Pending | undefined;
@@ -61,7 +61,7 @@ class DeadlineQueue {
     const now = performance.now();
     for (let p = this.head; p !== undefined && p.deadline <= now; p = this.head) {
       this.delete(p);
-      p.expire();
+      p.expire(new TimeoutError());
     }
     if (this.head === undefined && this.timer !== undefined) {
       clearInterval(this.timer);
@@ -72,26 +72,17 @@ class DeadlineQueue {
 
 /**
  * Answers 504 when a handler runs past REQUEST_TIMEOUT_MS. The handler cannot be cancelled and
- * keeps running; its late result is discarded (Koa ignores a body set after we answered).
+ * keeps running; its late result is discarded (Koa ignores a body set after we answered). The
+ * pipeline holds the race (pipeline/index.ts, `deadline`): this step only arms and disarms.
  */
 export function requestTimeout(timeoutMs: number): Step {
   const queue = new DeadlineQueue(Math.max(1, Math.min(100, Math.floor(timeoutMs / 10))));
   return {
     name: 'request timeout',
-    around: (_ctx, inside) =>
-      new Promise<void>((resolve, reject) => {
-        const p: Pending = { deadline: performance.now() + timeoutMs, expire: () => reject(new TimeoutError()), prev: undefined, next: undefined };
-        queue.add(p);
-        inside().then(
-          () => {
-            queue.delete(p);
-            resolve();
-          },
-          (err: unknown) => {
-            queue.delete(p);
-            reject(err);
-          },
-        );
-      }),
+    deadline(_ctx, expire) {
+      const p: Pending = { deadline: performance.now() + timeoutMs, expire, prev: undefined, next: undefined };
+      queue.add(p);
+      return () => queue.delete(p);
+    },
   };
 }

@@ -19,16 +19,27 @@ export interface Failure {
  * - `after` runs in reverse list order once the inside has settled, on success and on error, for
  *   every step whose `before` ran. It sees the error still on its way out, if any, and may wait
  *   (the audit journal). Throwing replaces that error.
- * - `around` is for the rare step that must hold the inside as a whole (the request deadline
- *   races it): it gets the rest of the list and the route as one function, like Koa's `next`.
+ * - `within` runs the rest (later steps, the route and the way back out to this step) inside a
+ *   synchronous scope, the request span's OpenTelemetry context: it must call `rest` once and
+ *   return what it returns.
+ * - `deadline` arms something that may stop the wait for the inside early (the request
+ *   timeout): calling `expire(error)` unwinds this step and those before it with that error while
+ *   the inside keeps running (its own steps unwind when it settles). It returns the disarm
+ *   function, called once the inside settled in time. `expire` must not be called synchronously.
  */
-export interface Step {
+export type Step = {
   readonly name: string;
   before?(ctx: AppContext): BeforeOutcome | Promise<BeforeOutcome>;
   recover?(ctx: AppContext, error: unknown): void;
   after?(ctx: AppContext, failure: Failure | undefined): void | Promise<void>;
-  around?(ctx: AppContext, inside: () => Promise<void>): Promise<void>;
-}
+} & (
+  | { within?: undefined; deadline?: undefined }
+  | { within(ctx: AppContext, rest: () => Inside): Inside; deadline?: undefined }
+  | { deadline(ctx: AppContext, expire: (error: unknown) => void): () => void; within?: undefined }
+);
+
+/** What the rest of the pipeline returns: nothing when it settled synchronously, else a promise. */
+export type Inside = void | Promise<void>;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -36,12 +47,13 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * Runs `steps` as one Koa middleware, with koa-compose's onion order and error semantics.
  *
  * Why by hand rather than one koa-compose middleware per step: with AsyncLocalStorage on (the
- * OpenTelemetry context), every promise a request creates runs Node's async-hook init, and a step
- * that wraps `next()` in `.then()` or an async function makes one or more promises per request
- * (bench/README.md: 22 per GET /api/ping before this runner, 7 after). Here the whole list costs
- * one `.then` on the way out when some step has an `after`, none otherwise, plus what `around`
- * steps and waiting `before`s make. Steps stay small objects with one job each, listed in order in
- * app.ts.
+ * OpenTelemetry context), every promise a request creates runs Node's async-hook init, and every
+ * reaction its before and after hooks; a step that wraps `next()` in `.then()` or an async
+ * function makes one or more promises per request (bench/README.md: 22 per GET /api/ping before
+ * this runner). Here the whole list costs one `.then` on the way out when some step has an
+ * `after`, none otherwise; a `deadline` step makes that two (the promise it may settle early and
+ * the `.then` on the inside), and `within` none. Steps stay small objects with one job each,
+ * listed in order in app.ts.
  */
 export function pipeline(steps: readonly Step[]) {
   const n = steps.length;
@@ -55,7 +67,7 @@ export function pipeline(steps: readonly Step[]) {
 
   // From step `from` down to `base`: recover, then after. Returns a promise only when an `after`
   // waits; throws the error that is left, if any.
-  function unwind(ctx: AppContext, from: number, base: number, failure: Failure | undefined): void | Promise<void> {
+  function unwind(ctx: AppContext, from: number, base: number, failure: Failure | undefined): Inside {
     for (let i = from; i >= base; i--) {
       const step = steps[i]!;
       if (failure !== undefined && step.recover !== undefined) {
@@ -86,24 +98,26 @@ export function pipeline(steps: readonly Step[]) {
   }
 
   // `before` of every step from `from` on, then the rest of the app, then back down to `base`.
-  function enter(ctx: AppContext, next: Next, from: number, base: number): void | Promise<void> {
+  function enter(ctx: AppContext, next: Next, from: number, base: number): Inside {
     for (let i = from; i < n; i++) {
       const step = steps[i]!;
-      if (step.around !== undefined) return surround(ctx, next, i, base);
-      if (step.before === undefined) continue;
-      let outcome: BeforeOutcome | Promise<BeforeOutcome>;
-      try {
-        outcome = step.before(ctx);
-      } catch (error) {
-        return unwind(ctx, i - 1, base, { error });
+      if (step.before !== undefined) {
+        let outcome: BeforeOutcome | Promise<BeforeOutcome>;
+        try {
+          outcome = step.before(ctx);
+        } catch (error) {
+          return unwind(ctx, i - 1, base, { error });
+        }
+        if (outcome === 'answered') return unwind(ctx, i, base, undefined);
+        if (outcome !== undefined) {
+          const at = i;
+          return outcome.then(
+            (o) => (o === 'answered' ? unwind(ctx, at, base, undefined) : holdOrEnter(ctx, next, at, base)),
+            (error: unknown) => unwind(ctx, at - 1, base, { error }),
+          );
+        }
       }
-      if (outcome === undefined) continue;
-      if (outcome === 'answered') return unwind(ctx, i, base, undefined);
-      const at = i;
-      return outcome.then(
-        (o) => (o === 'answered' ? unwind(ctx, at, base, undefined) : enter(ctx, next, at + 1, base)),
-        (error: unknown) => unwind(ctx, at - 1, base, { error }),
-      );
+      if (step.within !== undefined || step.deadline !== undefined) return hold(ctx, next, i, base);
     }
     if (base >= n || !unwindsFrom[base]) return next();
     return next().then(
@@ -112,28 +126,77 @@ export function pipeline(steps: readonly Step[]) {
     );
   }
 
-  function surround(ctx: AppContext, next: Next, at: number, base: number): Promise<void> {
-    const inside = (): Promise<void> => {
-      try {
-        return enter(ctx, next, at + 1, at + 1) ?? RESOLVED;
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    };
-    let held: Promise<void>;
-    try {
-      held = steps[at]!.around!(ctx, inside);
-    } catch (error) {
-      return Promise.resolve(unwind(ctx, at - 1, base, { error }));
-    }
-    if (!unwindsFrom[base]) return held;
-    return held.then(
-      () => unwind(ctx, at, base, undefined),
-      (error: unknown) => unwind(ctx, at, base, { error }),
-    );
+  // After step `at`'s before has passed: its scope or deadline, if it has one, around the rest.
+  function holdOrEnter(ctx: AppContext, next: Next, at: number, base: number): Inside {
+    const step = steps[at]!;
+    return step.within !== undefined || step.deadline !== undefined ? hold(ctx, next, at, base) : enter(ctx, next, at + 1, base);
   }
 
-  return function pipelineMiddleware(ctx: AppContext, next: Next): void | Promise<void> {
+  function hold(ctx: AppContext, next: Next, at: number, base: number): Inside {
+    const step = steps[at]!;
+    if (step.within !== undefined) {
+      // Synchronous: the scope holds the rest while it runs, and the promises the rest makes carry
+      // it into their reactions, the way back out included.
+      let entered = false;
+      try {
+        return step.within(ctx, () => {
+          entered = true;
+          return enter(ctx, next, at + 1, base);
+        });
+      } catch (error) {
+        // Thrown by the rest: it has unwound every step entered, this one included, and this is
+        // what was left. Thrown by the scope before the rest ran: as from a before.
+        if (entered) throw error;
+        return unwind(ctx, at - 1, base, { error });
+      }
+    }
+    return race(ctx, next, at, base, step.deadline!);
+  }
+
+  // The inside (its own steps unwinding inside it, when it settles), or the deadline, whichever
+  // comes first; then this step and those before it.
+  function race(ctx: AppContext, next: Next, at: number, base: number, deadline: NonNullable<Step['deadline']>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let open = true;
+      let disarm: (() => void) | undefined;
+      const settle = (failure: Failure | undefined): void => {
+        if (!open) return;
+        open = false;
+        disarm?.();
+        try {
+          resolve(unwind(ctx, at, base, failure));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      try {
+        disarm = deadline(ctx, (error) => settle({ error }));
+      } catch (error) {
+        open = false;
+        try {
+          resolve(unwind(ctx, at - 1, base, { error }));
+        } catch (left) {
+          reject(left);
+        }
+        return;
+      }
+      let inside: Inside;
+      try {
+        inside = enter(ctx, next, at + 1, at + 1);
+      } catch (error) {
+        settle({ error });
+        return;
+      }
+      if (inside === undefined) settle(undefined);
+      else
+        inside.then(
+          () => settle(undefined),
+          (error: unknown) => settle({ error }),
+        );
+    });
+  }
+
+  return function pipelineMiddleware(ctx: AppContext, next: Next): Inside {
     return enter(ctx, next, 0, 0);
   };
 }

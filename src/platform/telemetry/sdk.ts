@@ -46,7 +46,7 @@ export interface TelemetryOptions {
  * What the service uses: Redis (rate limits), winston, the Node runtime. PostgreSQL is not here:
  * its query spans and db.client.* metrics come from the pool's own client class
  * (db/traced-client.ts), at a fraction of instrumentation-pg's cost. http and koa stay off on
- * purpose: the service's own SERVER span middleware (request-span.ts) is measurably cheaper.
+ * purpose: the service's own SERVER span step (request-span.ts) is measurably cheaper.
  *
  * Each package is named here rather than taken from @opentelemetry/auto-instrumentations-node
  * with an allowlist: the bundle requires all of its ~40 instrumentations (and NodeSDK its log,
