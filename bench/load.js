@@ -20,13 +20,8 @@ const hdr = require('hdr-histogram-js');
 // benchmark run with any non-2xx is invalid anyway, bench/run.js.)
 const opts = { ...JSON.parse(process.argv[2]), excludeErrorStats: true };
 const us = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-// Paced runs (overallRate): corrected for coordinated omission with the mean interval each
-// connection should keep (connections ÷ rate, where autocannon opens no more connections than the
-// rate). autocannon's own histogram passes ceil(1 ÷ its
-// per-connection rate), which is 1 ms for any rate of one request a second or more. Note how
-// autocannon paces: each connection spends its budget for the second back to back from the start
-// of the second, so a paced run is bursts at full speed with idle time between them.
-const interval = opts.overallRate ? Math.ceil((1e6 * Math.min(opts.connections, opts.overallRate)) / opts.overallRate) : undefined;
+// A paced load is bench/steady.js's: autocannon paces in per-second bursts (see there).
+if (opts.overallRate !== undefined || opts.connectionRate !== undefined) throw new Error('bench/load.js runs unpaced; a steady rate is bench/steady.js');
 
 const instance = autocannon(opts, (err, result) => {
   if (err) {
@@ -39,7 +34,5 @@ const instance = autocannon(opts, (err, result) => {
 });
 instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
   if (statusCode < 200 || statusCode > 299) return; // as autocannon's own with excludeErrorStats: 2xx only
-  const v = Math.max(1, Math.round(responseTimeMs * 1000));
-  if (interval === undefined) us.recordValue(v);
-  else us.recordValueWithExpectedInterval(v, interval);
+  us.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
 });

@@ -19,8 +19,10 @@
  *                                      # a --compare build on another Node binary, with its flags
  *   node bench/run.js --redis redis://127.0.0.1:6379   # the service's limiters count in Redis (as
  *                                      # deployed with replicas) instead of process memory
- *   node bench/run.js --rate 3000      # every server gets the same offered load (req/s) instead of
- *                                      # as many requests as it answers: CPU µs/req at equal load
+ *   node bench/run.js --rate 3000      # every server gets the same steady offered load (req/s) instead
+ *                                      # of as many requests as it answers (bench/steady.js: one request
+ *                                      # due every 1/N s, latency from when it was due): CPU µs/req and
+ *                                      # p99 at equal load
  *
  * Exit code: 1 when a measurement is invalid (errors, non-2xx, telemetry count mismatch, a server
  * that fell behind a --rate); the performance targets are reported, never asserted (--strict makes
@@ -30,9 +32,10 @@
  * Why --rate: at saturation a faster server keeps autocannon busy, so its responses seldom have to
  * wake it, while a slower one pays that wake-up (an interrupt to the other core, expensive in a VM)
  * inside its own send system call on nearly every response; perf charged 15 µs per ping to it for
- * the service against 3 for bare Koa. At one offered load every server sleeps and wakes alike, so
+ * the service against 3 for bare Koa. At one offered load every server meets the same client, so
  * CPU per request compares the servers' own work: the service's ping cost 2.5× bare Koa's at
- * saturation and 2.0× at 3,000 req/s in the same hour (bench/README.md, "Ninth round").
+ * saturation and 2.0× at 3,000 req/s in the same hour (bench/README.md, "Ninth round", then still
+ * in autocannon's per-second bursts; since the twelfth round --rate is bench/steady.js's steady load).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -303,6 +306,9 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     // to the microsecond (bench/load.js); autocannon's own figures are whole milliseconds
     p50: res.latencyUs.p50 / 1000,
     p99: res.latencyUs.p99 / 1000,
+    // --rate: how late the generator itself sent (bench/steady.js); a max near the p99 says the
+    // host, not the server, stalled
+    generatorLagMaxMs: res.generatorLagUs === undefined ? undefined : res.generatorLagUs.max / 1000,
     completed,
     histogramCount: histogram,
     spansExported: spans,
@@ -474,6 +480,7 @@ async function main() {
           console.log(
             `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms` +
               `  CPU ${fmt(r.cpuUsPerReq)} µs/req (kernel ${fmt(r.sysUsPerReq)}, main thread ${fmt(r.mainUsPerReq)}; ${fmt(100 * r.cpuUtil)}%)${r.dbUsPerReq === undefined ? '' : `  database ${fmt(r.dbUsPerReq)} µs/req`}  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
+              (r.generatorLagMaxMs === undefined ? '' : `  generator lag max ${fmt(r.generatorLagMaxMs, 2)} ms`) +
               (r.histogramCount === undefined ? '' : `  histogram ${r.histogramCount} = served; access lines ${r.accessLogLines}`) +
               (r.spansExported === undefined ? '' : `; spans ${r.spansExported}`) +
               (r.problems.length ? `  PROBLEM: ${r.problems.join('; ')}` : ''),

@@ -1,0 +1,192 @@
+'use strict';
+/**
+ * An open-loop load at a steady rate: request k is due at start + k ÷ rate, whatever the server
+ * did with the ones before, and its latency counts from when it was due. It prints a result shaped
+ * like bench/load.js's (the fields bench/run.js reads), so `bench/run.js --rate N` runs on it.
+ *
+ *   node bench/steady.js '{"url":"http://127.0.0.1:3000/api/ping","rate":3000,"duration":6,"connections":50}'
+ *
+ * Why not autocannon's own pacing (`overallRate`): it gives each connection a budget per second and
+ * spends it back to back from the start of each second (autocannon's `reqsMadeThisSecond`), so a
+ * "paced" run is a burst at full speed and then idle time, every second. Its p99 measures the
+ * bursts (bare Koa's p99 was 6.9 ms at 5,000 req/s, three times its p99 at saturation), and a
+ * stop timer racing the budget reset adds a whole extra burst to some runs. No maintained Node
+ * generator paces per request: autocannon and loadtest (whole-millisecond latencies) pace per
+ * second or per timer tick, and wrk2, which does this in C, is not packaged for this machine.
+ *
+ * How: one keep-alive connection per in-flight request, up to `connections`; a due request waits
+ * for a free connection, and that wait is part of its latency (the correction for coordinated
+ * omission: a server that stalls is charged for every request it kept waiting, not only for those
+ * already sent). The scheduler spins on setImmediate, so the generator's own CPU stays busy: run
+ * it pinned to a CPU of its own (bench/lib.js does). It never sleeps, so a server's sends never
+ * have to wake it; that is the same for every server measured.
+ *
+ * Only what the benchmarks send: GET, responses with Content-Length or chunked bodies, no pipelining.
+ */
+const net = require('node:net');
+const hdr = require('hdr-histogram-js');
+
+const opts = JSON.parse(process.argv[2]);
+const url = new URL(opts.url);
+const rate = Number(opts.rate);
+const durationMs = Number(opts.duration) * 1000;
+const maxConnections = Math.max(1, Math.min(Number(opts.connections ?? 50), Math.ceil(rate)));
+if (!(rate > 0) || !(durationMs > 0)) throw new Error('steady.js needs rate > 0 and duration > 0');
+const headerLines = Object.entries(opts.headers ?? {})
+  .map(([k, v]) => `${k}: ${v}\r\n`)
+  .join('');
+const REQUEST = Buffer.from(`GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n${headerLines}\r\n`);
+const HEAD_END = Buffer.from('\r\n\r\n');
+const CHUNKED_END = Buffer.from('0\r\n\r\n');
+
+const us = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+// How late the generator itself sent requests that found a free connection: its own precision.
+const lagUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+const counts = { sent: 0, completed: 0, non2xx: 0, errors: 0 };
+
+/** One keep-alive connection, one request at a time. */
+class Connection {
+  constructor(onFree) {
+    this.onFree = onFree;
+    this.due = 0;
+    this.busy = false;
+    this.chunks = [];
+    this.connect();
+  }
+  connect() {
+    this.socket = net.connect({ host: url.hostname, port: Number(url.port || 80) });
+    this.socket.setNoDelay(true);
+    this.socket.once('connect', () => this.onFree(this));
+    this.socket.on('data', (chunk) => this.onData(chunk));
+    this.socket.on('error', () => undefined); // 'close' follows
+    this.socket.on('close', () => {
+      if (closing) return;
+      if (this.busy) counts.errors++;
+      this.busy = false;
+      this.chunks = [];
+      this.connect();
+    });
+  }
+  send(due) {
+    this.busy = true;
+    this.due = due;
+    counts.sent++;
+    this.socket.write(REQUEST);
+  }
+  onData(chunk) {
+    this.chunks.push(chunk);
+    const buf = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
+    const end = responseEnd(buf);
+    if (end < 0) {
+      this.chunks = [buf];
+      return;
+    }
+    const now = performance.now();
+    const status = Number(buf.toString('latin1', 9, 12));
+    counts.completed++;
+    if (status >= 200 && status <= 299) us.recordValue(Math.max(1, Math.round((now - this.due) * 1000)));
+    else counts.non2xx++;
+    this.chunks = end < buf.length ? [buf.subarray(end)] : [];
+    this.busy = false;
+    this.onFree(this);
+  }
+}
+
+/** Where the first complete response in `buf` ends, or -1 while it is still arriving. */
+function responseEnd(buf) {
+  const head = buf.indexOf(HEAD_END);
+  if (head < 0) return -1;
+  const headers = buf.toString('latin1', 0, head).toLowerCase();
+  const m = /\r\ncontent-length:\s*(\d+)/.exec(headers);
+  if (m) {
+    const end = head + 4 + Number(m[1]);
+    return buf.length >= end ? end : -1;
+  }
+  if (headers.includes('\r\ntransfer-encoding: chunked')) {
+    const last = buf.indexOf(CHUNKED_END, head + 4);
+    return last < 0 ? -1 : last + CHUNKED_END.length;
+  }
+  return head + 4; // no body (204, 304)
+}
+
+const free = [];
+const due = []; // due times (ms) of requests waiting for a connection, oldest first
+let dueHead = 0;
+let scheduled = 0; // requests made due so far
+let start = 0;
+let closing = false;
+const connections = [];
+
+function dispatch() {
+  while (dueHead < due.length && free.length > 0) free.pop().send(due[dueHead++]);
+  if (dueHead > 4096 && dueHead * 2 > due.length) {
+    due.splice(0, dueHead);
+    dueHead = 0;
+  }
+}
+
+function onFree(conn) {
+  free.push(conn);
+  if (start > 0) dispatch();
+}
+
+function tick() {
+  const now = performance.now();
+  const elapsed = now - start;
+  // request k is due at start + k ÷ rate: by `elapsed`, floor(elapsed × rate) + 1 of them (k = 0 at once)
+  const total = Math.min(Math.floor((elapsed * rate) / 1000) + 1, Math.ceil((durationMs * rate) / 1000));
+  for (; scheduled < total; scheduled++) {
+    const t = start + (scheduled * 1000) / rate;
+    due.push(t);
+    // The first request a tick makes due, when nothing waits and a connection is free, goes out in
+    // this tick: how late that is, is the generator's own lag (the spacing of its ticks).
+    if (free.length > 0 && dueHead === due.length - 1) lagUs.recordValue(Math.max(1, Math.round((now - t) * 1000)));
+  }
+  dispatch();
+  if (elapsed < durationMs) setImmediate(tick);
+  else drain(now);
+}
+
+/** After the window: wait for the requests still due or in flight (up to 2 s), then report. */
+function drain(windowEnd) {
+  const waiting = () => dueHead < due.length || connections.some((c) => c.busy);
+  const check = () => {
+    if (waiting() && performance.now() - windowEnd < 2000) return setImmediate(check);
+    finish();
+  };
+  check();
+}
+
+function finish() {
+  closing = true;
+  const unanswered = due.length - dueHead + connections.filter((c) => c.busy).length;
+  for (const c of connections) c.socket.destroy();
+  const at = (h, p) => h.getValueAtPercentile(p);
+  const result = {
+    generator: 'steady',
+    rate,
+    duration: durationMs / 1000,
+    connections: connections.length,
+    requests: { total: counts.completed, sent: counts.sent },
+    errors: counts.errors,
+    timeouts: unanswered,
+    non2xx: counts.non2xx,
+    latencyUs: { count: us.totalCount, mean: us.mean, p50: at(us, 50), p90: at(us, 90), p99: at(us, 99), p99_9: at(us, 99.9), max: us.maxValue },
+    generatorLagUs: { count: lagUs.totalCount, p50: at(lagUs, 50), p99: at(lagUs, 99), max: lagUs.maxValue },
+  };
+  process.stdout.write(JSON.stringify(result));
+}
+
+// Open every connection first, so that the window measures the server and not the handshakes.
+let opened = 0;
+for (let i = 0; i < maxConnections; i++)
+  connections.push(
+    new Connection((conn) => {
+      if (start > 0) return onFree(conn);
+      free.push(conn);
+      if (++opened === maxConnections) {
+        start = performance.now();
+        setImmediate(tick);
+      }
+    }),
+  );

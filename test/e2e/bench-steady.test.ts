@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { ROOT } from '../helpers/service';
+
+interface SteadyResult {
+  requests: { total: number; sent: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  latencyUs: { count: number; p50: number; p99: number; max: number };
+}
+
+const steady = async (url: string, rate: number, duration: number, connections: number): Promise<SteadyResult> => {
+  const { stdout } = await promisify(execFile)(process.execPath, ['bench/steady.js', JSON.stringify({ url, rate, duration, connections })], { cwd: ROOT });
+  return JSON.parse(stdout) as SteadyResult;
+};
+
+/**
+ * bench/steady.js, the load behind `bench/run.js --rate`: an open loop, one request due every
+ * 1/rate s. What autocannon's own pacing gets wrong is what this pins: requests spread over each
+ * second (autocannon spends each connection's per-second budget back to back at the start of the
+ * second), and a stalled server charged for every request it kept waiting, not only those in flight.
+ */
+describe('steady open-loop load generator (bench/steady.js)', function () {
+  this.timeout(60_000);
+  let server: Server;
+  let url: string;
+  let arrivals: number[] = [];
+  let stallAt = 0; // the request (1-based) that holds the whole process for STALL_MS, 0: none
+  const STALL_MS = 200;
+
+  before(async () => {
+    server = createServer((_req, res) => {
+      arrivals.push(performance.now());
+      if (arrivals.length === stallAt) {
+        const until = performance.now() + STALL_MS;
+        while (performance.now() < until); // the event loop held, as a long GC or a sync call would
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/ping`;
+  });
+  beforeEach(() => {
+    arrivals = [];
+    stallAt = 0;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('sends exactly rate × duration requests, spread over every second instead of in bursts', async () => {
+    const res = await steady(url, 1000, 3, 20);
+    expect(res.requests.total).to.equal(3000);
+    expect(res.requests.sent).to.equal(3000);
+    expect(res.errors + res.timeouts + res.non2xx).to.equal(0);
+    expect(arrivals).to.have.length(3000);
+    // 250 ms windows from the first arrival: 250 requests each at a steady 1,000 req/s. Paced in
+    // per-second bursts, a window right after a burst would hold none.
+    const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    for (const t of arrivals) counts[Math.min(11, Math.floor((t - arrivals[0]!) / 250))]!++;
+    for (const [i, c] of counts.entries()) expect(c, `window ${i}: ${counts.join(', ')}`).to.be.within(125, 375);
+  });
+
+  it('charges a stalled server for every request it kept waiting (no coordinated omission)', async () => {
+    stallAt = 1000;
+    const res = await steady(url, 1000, 2, 10);
+    expect(res.requests.total, 'none lost to the stall').to.equal(2000);
+    // ~200 requests fell due during the stall and waited up to 200 ms each; a generator that timed
+    // requests from when it sent them would see only the 10 in flight wait.
+    expect(res.latencyUs.max).to.be.at.least(0.9 * STALL_MS * 1000);
+    expect(res.latencyUs.p99, 'p99 carries the stall').to.be.at.least(0.5 * STALL_MS * 1000);
+    expect(res.latencyUs.p50, 'the rest were fast').to.be.below(0.25 * STALL_MS * 1000);
+  });
+});
