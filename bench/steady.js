@@ -10,16 +10,18 @@
  * spends it back to back from the start of each second (autocannon's `reqsMadeThisSecond`), so a
  * "paced" run is a burst at full speed and then idle time, every second. Its p99 measures the
  * bursts (bare Koa's p99 was 6.9 ms at 5,000 req/s, three times its p99 at saturation), and a
- * stop timer racing the budget reset adds a whole extra burst to some runs. No maintained Node
- * generator paces per request: autocannon and loadtest (whole-millisecond latencies) pace per
- * second or per timer tick, and wrk2, which does this in C, is not packaged for this machine.
+ * stop timer racing the budget reset adds a whole extra burst to some runs. loadtest, the other
+ * Node generator here, records whole milliseconds; wrk2, which paces this way in C, is not
+ * packaged for this machine.
  *
- * How: one keep-alive connection per in-flight request, up to `connections`; a due request waits
- * for a free connection, and that wait is part of its latency (the correction for coordinated
- * omission: a server that stalls is charged for every request it kept waiting, not only for those
- * already sent). The scheduler spins on setImmediate, so the generator's own CPU stays busy: run
- * it pinned to a CPU of its own (bench/lib.js does). It never sleeps, so a server's sends never
- * have to wake it; that is the same for every server measured.
+ * How: a tick every millisecond (a timer, so the generator sleeps between ticks and leaves the CPU
+ * to what shares it, PostgreSQL's backends on /api/info) sends the requests that fell due since
+ * the last one: at 3,000 req/s, three per tick. One keep-alive connection per in-flight request,
+ * up to `connections`. A request that goes out in the tick it fell due in is timed from when it
+ * was sent: the tick's lateness is the generator's, not the server's. One that has to wait for a
+ * free connection is timed from when it fell due, and that wait is part of its latency (the
+ * correction for coordinated omission: a server that stalls is charged for every request it kept
+ * waiting, not only for those already sent).
  *
  * Only what the benchmarks send: GET, responses with Content-Length or chunked bodies, no pipelining.
  */
@@ -40,7 +42,8 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const CHUNKED_END = Buffer.from('0\r\n\r\n');
 
 const us = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-// How late the generator itself sent requests that found a free connection: its own precision.
+// How late each tick came for the oldest request it made due: the generator's own precision (about
+// a millisecond by design; far more means the host stalled it).
 const lagUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 const counts = { sent: 0, completed: 0, non2xx: 0, errors: 0 };
 
@@ -117,8 +120,12 @@ let start = 0;
 let closing = false;
 const connections = [];
 
-function dispatch() {
-  while (dueHead < due.length && free.length > 0) free.pop().send(due[dueHead++]);
+/** Sends what is due on free connections; requests from `fresh` on fell due this tick. */
+function dispatch(fresh = due.length, now = 0) {
+  while (dueHead < due.length && free.length > 0) {
+    const i = dueHead++;
+    free.pop().send(i >= fresh ? now : due[i]);
+  }
   if (dueHead > 4096 && dueHead * 2 > due.length) {
     due.splice(0, dueHead);
     dueHead = 0;
@@ -135,15 +142,11 @@ function tick() {
   const elapsed = now - start;
   // request k is due at start + k ÷ rate: by `elapsed`, floor(elapsed × rate) + 1 of them (k = 0 at once)
   const total = Math.min(Math.floor((elapsed * rate) / 1000) + 1, Math.ceil((durationMs * rate) / 1000));
-  for (; scheduled < total; scheduled++) {
-    const t = start + (scheduled * 1000) / rate;
-    due.push(t);
-    // The first request a tick makes due, when nothing waits and a connection is free, goes out in
-    // this tick: how late that is, is the generator's own lag (the spacing of its ticks).
-    if (free.length > 0 && dueHead === due.length - 1) lagUs.recordValue(Math.max(1, Math.round((now - t) * 1000)));
-  }
-  dispatch();
-  if (elapsed < durationMs) setImmediate(tick);
+  const fresh = due.length;
+  if (scheduled < total) lagUs.recordValue(Math.max(1, Math.round((now - (start + (scheduled * 1000) / rate)) * 1000)));
+  for (; scheduled < total; scheduled++) due.push(start + (scheduled * 1000) / rate);
+  dispatch(fresh, now);
+  if (elapsed < durationMs) setTimeout(tick, 1);
   else drain(now);
 }
 
@@ -151,7 +154,7 @@ function tick() {
 function drain(windowEnd) {
   const waiting = () => dueHead < due.length || connections.some((c) => c.busy);
   const check = () => {
-    if (waiting() && performance.now() - windowEnd < 2000) return setImmediate(check);
+    if (waiting() && performance.now() - windowEnd < 2000) return setTimeout(check, 1);
     finish();
   };
   check();
