@@ -64,6 +64,10 @@ class Connection {
     this.socket.on('error', () => undefined); // 'close' follows
     this.socket.on('close', () => {
       if (closing) return;
+      // An idle connection the server closed (keep-alive timeout) must leave the free list before it
+      // reconnects and joins it again, or two requests would share one socket.
+      const k = free.indexOf(this);
+      if (k >= 0) free.splice(k, 1);
       if (this.busy) counts.errors++;
       this.busy = false;
       this.chunks = [];
@@ -112,6 +116,8 @@ function responseEnd(buf) {
   return head + 4; // no body (204, 304)
 }
 
+// Free connections, least recently used first: taking the oldest keeps every connection in use, so
+// a server's keep-alive timeout does not close idle ones (and race a request sent as it does).
 const free = [];
 const due = []; // due times (ms) of requests waiting for a connection, oldest first
 let dueHead = 0;
@@ -124,7 +130,7 @@ const connections = [];
 function dispatch(fresh = due.length, now = 0) {
   while (dueHead < due.length && free.length > 0) {
     const i = dueHead++;
-    free.pop().send(i >= fresh ? now : due[i]);
+    free.shift().send(i >= fresh ? now : due[i]);
   }
   if (dueHead > 4096 && dueHead * 2 > due.length) {
     due.splice(0, dueHead);

@@ -75,4 +75,35 @@ describe('steady open-loop load generator (bench/steady.js)', function () {
     expect(res.latencyUs.p99, 'p99 carries the stall').to.be.at.least(0.5 * STALL_MS * 1000);
     expect(res.latencyUs.p50, 'the rest were fast').to.be.below(0.25 * STALL_MS * 1000);
   });
+
+  it('never sends a second request on a busy connection, when a server closes idle ones (keep-alive timeout)', async () => {
+    // Two stalls make every connection busy at once; between them the server closes connections
+    // left idle for 100 ms, and the generator reconnects them. A reconnected connection once stayed
+    // in the free list twice, and got a request while its last one was still unanswered.
+    let seen = 0;
+    let overlapped = 0;
+    const inFlight = new Map<object, number>();
+    const keepAlive = createServer((req, res) => {
+      seen++;
+      const n = (inFlight.get(req.socket) ?? 0) + 1;
+      inFlight.set(req.socket, n);
+      if (n > 1) overlapped++;
+      if (seen === 5 || seen === 300) {
+        const until = performance.now() + 150;
+        while (performance.now() < until);
+      }
+      res.end('{"ok":true}', () => inFlight.set(req.socket, inFlight.get(req.socket)! - 1));
+    });
+    keepAlive.keepAliveTimeout = 100;
+    await new Promise<void>((r) => keepAlive.listen(0, '127.0.0.1', r));
+    try {
+      const res = await steady(`http://127.0.0.1:${(keepAlive.address() as AddressInfo).port}/`, 200, 2, 20);
+      expect(overlapped, 'requests sent on a connection with one outstanding').to.equal(0);
+      expect(res.requests.sent).to.equal(400);
+      expect(res.requests.total + res.errors, 'every request answered or counted as an error').to.equal(res.requests.sent);
+      expect(seen).to.be.at.least(res.requests.total);
+    } finally {
+      await new Promise<void>((r) => keepAlive.close(() => r()));
+    }
+  });
 });
