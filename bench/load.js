@@ -13,13 +13,13 @@
  *   node bench/load.js '{"url":"http://127.0.0.1:3000/api/ping","connections":50,"duration":6}'
  */
 const autocannon = require('autocannon');
-const hdr = require('hdr-histogram-js');
+const latency = require('./latency-us');
 
 // excludeErrorStats: autocannon 9 puts every answer's latency into its own histogram unless told
 // otherwise, so a 503 answered at once pulled its p50 down; both histograms now hold 2xx only. (A
 // benchmark run with any non-2xx is invalid anyway, bench/run.js.)
 const opts = { ...JSON.parse(process.argv[2]), excludeErrorStats: true };
-const us = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+const us = latency.histogram();
 // A paced load is bench/steady.js's: autocannon paces in per-second bursts (see there).
 if (opts.overallRate !== undefined || opts.connectionRate !== undefined) throw new Error('bench/load.js runs unpaced; a steady rate is bench/steady.js');
 
@@ -28,11 +28,10 @@ const instance = autocannon(opts, (err, result) => {
     process.stderr.write(`${err.stack ?? err}\n`);
     process.exit(1);
   }
-  const at = (p) => us.getValueAtPercentile(p);
-  result.latencyUs = { count: us.totalCount, mean: us.mean, p50: at(50), p90: at(90), p99: at(99), p99_9: at(99.9), max: us.maxValue };
+  result.latencyUs = latency.summary(us);
   process.stdout.write(JSON.stringify(result));
 });
 instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
   if (statusCode < 200 || statusCode > 299) return; // as autocannon's own with excludeErrorStats: 2xx only
-  us.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
+  latency.recordMs(us, responseTimeMs);
 });

@@ -26,7 +26,7 @@
  * Only what the benchmarks send: GET, responses with Content-Length or chunked bodies, no pipelining.
  */
 const net = require('node:net');
-const hdr = require('hdr-histogram-js');
+const latency = require('./latency-us');
 
 const opts = JSON.parse(process.argv[2]);
 const url = new URL(opts.url);
@@ -41,16 +41,15 @@ const REQUEST = Buffer.from(`GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: 
 const HEAD_END = Buffer.from('\r\n\r\n');
 const CHUNKED_END = Buffer.from('0\r\n\r\n');
 
-const us = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+const us = latency.histogram();
 // How late each tick came for the oldest request it made due: the generator's own precision (about
 // a millisecond by design; far more means the host stalled it).
-const lagUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+const lagUs = latency.histogram();
 const counts = { sent: 0, completed: 0, non2xx: 0, errors: 0 };
 
 /** One keep-alive connection, one request at a time. */
 class Connection {
-  constructor(onFree) {
-    this.onFree = onFree;
+  constructor() {
     this.due = 0;
     this.busy = false;
     this.chunks = [];
@@ -59,7 +58,7 @@ class Connection {
   connect() {
     this.socket = net.connect({ host: url.hostname, port: Number(url.port || 80) });
     this.socket.setNoDelay(true);
-    this.socket.once('connect', () => this.onFree(this));
+    this.socket.once('connect', () => onFree(this));
     this.socket.on('data', (chunk) => this.onData(chunk));
     this.socket.on('error', () => undefined); // 'close' follows
     this.socket.on('close', () => {
@@ -91,11 +90,11 @@ class Connection {
     const now = performance.now();
     const status = Number(buf.toString('latin1', 9, 12));
     counts.completed++;
-    if (status >= 200 && status <= 299) us.recordValue(Math.max(1, Math.round((now - this.due) * 1000)));
+    if (status >= 200 && status <= 299) latency.recordMs(us, now - this.due);
     else counts.non2xx++;
     this.chunks = end < buf.length ? [buf.subarray(end)] : [];
     this.busy = false;
-    this.onFree(this);
+    onFree(this);
   }
 }
 
@@ -141,6 +140,12 @@ function dispatch(fresh = due.length, now = 0) {
 function onFree(conn) {
   free.push(conn);
   if (start > 0) dispatch();
+  // The window starts once every connection is open, so that it measures the server and not the
+  // handshakes.
+  else if (free.length === maxConnections) {
+    start = performance.now();
+    setImmediate(tick);
+  }
 }
 
 function tick() {
@@ -149,7 +154,7 @@ function tick() {
   // request k is due at start + k ÷ rate: by `elapsed`, floor(elapsed × rate) + 1 of them (k = 0 at once)
   const total = Math.min(Math.floor((elapsed * rate) / 1000) + 1, Math.ceil((durationMs * rate) / 1000));
   const fresh = due.length;
-  if (scheduled < total) lagUs.recordValue(Math.max(1, Math.round((now - (start + (scheduled * 1000) / rate)) * 1000)));
+  if (scheduled < total) latency.recordMs(lagUs, now - (start + (scheduled * 1000) / rate));
   for (; scheduled < total; scheduled++) due.push(start + (scheduled * 1000) / rate);
   dispatch(fresh, now);
   if (elapsed < durationMs) setTimeout(tick, 1);
@@ -170,7 +175,6 @@ function finish() {
   closing = true;
   const unanswered = due.length - dueHead + connections.filter((c) => c.busy).length;
   for (const c of connections) c.socket.destroy();
-  const at = (h, p) => h.getValueAtPercentile(p);
   const result = {
     generator: 'steady',
     rate,
@@ -180,22 +184,10 @@ function finish() {
     errors: counts.errors,
     timeouts: unanswered,
     non2xx: counts.non2xx,
-    latencyUs: { count: us.totalCount, mean: us.mean, p50: at(us, 50), p90: at(us, 90), p99: at(us, 99), p99_9: at(us, 99.9), max: us.maxValue },
-    generatorLagUs: { count: lagUs.totalCount, p50: at(lagUs, 50), p99: at(lagUs, 99), max: lagUs.maxValue },
+    latencyUs: latency.summary(us),
+    generatorLagUs: latency.summary(lagUs),
   };
   process.stdout.write(JSON.stringify(result));
 }
 
-// Open every connection first, so that the window measures the server and not the handshakes.
-let opened = 0;
-for (let i = 0; i < maxConnections; i++)
-  connections.push(
-    new Connection((conn) => {
-      if (start > 0) return onFree(conn);
-      free.push(conn);
-      if (++opened === maxConnections) {
-        start = performance.now();
-        setImmediate(tick);
-      }
-    }),
-  );
+for (let i = 0; i < maxConnections; i++) connections.push(new Connection());
