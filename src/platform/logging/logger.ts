@@ -1,8 +1,9 @@
-import { isSpanContextValid, type SpanContext } from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
 import { writeSync } from 'node:fs';
 import SonicBoom from 'sonic-boom';
 import winston from 'winston';
 import Transport from 'winston-transport';
+import { isValidSpanContext } from '../context/span-context';
 import { createRedactor, maskPhone, redactQueryString, REDACTED, scrubText, type RedactorApi } from './redact';
 import { turnBatch, type TurnBatch } from './turn-batch';
 
@@ -102,7 +103,7 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     skip: ReadonlySet<string>,
   ): string {
     const trace =
-      spanContext !== undefined && isSpanContextValid(spanContext)
+      spanContext !== undefined && isValidSpanContext(spanContext)
         ? { trace_id: spanContext.traceId, span_id: spanContext.spanId, trace_flags: `0${spanContext.traceFlags.toString(16)}` }
         : undefined;
     return formatLine(level, { ...defaultMeta, ...fields, message, ...trace }, skip);
@@ -127,7 +128,7 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
     }
     const msg = JSON.stringify(skip.has('message') ? message : redactTop('message', message));
     let line = `{"time":"${isoNow()}","level":"${level}",${meta}${body.length > 2 ? `,${body.slice(1, -1)}` : ''},"msg":${msg}`;
-    if (spanContext !== undefined && isSpanContextValid(spanContext)) {
+    if (spanContext !== undefined && isValidSpanContext(spanContext)) {
       line += `,"trace_id":"${spanContext.traceId}","span_id":"${spanContext.spanId}","trace_flags":"0${spanContext.traceFlags.toString(16)}"`;
     }
     write(`${line}}\n`);

@@ -13,6 +13,7 @@ import {
 import { isTracingSuppressed, sanitizeAttributes } from '@opentelemetry/core';
 import type { IdGenerator, Sampler } from '@opentelemetry/sdk-trace-base';
 import { LeanSpan, NO_LINKS, type SpanShared } from './lean-span';
+import { isValidSpanContext } from '../context/span-context';
 
 /** The tracers that make a span on every request: the SERVER span and the pg CLIENT span. */
 export const LEAN_TRACER_NAMES: ReadonlySet<string> = new Set(['caly-api.http', 'caly-api.db']);
@@ -45,7 +46,7 @@ export class LeanTracer implements Tracer {
     if (options.root) context = trace.deleteSpan(context);
     if (isTracingSuppressed(context)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const parent = trace.getSpanContext(context);
-    const valid = parent !== undefined && trace.isSpanContextValid(parent);
+    const valid = parent !== undefined && isValidSpanContext(parent);
     const ids = this.options.idGenerator;
     const spanId = ids.generateSpanId();
     const traceId = valid ? parent.traceId : ids.generateTraceId();
