@@ -81,7 +81,7 @@ function specsFor(group, o) {
 
 /** A server's environment: the service's production settings, or a peer's database. */
 function envFor(spec, db, workDir) {
-  return spec.kind === 'service' ? serviceEnv({ nodeEnv: 'production' }, db, workDir, spec.env) : { DATABASE_URL: db.url, DB_POOL_MAX: '20' };
+  return spec.kind === 'service' ? serviceEnv({ nodeEnv: 'production' }, db, workDir, spec.env) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...spec.env };
 }
 
 // valgrind names its control pipes after the USER and HOST variables of the process it runs;

@@ -11,6 +11,8 @@
  *   node bench/run.js --reps 5 --duration 10 --warmup 3 --connections 50 --only ping
  *   node bench/run.js --cpu-prof       # also writes a .cpuprofile per server process
  *   node bench/run.js --servers service,fastify-full   # only these servers (the baseline always runs)
+ *   node bench/run.js --only ping --servers service,koa-burn20,koa-burn40   # opt-in: bare Koa spinning
+ *                                      # 20 / 40 µs a request, for what the harness adds to a slower server
  *   node bench/run.js --otlp           # export spans over OTLP/HTTP to a counting receiver here and
  *                                      # check one SERVER span per request (export cost included)
  *   node bench/run.js --compare before=bench/results/builds/before   # A/B: another build of the
@@ -117,6 +119,9 @@ const GROUPS = {
       { id: 'service-quiet', kind: 'service', env: { ACCESS_LOG: 'errors-and-slow' }, expectAccessLines: 'slow-or-error' },
       fastifyFull,
       koaOtel,
+      // Opt-in (named in --servers): bare Koa made slower by a fixed amount of its own work.
+      { id: 'koa-burn20', kind: 'baseline', env: { BURN_US: '20' }, optIn: true },
+      { id: 'koa-burn40', kind: 'baseline', env: { BURN_US: '40' }, optIn: true },
     ],
   },
   info: {
@@ -202,7 +207,7 @@ function envFor(o, db, workDir, spec, label) {
   const redisEnv = o.redisUrl ? { REDIS_URL: o.redisUrl, RATE_LIMIT_PREFIX: `bench-${label}-${Date.now()}` } : {};
   return spec.kind === 'service'
     ? serviceEnv(o, db, workDir, { ...spec.env, ...otlpEnv, ...redisEnv })
-    : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel };
+    : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...peerOtel, ...spec.env };
 }
 
 async function measureOne(o, db, workDir, group, spec, rep) {
@@ -453,7 +458,7 @@ async function main() {
     }
   }
   // --compare builds stay in whatever --servers says
-  if (o.servers) for (const g of Object.values(GROUPS)) g.servers = g.servers.filter((s, i) => i === 0 || s.distDir || o.servers.includes(s.id));
+  for (const g of Object.values(GROUPS)) g.servers = g.servers.filter((s, i) => i === 0 || s.distDir || (o.servers ? o.servers.includes(s.id) : !s.optIn));
   fs.mkdirSync(o.out, { recursive: true });
   const workDir = lib.tmpWorkDir();
   const db = await lib.createBenchDatabase();

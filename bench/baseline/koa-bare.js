@@ -8,6 +8,11 @@
  * Env: PORT (0 = any), DATABASE_URL (optional: without it /api/info answers 503), DB_POOL_MAX.
  * Prints one JSON line {"msg":"listening","port":N} on stdout when ready.
  *
+ * BURN_US=N (bench/run.js's opt-in `koa-burn20` and `koa-burn40` servers only): spins N µs of wall
+ * time on each request before answering, allocating nothing. A server that is slower by a known
+ * amount of its own work, for reading what the harness adds when a server is slower (bench/README.md,
+ * "Thirteenth round": CPU per request grows by more than the work added).
+ *
  * SYNC_ACCESS_LOG=1 (bench/log-blocking.js only, never in the ratio runs): also writes one JSON
  * line per request with a synchronous write to stdout, the way console.log / a winston Console
  * transport write to a pipe, and reports its event-loop delay on stderr at exit, to show what a
@@ -21,11 +26,19 @@ const app = new Koa();
 const router = new Router();
 const pool = process.env.DATABASE_URL ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX || 20) }) : undefined;
 
+const BURN_MS = Number(process.env.BURN_US || 0) / 1000;
+function burn() {
+  const until = performance.now() + BURN_MS;
+  while (performance.now() < until);
+}
+
 router.get('/api/ping', (ctx) => {
+  if (BURN_MS > 0) burn();
   ctx.body = { ok: true, ts: Date.now() };
 });
 
 router.get('/api/info', async (ctx) => {
+  if (BURN_MS > 0) burn();
   if (!pool) {
     ctx.status = 503;
     return;

@@ -63,6 +63,7 @@ describe('benchmark smoke run (bench/run.js --smoke)', function () {
     for (const route of ['ping', 'info'])
       for (const peer of ['fastify-full', 'koa-otel']) expect(stdout).to.match(new RegExp(`\\| /api/${route}\\s+\\| ${peer}\\s+\\|`));
     expect(stdout).to.match(/load average \(1 \/ 5 \/ 15 min\): start [\d.]+ \/ [\d.]+ \/ [\d.]+, end /);
+    expect(stdout, 'the opt-in calibration servers run only when named').not.to.contain('koa-burn');
   });
 
   it('writes a results file whose ratios are same-run figures for every variant', () => {
@@ -140,6 +141,32 @@ describe('benchmark at a fixed offered load (bench/run.js --rate)', function () 
         expect(r.cpuUsPerReq, r.server).to.be.greaterThan(0);
         expect(r.target, r.server).to.equal(undefined);
       }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The opt-in koa-burn servers are bare Koa spinning a fixed time per request: an instrument for what
+ * the harness adds when a server is slower (bench/README.md, "Thirteenth round"). Pinned: a default
+ * run leaves them out, and the spin is work the server does, in its CPU per request.
+ */
+describe('calibration servers (bench/run.js --servers koa-burn40)', function () {
+  this.timeout(120_000);
+
+  it('run only when named, and spend their spin as CPU per request', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'caly-bench-burn-'));
+    try {
+      const { code, stdout, stderr } = await runBench(['--smoke', '--duration', '2', '--only', 'ping', '--servers', 'koa-burn40', '--out', out]);
+      expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
+      const file = readdirSync(out).find((f) => f.endsWith('.json'))!;
+      const rows = (JSON.parse(readFileSync(join(out, file), 'utf8')) as { summary: SummaryRow[] }).summary;
+      expect(rows.map((r) => r.server)).to.have.members(['koa-bare', 'koa-burn40']);
+      const [bare, burn] = ['koa-bare', 'koa-burn40'].map((id) => rows.find((r) => r.server === id)!);
+      // At least half the 40 µs: the spin is wall-clock time, and a machine that preempts the server
+      // mid-spin leaves it less CPU than that.
+      expect(burn!.cpuUsPerReq - bare!.cpuUsPerReq, stdout).to.be.at.least(20);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
