@@ -168,25 +168,25 @@ export function pipeline(steps: readonly Step[]) {
     return new Promise<void>((resolve, reject) => {
       let open = true;
       let disarm: (() => void) | undefined;
+      // Ends the race with the way back out from step `from`, or with the error it leaves.
+      const unwindFrom = (from: number, failure: Failure | undefined): void => {
+        try {
+          resolve(unwind(ctx, from, base, failure));
+        } catch (error) {
+          reject(error);
+        }
+      };
       const settle = (failure: Failure | undefined): void => {
         if (!open) return;
         open = false;
         disarm?.();
-        try {
-          resolve(unwind(ctx, at, base, failure));
-        } catch (error) {
-          reject(error);
-        }
+        unwindFrom(at, failure);
       };
       try {
         disarm = deadlines[at]!.call(steps[at], ctx, (error) => settle({ error }));
       } catch (error) {
         open = false;
-        try {
-          resolve(unwind(ctx, at - 1, base, { error }));
-        } catch (left) {
-          reject(left);
-        }
+        unwindFrom(at - 1, { error }); // as from a before: this step did not arm
         return;
       }
       let inside: Inside;
