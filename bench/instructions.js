@@ -27,7 +27,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const lib = require('./lib');
-const { GROUPS, serviceEnv, PROXY_HEADERS } = require('./run');
+const { GROUPS, envFor: runEnvFor, PROXY_HEADERS } = require('./run');
 
 /**
  * The options the counting tools share (--servers, --only, --warmup, --requests, --compare), on top of
@@ -79,9 +79,9 @@ function specsFor(group, o) {
   return specs;
 }
 
-/** A server's environment: the service's production settings, or a peer's database. */
+/** A server's environment: bench/run.js's for it (the service's production settings, or a peer's database). */
 function envFor(spec, db, workDir) {
-  return spec.kind === 'service' ? serviceEnv({ nodeEnv: 'production' }, db, workDir, spec.env) : { DATABASE_URL: db.url, DB_POOL_MAX: '20', ...spec.env };
+  return runEnvFor({ nodeEnv: 'production' }, db, workDir, spec, spec.id);
 }
 
 // valgrind names its control pipes after the USER and HOST variables of the process it runs;
