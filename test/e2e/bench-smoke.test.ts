@@ -34,6 +34,22 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 /**
+ * `node bench/run.js <args> --out <a fresh folder>`, to its exit: its output and the summary rows of
+ * the results file it wrote (none when it wrote none); the folder is removed afterwards.
+ */
+async function runBenchSummary(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; rows: SummaryRow[] }> {
+  const out = mkdtempSync(join(tmpdir(), 'caly-bench-run-'));
+  try {
+    const run = await runBench([...args, '--out', out]);
+    const file = readdirSync(out).find((f) => f.endsWith('.json'));
+    const rows = file === undefined ? [] : (JSON.parse(readFileSync(join(out, file), 'utf8')) as { summary: SummaryRow[] }).summary;
+    return { ...run, rows };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/**
  * The benchmark harness itself (bench/run.js --smoke): it must start the real service and the
  * bare-Koa baselines, load them, check that telemetry counted every request, and report ratios.
  * No performance assertion here on purpose: figures on a shared CI machine are noise at this
@@ -113,36 +129,27 @@ describe('benchmark at a fixed offered load (bench/run.js --rate)', function () 
   const DURATION = 2;
 
   it('offers each server the same req/s, and judges no saturation target', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'caly-bench-rate-'));
-    try {
-      const { code, stdout, stderr } = await runBench([
-        '--smoke',
-        '--duration',
-        String(DURATION),
-        '--rate',
-        String(RATE),
-        '--only',
-        'ping',
-        '--servers',
-        'koa-bare,service',
-        '--out',
-        out,
-      ]);
-      expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
-      expect(stdout).to.contain(`at ${RATE} req/s offered (targets not judged)`);
-      const file = readdirSync(out).find((f) => f.endsWith('.json'))!;
-      const rows = (JSON.parse(readFileSync(join(out, file), 'utf8')) as { summary: SummaryRow[] }).summary;
-      expect(rows.map((r) => r.server)).to.have.members(['koa-bare', 'service']);
-      for (const r of rows) {
-        // paced, not as fast as answered (bare Koa answers thousands per second here): bench/steady.js
-        // makes exactly RATE × DURATION requests due over the window (autocannon's own pacing could
-        // add a whole extra per-second burst, 1.3x, bench-steady.test.ts pins why it is not used)
-        expect(r.reqPerSec, r.server).to.be.within(0.95 * RATE, 1.05 * RATE);
-        expect(r.cpuUsPerReq, r.server).to.be.greaterThan(0);
-        expect(r.target, r.server).to.equal(undefined);
-      }
-    } finally {
-      rmSync(out, { recursive: true, force: true });
+    const { code, stdout, stderr, rows } = await runBenchSummary([
+      '--smoke',
+      '--duration',
+      String(DURATION),
+      '--rate',
+      String(RATE),
+      '--only',
+      'ping',
+      '--servers',
+      'koa-bare,service',
+    ]);
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
+    expect(stdout).to.contain(`at ${RATE} req/s offered (targets not judged)`);
+    expect(rows.map((r) => r.server)).to.have.members(['koa-bare', 'service']);
+    for (const r of rows) {
+      // paced, not as fast as answered (bare Koa answers thousands per second here): bench/steady.js
+      // makes exactly RATE × DURATION requests due over the window (autocannon's own pacing could
+      // add a whole extra per-second burst, 1.3x, bench-steady.test.ts pins why it is not used)
+      expect(r.reqPerSec, r.server).to.be.within(0.95 * RATE, 1.05 * RATE);
+      expect(r.cpuUsPerReq, r.server).to.be.greaterThan(0);
+      expect(r.target, r.server).to.equal(undefined);
     }
   });
 });
@@ -156,20 +163,13 @@ describe('calibration servers (bench/run.js --servers koa-burn40)', function () 
   this.timeout(120_000);
 
   it('run only when named, and spend their spin as CPU per request', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'caly-bench-burn-'));
-    try {
-      // Three interleaved repetitions: their median holds on a host whose speed drifts mid-run.
-      const { code, stdout, stderr } = await runBench(['--smoke', '--reps', '3', '--duration', '2', '--only', 'ping', '--servers', 'koa-burn40', '--out', out]);
-      expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
-      const file = readdirSync(out).find((f) => f.endsWith('.json'))!;
-      const rows = (JSON.parse(readFileSync(join(out, file), 'utf8')) as { summary: SummaryRow[] }).summary;
-      expect(rows.map((r) => r.server)).to.have.members(['koa-bare', 'koa-burn40']);
-      const [bare, burn] = ['koa-bare', 'koa-burn40'].map((id) => rows.find((r) => r.server === id)!);
-      // At least half the 40 µs: the spin is wall-clock time, and a machine that preempts the server
-      // mid-spin leaves it less CPU than that.
-      expect(burn!.cpuUsPerReq - bare!.cpuUsPerReq, stdout).to.be.at.least(20);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
+    // Three interleaved repetitions: their median holds on a host whose speed drifts mid-run.
+    const { code, stdout, stderr, rows } = await runBenchSummary(['--smoke', '--reps', '3', '--duration', '2', '--only', 'ping', '--servers', 'koa-burn40']);
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).to.equal(0);
+    expect(rows.map((r) => r.server)).to.have.members(['koa-bare', 'koa-burn40']);
+    const [bare, burn] = ['koa-bare', 'koa-burn40'].map((id) => rows.find((r) => r.server === id)!);
+    // At least half the 40 µs: the spin is wall-clock time, and a machine that preempts the server
+    // mid-spin leaves it less CPU than that.
+    expect(burn!.cpuUsPerReq - bare!.cpuUsPerReq, stdout).to.be.at.least(20);
   });
 });
