@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import type { AppContext } from '../../src/platform/context/state';
-import { guardStep, pipeline, type Step } from '../../src/platform/pipeline';
+import { guardStep, pipeline, SETTLED, type Step } from '../../src/platform/pipeline';
 
 /** The pipeline only hands ctx to the steps: a plain object stands in for Koa's context. */
 const fakeCtx = () => ({ state: {} }) as unknown as AppContext;
@@ -171,6 +171,54 @@ describe('request pipeline (koa-compose semantics without a promise per step)', 
       hook.disable();
     }
     expect(promises).to.equal(2);
+  });
+
+  it('a deadline costs no promise when the inside settles synchronously, and is disarmed at once', () => {
+    for (const settled of [undefined, SETTLED]) {
+      const { log, step } = recorder();
+      let promises = 0;
+      let disarmed = 0;
+      const hook = createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) });
+      const mw = pipeline([step('outer'), { name: 'deadline', deadline: () => () => void disarmed++ }, step('inner')]);
+      hook.enable();
+      let out: unknown;
+      try {
+        out = mw(fakeCtx(), () => (log.push('route'), settled) as Promise<void>);
+      } finally {
+        hook.disable();
+      }
+      expect(out).to.equal(undefined);
+      expect(promises).to.equal(0);
+      expect(disarmed).to.equal(1);
+      expect(log).to.deep.equal(['>outer', '>inner', 'route', '<inner', '<outer']);
+    }
+  });
+
+  it('a deadline around an inside that throws synchronously unwinds it with the error, disarmed; a deadline that cannot arm is a throwing before', () => {
+    const { log, step } = recorder();
+    let disarmed = 0;
+    const mw = pipeline([step('outer'), { name: 'deadline', deadline: () => () => void disarmed++ }, step('inner')]);
+    expect(() =>
+      mw(fakeCtx(), () => {
+        throw new Error('route broke');
+      }),
+    ).to.throw('route broke');
+    expect(disarmed).to.equal(1);
+    expect(log).to.deep.equal(['>outer', '>inner', '<inner!route broke', '<outer!route broke']);
+
+    const second = recorder();
+    const unarmed = pipeline([
+      second.step('outer'),
+      {
+        name: 'deadline',
+        deadline: () => {
+          throw new Error('no clock');
+        },
+      },
+      second.step('inner'),
+    ]);
+    expect(() => unarmed(fakeCtx(), () => SETTLED)).to.throw('no clock');
+    expect(second.log).to.deep.equal(['>outer', '<outer!no clock']);
   });
 
   it('makes no promise of its own when no step has anything to do on the way out', () => {

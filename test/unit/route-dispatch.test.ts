@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import Koa from 'koa';
 import { dispatchRoutes } from '../../src/platform/api/route-dispatch';
 import { cacheRouteMatches } from '../../src/platform/api/route-match-cache';
+import { SETTLED } from '../../src/platform/pipeline';
 
 type Ctx = Koa.ParameterizedContext & Record<string, unknown>;
 
@@ -101,6 +102,31 @@ describe('route dispatch (the router’s per-request work done once per route)',
     expect((await run('ours', 'GET', '/items/42')).hostReads).to.equal(0);
     // no route: the router's own middleware answers, NotFound handlers and all
     expect((await run('ours', 'GET', '/nope')).hostReads).to.equal(2);
+  });
+
+  it('answers a route that finished synchronously with SETTLED (no promise), and hands back the wait of one that did not', async () => {
+    const router = new Router();
+    cacheRouteMatches(router);
+    router.get('/sync', (ctx) => void (ctx.body = 'sync'));
+    router.get('/async', async (ctx) => void (ctx.body = 'async'));
+    const middleware = dispatchRoutes(router) as unknown as Koa.Middleware;
+    const koa = new Koa();
+    const context = (url: string) => {
+      const req = new IncomingMessage(new Socket());
+      req.method = 'GET';
+      req.url = url;
+      return koa.createContext(req, new ServerResponse(req));
+    };
+    for (let i = 0; i < 2; i++) {
+      const ctx = context('/sync');
+      expect(middleware(ctx, async () => undefined)).to.equal(SETTLED);
+      expect(ctx.body).to.equal('sync');
+    }
+    const ctx = context('/async');
+    const waited = middleware(ctx, async () => undefined);
+    expect(waited).to.not.equal(SETTLED);
+    await waited;
+    expect(ctx.body).to.equal('async');
   });
 
   it('leaves a router with a host option to the router itself', async () => {

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Layer } from '@koa/router';
 import type { Middleware, Next } from 'koa';
-import compose from 'koa-compose';
+import { composeSettling, type ChainMiddleware } from '../pipeline/compose';
 
 /** What @koa/router leaves on the context as it dispatches (its RouterContext, loosely typed). */
 interface Routed {
@@ -51,9 +51,10 @@ function enterLayer(layer: Layer) {
 }
 
 function chainOf(layers: readonly Layer[]): Chain {
-  const middleware = layers.flatMap((layer) => [enterLayer(layer), ...layer.stack]) as unknown as compose.Middleware<Routed>[];
+  const middleware = layers.flatMap((layer) => [enterLayer(layer), ...layer.stack]) as unknown as ChainMiddleware<Routed>[];
   const route = [...layers].reverse().find((layer) => layer.methods.length > 0);
-  return { run: compose(middleware), route };
+  // A chain that finishes synchronously comes back as SETTLED: no promise of its own (compose.ts)
+  return { run: composeSettling(middleware), route };
 }
 
 /**

@@ -41,7 +41,15 @@ export type Step = {
 /** What the rest of the pipeline returns: nothing when it settled synchronously, else a promise. */
 export type Inside = void | Promise<void>;
 
-const RESOLVED: Promise<void> = Promise.resolve();
+/**
+ * The one promise that stands for "already done": what a `next()` hands back when everything
+ * after it finished synchronously (guardStep, compose.ts), so that the code that called it can
+ * tell by identity that there is nothing to wait for, and no promise is made to say so.
+ */
+export const SETTLED: Promise<void> = Promise.resolve();
+
+/** Whether the inside finished synchronously (nothing to wait for). */
+const settledNow = (inside: Inside): inside is void => inside === undefined || inside === SETTLED;
 
 /**
  * Runs `steps` as one Koa middleware, with koa-compose's onion order and error semantics.
@@ -51,8 +59,9 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * reaction its before and after hooks; a step that wraps `next()` in `.then()` or an async
  * function makes one or more promises per request (bench/README.md: 22 per GET /api/ping before
  * this runner). Here the whole list costs one `.then` on the way out when some step has an
- * `after`, none otherwise; a `deadline` step makes that two (the promise it may settle early and
- * the `.then` on the inside), and `within` none. Steps stay small objects with one job each,
+ * `after` and the inside waits, none otherwise; a `deadline` step makes that two (the promise it
+ * may settle early and the `.then` on the inside) when the inside waits, none when it finished
+ * synchronously (`next()` came back undefined or SETTLED), and `within` none. Steps stay small objects with one job each,
  * listed in order in app.ts.
  */
 export function pipeline(steps: readonly Step[]) {
@@ -130,7 +139,14 @@ export function pipeline(steps: readonly Step[]) {
       if (holds[i]) return hold(ctx, next, i, base);
     }
     if (base >= n || !unwindsFrom[base]) return next();
-    return next().then(
+    let inside: Inside;
+    try {
+      inside = next();
+    } catch (error) {
+      return unwind(ctx, n - 1, base, { error }); // koa-compose's next never throws; a bare function might
+    }
+    if (settledNow(inside)) return unwind(ctx, n - 1, base, undefined);
+    return inside.then(
       () => unwind(ctx, n - 1, base, undefined),
       (error: unknown) => unwind(ctx, n - 1, base, { error }),
     );
@@ -163,45 +179,50 @@ export function pipeline(steps: readonly Step[]) {
   }
 
   // The inside (its own steps unwinding inside it, when it settles), or the deadline, whichever
-  // comes first; then this step and those before it.
-  function race(ctx: AppContext, next: Next, at: number, base: number): Promise<void> {
+  // comes first; then this step and those before it. An inside that finished synchronously (a
+  // synchronous route: GET /api/ping) cannot have been overtaken, since `expire` is never called
+  // synchronously: it is disarmed and unwound at once, with no promise for a race that did not run.
+  function race(ctx: AppContext, next: Next, at: number, base: number): Inside {
+    let open = true;
+    let disarm: () => void;
+    // Ends the race once it waits (set before any expiry can come: see above).
+    let end!: (from: number, failure: Failure | undefined) => void;
+    const settle = (failure: Failure | undefined): void => {
+      if (!open) return;
+      open = false;
+      disarm();
+      end(at, failure);
+    };
+    try {
+      disarm = deadlines[at]!.call(steps[at], ctx, (error) => settle({ error }));
+    } catch (error) {
+      return unwind(ctx, at - 1, base, { error }); // as from a before: this step did not arm
+    }
+    let inside: Inside;
+    try {
+      inside = enter(ctx, next, at + 1, at + 1);
+    } catch (error) {
+      open = false;
+      disarm();
+      return unwind(ctx, at, base, { error });
+    }
+    if (settledNow(inside)) {
+      open = false;
+      disarm();
+      return unwind(ctx, at, base, undefined);
+    }
     return new Promise<void>((resolve, reject) => {
-      let open = true;
-      let disarm: (() => void) | undefined;
-      // Ends the race with the way back out from step `from`, or with the error it leaves.
-      const unwindFrom = (from: number, failure: Failure | undefined): void => {
+      end = (from, failure) => {
         try {
           resolve(unwind(ctx, from, base, failure));
         } catch (error) {
           reject(error);
         }
       };
-      const settle = (failure: Failure | undefined): void => {
-        if (!open) return;
-        open = false;
-        disarm?.();
-        unwindFrom(at, failure);
-      };
-      try {
-        disarm = deadlines[at]!.call(steps[at], ctx, (error) => settle({ error }));
-      } catch (error) {
-        open = false;
-        unwindFrom(at - 1, { error }); // as from a before: this step did not arm
-        return;
-      }
-      let inside: Inside;
-      try {
-        inside = enter(ctx, next, at + 1, at + 1);
-      } catch (error) {
-        settle({ error });
-        return;
-      }
-      if (inside === undefined) settle(undefined);
-      else
-        inside.then(
-          () => settle(undefined),
-          (error: unknown) => settle({ error }),
-        );
+      inside.then(
+        () => settle(undefined),
+        (error: unknown) => settle({ error }),
+      );
     });
   }
 
@@ -223,9 +244,9 @@ export function guardStep(name: string, middleware: (ctx: AppContext, next: Next
       let passed = false;
       const result = middleware(ctx, () => {
         passed = true;
-        return RESOLVED;
+        return SETTLED;
       });
-      if (passed && (result === RESOLVED || result === undefined)) return undefined;
+      if (passed && (result === SETTLED || result === undefined)) return undefined;
       return Promise.resolve(result).then(() => (passed ? undefined : 'answered'));
     },
   };
