@@ -14,6 +14,7 @@ import { directContextAccessors } from './platform/http/context-accessors';
 import { directForwardedFacts } from './platform/http/forwarded';
 import { errorEnvelope } from './platform/http/envelope';
 import { guardStep, pipeline } from './platform/pipeline';
+import { composeSettling } from './platform/pipeline/compose';
 import type { Check, EventLoopMonitor } from './platform/health/checks';
 import { registerHealthRoutes } from './platform/health/routes';
 import { boundBodyShape, parseBody } from './platform/http/body';
@@ -69,7 +70,10 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const { config, log, instruments } = deps;
   // X-Forwarded-For/-Proto are believed only behind a trusted proxy, and then only the entry that
   // proxy appended (maxIpsCount 1): a client cannot pick its rate-limit bucket by prepending one.
-  const app = new Koa<AppState>({ proxy: config.TRUST_PROXY, maxIpsCount: 1 });
+  // Koa 3's `compose` option (not in @types/koa 2): a request whose middleware all finished
+  // synchronously (GET /api/ping) then costs Koa no promise of its own (pipeline/compose.ts).
+  const options = { proxy: config.TRUST_PROXY, maxIpsCount: 1, compose: composeSettling };
+  const app = new Koa<AppState>(options);
   directContextAccessors(app.context); // ctx.method, ctx.status, ctx.set() … as plain property reads (same behaviour)
   directForwardedFacts(app.request); // ctx.ip and ctx.protocol cut from the forwarded headers without splitting them (same answers)
   app.silent = true; // errors are rendered and logged by our own middleware, never by Koa's default
