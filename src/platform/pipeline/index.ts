@@ -61,8 +61,8 @@ const settledNow = (inside: Inside): inside is void => inside === undefined || i
  * this runner). Here the whole list costs one `.then` on the way out when some step has an
  * `after` and the inside waits, none otherwise; a `deadline` step makes that two (the promise it
  * may settle early and the `.then` on the inside) when the inside waits, none when it finished
- * synchronously (`next()` came back undefined or SETTLED), and `within` none. Steps stay small objects with one job each,
- * listed in order in app.ts.
+ * synchronously (`next()` came back undefined or SETTLED), and `within` none. Steps stay small
+ * objects with one job each, listed in order in app.ts.
  */
 export function pipeline(steps: readonly Step[]) {
   const n = steps.length;
