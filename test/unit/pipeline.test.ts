@@ -194,6 +194,22 @@ describe('request pipeline (koa-compose semantics without a promise per step)', 
     }
   });
 
+  it('a deadline around a synchronous inside still waits for an after outside it that waits (the audit journal)', async () => {
+    const { log, step } = recorder();
+    let release!: () => void;
+    const journal: Step = {
+      name: 'journal',
+      after: () => new Promise<void>((r) => (release = r)).then(() => void log.push('<journal')),
+    };
+    const mw = pipeline([step('outer'), journal, { name: 'deadline', deadline: () => () => undefined }, step('inner')]);
+    const out = mw(fakeCtx(), () => (log.push('route'), SETTLED));
+    expect(out).to.be.instanceOf(Promise);
+    expect(log).to.deep.equal(['>outer', '>inner', 'route', '<inner']);
+    release();
+    await out;
+    expect(log).to.deep.equal(['>outer', '>inner', 'route', '<inner', '<journal', '<outer']);
+  });
+
   it('a deadline around an inside that throws synchronously unwinds it with the error, disarmed; a deadline that cannot arm is a throwing before', () => {
     const { log, step } = recorder();
     let disarmed = 0;
