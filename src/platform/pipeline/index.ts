@@ -198,18 +198,18 @@ export function pipeline(steps: readonly Step[]) {
     } catch (error) {
       return unwind(ctx, at - 1, base, { error }); // as from a before: this step did not arm
     }
-    let inside: Inside;
+    let inside: Inside = undefined;
+    let thrown: Failure | undefined;
     try {
       inside = enter(ctx, next, at + 1, at + 1);
     } catch (error) {
-      open = false;
-      disarm();
-      return unwind(ctx, at, base, { error });
+      thrown = { error };
     }
-    if (settledNow(inside)) {
+    // Finished, or failed, synchronously: closed and unwound now, with or without the error.
+    if (thrown !== undefined || settledNow(inside)) {
       open = false;
       disarm();
-      return unwind(ctx, at, base, undefined);
+      return unwind(ctx, at, base, thrown);
     }
     return new Promise<void>((resolve, reject) => {
       end = (from, failure) => {
