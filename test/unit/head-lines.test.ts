@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { headLine, sendHeader, sentHeader } from '../../src/platform/response-head/lines';
+import { decimal, headLine, sendHeader, sentHeader } from '../../src/platform/response-head/lines';
 import { headerBlock } from '../../src/platform/security/header-block';
 import { endAsKoaOnUnhandledError, handlerServer, headerValues, raw, type HandlerServer } from '../helpers/raw-http';
 
@@ -103,6 +103,12 @@ describe('head lines (headers the service adds per response, written straight in
         expect(headerValues(r.headers, 'x-frame-options'), `${method}, block first: ${blockFirst}`).to.deep.equal(['DENY']);
         expect(headerValues(r.headers, 'x-request-id'), `${method}, block first: ${blockFirst}`).to.deep.equal(['abc-123']);
       }
+    }
+  });
+
+  it('decimal() writes an integer as String() does (the rate-limit headers use it)', () => {
+    for (const n of [0, 1, 7, 42, 999, 1000, 2 ** 30 - 1, 2 ** 30, 2 ** 31, 1_000_000_000, 1_767_139_200, Number.MAX_SAFE_INTEGER, -1]) {
+      expect(decimal(n), String(n)).to.equal(String(n));
     }
   });
 });

@@ -5,7 +5,7 @@ import { loggablePath } from '../../context/path';
 import { routeOf, type AppContext, callerTenant } from '../../context/state';
 import type { Logger } from '../../logging/logger';
 import type { Instruments } from '../../telemetry/instruments';
-import { headLine, sendHeader } from '../../response-head/lines';
+import { decimal, headLine, sendHeader } from '../../response-head/lines';
 
 /** A limiter with its name and budget, as every decision reports them. */
 export interface NamedLimiter {
@@ -25,13 +25,13 @@ export type Decision = { allowed: true; res: RateLimiterRes } | { allowed: false
 
 /** X-RateLimit-Reset: the Unix second the window ends, `msBeforeNext` from now. */
 export function resetHeader(msBeforeNext: number): string {
-  return String(Math.ceil((Date.now() + Math.max(0, msBeforeNext)) / 1000));
+  return decimal(Math.ceil((Date.now() + Math.max(0, msBeforeNext)) / 1000));
 }
 
 function headersOf(l: NamedLimiter, res: RateLimiterRes): Record<string, string> {
   return {
     'X-RateLimit-Limit': String(l.points),
-    'X-RateLimit-Remaining': String(Math.max(0, res.remainingPoints)),
+    'X-RateLimit-Remaining': decimal(Math.max(0, res.remainingPoints)),
     'X-RateLimit-Reset': resetHeader(res.msBeforeNext),
   };
 }
@@ -69,7 +69,7 @@ const RESET = headLine('x-ratelimit-reset');
 export function writeLimitHeaders(ctx: AppContext, limit: string, remaining: number, reset: string): void {
   const out = ctx.res;
   sendHeader(out, LIMIT, limit);
-  sendHeader(out, REMAINING, String(Math.max(0, remaining)));
+  sendHeader(out, REMAINING, decimal(Math.max(0, remaining)));
   sendHeader(out, RESET, reset);
 }
 

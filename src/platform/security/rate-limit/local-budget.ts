@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { RateLimiterRes } from 'rate-limiter-flexible';
+import { decimal } from '../../response-head/lines';
 import { resetHeader, type NamedLimiter } from './enforce';
 
 /**
@@ -158,7 +159,7 @@ export class LocalBudget {
     b.storeRemaining = Math.max(0, points - after);
     const ttl = Math.max(0, res.msBeforeNext);
     b.resetAt = sent + ttl;
-    b.resetHeader = String(Math.ceil((sentWall + ttl) / 1000));
+    b.resetHeader = decimal(Math.ceil((sentWall + ttl) / 1000));
     if (points - after < this.exactBelow) b.exact = true;
     if (before <= points && after > points) b.auditOwed = true;
     return undefined;
