@@ -148,14 +148,15 @@ async function startServer({ kind, env, cpu, workDir, label, nodeArgs = [], node
  * One load run as its own process pinned to `cpu`; resolves with its JSON result. As fast as
  * answered: autocannon (bench/load.js), whose result also carries `latencyUs` (latencies to the
  * microsecond, where autocannon's own `latency` is in whole milliseconds), for `durationS` seconds
- * or, with `amount`, until that many requests are answered. With `rate` (requests per second over
+ * or, with `amount`, until that many requests are answered; `settleMs` leaves the run's first
+ * milliseconds out of `latencyUs` (bench/load.js says why). With `rate` (requests per second over
  * all connections): bench/steady.js, an open-loop load at that steady rate for `durationS` seconds,
  * with the fields bench/run.js reads (autocannon's own pacing comes in bursts, see steady.js).
  */
-function autocannon({ url, connections, durationS, amount, cpu, rate, headers = {} }) {
+function autocannon({ url, connections, durationS, amount, cpu, rate, headers = {}, settleMs }) {
   const [script, opts] =
     rate === undefined
-      ? ['load.js', { url, connections, headers, ...(amount === undefined ? { duration: durationS } : { amount }) }]
+      ? ['load.js', { url, connections, headers, settleMs, ...(amount === undefined ? { duration: durationS } : { amount }) }]
       : ['steady.js', { url, connections, headers, rate, duration: durationS }];
   const [cmd, args] = pinned(cpu, [process.execPath, path.join(__dirname, script), JSON.stringify(opts)]);
   return new Promise((resolve, reject) => {

@@ -21,6 +21,9 @@
  *                                      # a --compare build on another Node binary, with its flags
  *   node bench/run.js --redis redis://127.0.0.1:6379   # the service's limiters count in Redis (as
  *                                      # deployed with replicas) instead of process memory
+ *   node bench/run.js --settle-ms 0    # p50/p99 over the whole measured run (default: requests sent in
+ *                                      # its first 500 ms are left out of p50/p99, never out of req/s
+ *                                      # or CPU; the whole-run p99 ratio is in the table too)
  *   node bench/run.js --rate 3000      # every server gets the same steady offered load (req/s) instead
  *                                      # of as many requests as it answers (bench/steady.js: one request
  *                                      # due every 1/N s, latency from when it was due): CPU µs/req and
@@ -48,6 +51,9 @@ function parseArgs(argv) {
     reps: 3,
     durationS: 10,
     warmupS: 3,
+    // p50/p99 leave out requests sent in the measured run's first 500 ms: its new connections and
+    // the load generator's own start (bench/load.js); --settle-ms 0 for the whole run
+    settleMs: 500,
     connections: 50,
     only: ['ping', 'info'],
     serverCpu: 0,
@@ -64,10 +70,11 @@ function parseArgs(argv) {
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
-    if (a === '--smoke') Object.assign(o, { smoke: true, reps: 1, durationS: 1, warmupS: 0, connections: 20 });
+    if (a === '--smoke') Object.assign(o, { smoke: true, reps: 1, durationS: 1, warmupS: 0, settleMs: 0, connections: 20 });
     else if (a === '--reps') o.reps = Number(next());
     else if (a === '--duration') o.durationS = Number(next());
     else if (a === '--warmup') o.warmupS = Number(next());
+    else if (a === '--settle-ms') o.settleMs = Number(next());
     else if (a === '--connections') o.connections = Number(next());
     else if (a === '--only') o.only = next().split(',');
     else if (a === '--servers') o.servers = next().split(',');
@@ -92,6 +99,7 @@ function parseArgs(argv) {
       o.runtimes[name] = { bin: path.resolve(bin), args };
     } else throw new Error(`unknown option ${a} (see the header of bench/run.js)`);
   }
+  if (!(o.settleMs >= 0 && o.settleMs < o.durationS * 500)) throw new Error('--settle-ms: from 0 to under half of --duration');
   // Pinning to two CPUs needs two; on a one-CPU box run unpinned rather than fail.
   if (require('node:os').cpus().length < 2) o.serverCpu = o.loadCpu = undefined;
   return o;
@@ -247,7 +255,15 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     sys0 = lib.cpuTimes(srv.pid).sys;
     main0 = lib.mainThreadCpuSeconds(srv.pid);
     backends = group.name === 'info' ? await lib.dbBackends(db.name) : undefined;
-    res = await lib.autocannon({ url, connections: o.connections, durationS: o.durationS, cpu: o.loadCpu, rate: o.rate, headers: PROXY_HEADERS });
+    res = await lib.autocannon({
+      url,
+      connections: o.connections,
+      durationS: o.durationS,
+      cpu: o.loadCpu,
+      rate: o.rate,
+      headers: PROXY_HEADERS,
+      settleMs: o.settleMs,
+    });
     cpu1 = lib.cpuSeconds(srv.pid);
     sys1 = lib.cpuTimes(srv.pid).sys;
     main1 = lib.mainThreadCpuSeconds(srv.pid);
@@ -311,6 +327,8 @@ async function measureOne(o, db, workDir, group, spec, rep) {
     // to the microsecond (bench/load.js); autocannon's own figures are whole milliseconds
     p50: res.latencyUs.p50 / 1000,
     p99: res.latencyUs.p99 / 1000,
+    // every 2xx of the run, its first --settle-ms too (the same as p99 when it is 0, or with --rate)
+    p99Whole: (res.latencyUsWhole ?? res.latencyUs).p99 / 1000,
     // --rate: how late the generator itself sent (bench/steady.js); a max near the p99 says the
     // host, not the server, stalled
     generatorLagMaxMs: res.generatorLagUs === undefined ? undefined : res.generatorLagUs.max / 1000,
@@ -361,7 +379,9 @@ function summarise(o, runs) {
         .filter(Number.isFinite);
       const ratio = lib.median(ratios);
       const cpuUsPerReq = lib.median(mine.map((r) => r.cpuUsPerReq));
-      const p99Ratio = lib.median(mine.map((r) => r.p99)) / lib.median(runs.filter((x) => x.group === name && x.server === base.id).map((x) => x.p99));
+      const baseRuns = runs.filter((x) => x.group === name && x.server === base.id);
+      const p99Ratio = lib.median(mine.map((r) => r.p99)) / lib.median(baseRuns.map((x) => x.p99));
+      const p99WholeRatio = lib.median(mine.map((r) => r.p99Whole)) / lib.median(baseRuns.map((x) => x.p99Whole));
       const rssMb = Math.max(...mine.map((r) => r.rssMb).filter(Number.isFinite));
       rows.push({
         group: name,
@@ -382,6 +402,7 @@ function summarise(o, runs) {
         cpuPerFastify: lib.median(perFastify),
         cpuRatio: lib.median(cpuRatios),
         p99Ratio,
+        p99WholeRatio,
         rssMb,
         target:
           s.target && o.rate === undefined
@@ -411,6 +432,7 @@ function printTable(rows) {
     'p99 ms',
     'ratio (min–max)',
     'p99 ratio',
+    'p99 ratio, whole run',
     'CPU µs/req',
     'of it kernel',
     'main thread',
@@ -430,6 +452,7 @@ function printTable(rows) {
     fmt(r.p99, 2),
     r.server.startsWith('koa-bare') ? '1.00' : `${fmt(r.ratio, 2)} (${fmt(r.ratioMin, 2)}–${fmt(r.ratioMax, 2)})`,
     r.server.startsWith('koa-bare') ? '1.00' : fmt(r.p99Ratio, 2),
+    r.server.startsWith('koa-bare') ? '1.00' : fmt(r.p99WholeRatio, 2),
     fmt(r.cpuUsPerReq),
     fmt(r.sysUsPerReq),
     fmt(r.mainUsPerReq),
@@ -467,7 +490,7 @@ async function main() {
   const loadStart = require('node:os').loadavg();
   const runs = [];
   console.log(
-    `bench: ${o.reps} repetition(s), ${o.warmupS} s warm-up + ${o.durationS} s, ${o.connections} connections${o.rate === undefined ? '' : ` at ${o.rate} req/s offered (targets not judged)`}, ` +
+    `bench: ${o.reps} repetition(s), ${o.warmupS} s warm-up + ${o.durationS} s (p50/p99 from ${o.rate === undefined ? o.settleMs : 0} ms on), ${o.connections} connections${o.rate === undefined ? '' : ` at ${o.rate} req/s offered (targets not judged)`}, ` +
       `server on CPU ${o.serverCpu ?? '-'}, autocannon on CPU ${o.loadCpu ?? '-'}${lib.HAS_TASKSET ? '' : ' (taskset missing: not pinned)'}, ` +
       `NODE_ENV=${o.nodeEnv}, database ${db.name}${o.redisUrl ? `, limiters on ${o.redisUrl}` : ''}`,
   );
@@ -483,7 +506,7 @@ async function main() {
           const r = await measureOne(o, db, workDir, { ...g, name }, spec, rep);
           runs.push(r);
           console.log(
-            `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms` +
+            `  rep ${rep + 1} ${g.route.padEnd(10)} ${spec.id.padEnd(16)} ${fmt(r.reqPerSec).padStart(6)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms (whole run ${fmt(r.p99Whole, 2)})` +
               `  CPU ${fmt(r.cpuUsPerReq)} µs/req (kernel ${fmt(r.sysUsPerReq)}, main thread ${fmt(r.mainUsPerReq)}; ${fmt(100 * r.cpuUtil)}%)${r.dbUsPerReq === undefined ? '' : `  database ${fmt(r.dbUsPerReq)} µs/req`}  RSS ${fmt(r.rssMb)} MB  load ${fmt(r.loadavg1, 2)}` +
               (r.generatorLagMaxMs === undefined ? '' : `  generator lag max ${fmt(r.generatorLagMaxMs, 2)} ms`) +
               (r.histogramCount === undefined ? '' : `  histogram ${r.histogramCount} = served; access lines ${r.accessLogLines}`) +
