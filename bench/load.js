@@ -12,11 +12,12 @@
  *
  * `settleMs` (optional, default 0): requests sent in the run's first `settleMs` are left out of
  * `latencyUs`, as wrk2 leaves out its calibration period; `latencyUsWhole` still holds every 2xx.
- * Why: each run opens its connections at once, in a load generator whose own code is not yet
- * compiled, and the first ~250 ms are slow for every server alike (bare Koa's p99 there is 6–13 ms
- * against 2 ms after; bench/README.md, "Fifteenth round"). Those few hundred milliseconds hold a
- * larger share of a slower server's requests, so in a 6 s run they set its p99 and not the
- * baseline's: the p99 ratio then measured the start of the run. req/s and CPU still count it all.
+ * Why: each run opens its connections at once, from a load generator whose own code is not yet
+ * compiled, just after the warm-up's connections closed (which deoptimises Node's socket code in
+ * the server). Every server is slow at first: bare Koa's p99 in the first 100 ms is 10–13 ms against
+ * 2 ms after. A server with more code to run meanwhile stays slow longer (the service ~250 ms), and
+ * once that holds over 1 % of its answers it is its p99: the p99 ratio then measured the start of
+ * the run (bench/README.md, "Fifteenth round"). req/s and CPU still count it all.
  *
  *   node bench/load.js '{"url":"http://127.0.0.1:3000/api/ping","connections":50,"duration":6}'
  *   node bench/load.js '{"url":"http://127.0.0.1:3000/api/ping","connections":50,"duration":6,"settleMs":500}'
