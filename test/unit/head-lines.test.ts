@@ -106,8 +106,8 @@ describe('head lines (headers the service adds per response, written straight in
     }
   });
 
-  it('decimal() writes an integer as String() does (the rate-limit headers use it)', () => {
-    for (const n of [0, 1, 7, 42, 999, 1000, 2 ** 30 - 1, 2 ** 30, 2 ** 31, 1_000_000_000, 1_767_139_200, Number.MAX_SAFE_INTEGER, -1]) {
+  it('decimal() writes a number as String() does (the rate-limit headers use it)', () => {
+    for (const n of [0, 1, 7, 42, 999, 1000, 2 ** 30 - 1, 2 ** 30, 2 ** 31, 1_000_000_000, 1_767_139_200, Number.MAX_SAFE_INTEGER, -1, 1.5, NaN, Infinity]) {
       expect(decimal(n), String(n)).to.equal(String(n));
     }
   });

@@ -95,13 +95,14 @@ export function addFixedLines(res: ServerResponse, fixed: FixedLines): boolean {
  * every response (X-RateLimit-Remaining). Why not String(n) or a template: V8 keeps the string of
  * every number converted that way in its number-string cache, which lives in old space, so a value
  * never seen before stays reachable from there until the cache slot is reused: through two
- * scavenges, and then into old space. One header made each GET /api/ping leave ~46 bytes for the
+ * scavenges, and then into old space. One header made each GET /api/ping leave 30–50 bytes for the
  * mark-compact (test/integration/old-space-per-request.test.ts; bench/README.md, "Fifteenth round").
  * JSON.stringify writes a number without that cache: ~25 ns more per call than String, against the
- * scavenge copying and the old-space growth it saves.
+ * scavenge copying and the old-space growth it saves. Anything but a safe integer (which JSON would
+ * write differently: NaN as null) goes through String as before.
  */
 export function decimal(n: number): string {
-  return JSON.stringify(n);
+  return Number.isSafeInteger(n) ? JSON.stringify(n) : String(n);
 }
 
 /** Printable ASCII without spaces at all: what our own values (ids, numbers) look like. */
