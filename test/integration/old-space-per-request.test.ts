@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { Agent, request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { until } from '../helpers/poll';
+import { signalForJson, statusGetter } from '../helpers/preload-probe';
 import { ROOT, startService, type ServiceHandle } from '../helpers/service';
 
 /**
@@ -27,15 +27,7 @@ describe('old space per request (what requests leave to the mark-compact)', func
   let dir: string;
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
-  const get = (path: string) =>
-    new Promise<number>((done, fail) => {
-      const req = request(`${svc.url}${path}`, { agent, headers: { 'user-agent': 'caly-test/1' } }, (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode!));
-      });
-      req.on('error', fail);
-      req.end();
-    });
+  const get = statusGetter(() => svc.url, agent);
   /** REQUESTS requests, four at a time. */
   async function load(path: string): Promise<void> {
     let left = REQUESTS;
@@ -67,15 +59,7 @@ describe('old space per request (what requests leave to the mark-compact)', func
     await load('/api/ping'); // warm: the JIT, the pools, the caches' own growth
     svc.child.kill('SIGUSR2');
     await load('/api/ping');
-    const file = join(dir, 'promotion.json');
-    svc.child.kill('SIGUSR2');
-    const r = await until(() => {
-      try {
-        return JSON.parse(readFileSync(file, 'utf8')) as { scavenges: number; promotedBytes: number; collections: number };
-      } catch {
-        return undefined; // not written yet, or not completely
-      }
-    }, 2_000);
+    const r = await signalForJson<{ scavenges: number; promotedBytes: number; collections: number }>(svc.child, join(dir, 'promotion.json'));
     const perRequest = r.promotedBytes / REQUESTS;
     console.log(`      ${perRequest.toFixed(1)} bytes a request promoted by ${r.scavenges} scavenges (${r.collections} collections)`);
     expect(r.scavenges, 'the window must hold scavenges to say anything').to.be.at.least(5);

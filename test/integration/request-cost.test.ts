@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { Agent, request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { until } from '../helpers/poll';
+import { signalForJson, statusGetter } from '../helpers/preload-probe';
 import { ROOT, startService, type ServiceHandle } from '../helpers/service';
 
 /**
@@ -32,29 +32,9 @@ describe('async resources per request (deterministic cost budget)', function () 
   let dir: string;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-  const get = (path: string) =>
-    new Promise<number>((done, fail) => {
-      const req = request(`${svc.url}${path}`, { agent, headers: { 'user-agent': 'caly-test/1' } }, (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode!));
-      });
-      req.on('error', fail);
-      req.end();
-    });
-
+  const get = statusGetter(() => svc.url, agent);
   /** Counts since the previous call (the service writes them on SIGUSR2). */
-  async function counts(): Promise<Record<string, number>> {
-    const file = join(dir, 'counts.json');
-    rmSync(file, { force: true });
-    svc.child.kill('SIGUSR2');
-    return until(() => {
-      try {
-        return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
-      } catch {
-        return undefined; // not written yet, or not completely
-      }
-    }, 2_000);
-  }
+  const counts = () => signalForJson<Record<string, number>>(svc.child, join(dir, 'counts.json'));
 
   before(async () => {
     tdb = await createTestDatabase();
